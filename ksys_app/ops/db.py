@@ -1,0 +1,59 @@
+"""Admin connections for the ops commands (psycopg, synchronous).
+
+The dashboard itself uses asyncpg through ksys_app.data; the CLI needs neither
+an event loop nor a pool, so it connects here, once per command.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from typing import Iterator
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from ksys_app.ops.errors import OpsError
+
+CONNECT_TIMEOUT_S = 5
+
+
+def resolve_dsn(dsn: str | None, env_var: str = "TS_DSN") -> str:
+    """The DSN from --dsn, else from the environment; validated, never echoed with a password."""
+    value = dsn or os.environ.get(env_var)
+    if not value:
+        raise OpsError(f"no database given: pass --dsn or set {env_var}")
+    try:
+        conninfo_to_dict(value)
+    except psycopg.ProgrammingError as exc:
+        raise OpsError(f"invalid DSN: {first_line(exc)}") from None
+    return value
+
+
+def describe(dsn: str) -> str:
+    """host:port/dbname as user, for messages (no password)."""
+    d = conninfo_to_dict(dsn)
+    host = d.get("host") or "localhost"
+    return f"{d.get('user') or os.environ.get('USER', '?')}@{host}:{d.get('port') or 5432}/{d.get('dbname') or '?'}"
+
+
+def with_dbname(dsn: str, dbname: str) -> str:
+    return make_conninfo(dsn, dbname=dbname)
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__
+
+
+@contextmanager
+def connect(dsn: str, autocommit: bool = True, **kwargs) -> Iterator[psycopg.Connection]:
+    """Connect or raise OpsError with one line saying where and why."""
+    try:
+        conn = psycopg.connect(dsn, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT_S, **kwargs)
+    except psycopg.OperationalError as exc:
+        raise OpsError(f"cannot connect to {describe(dsn)}: {first_line(exc)}") from None
+    try:
+        yield conn
+    finally:
+        conn.close()

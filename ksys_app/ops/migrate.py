@@ -1,0 +1,215 @@
+"""`ksys migrate`: apply migrations/NNNN_name[.engine].sql in order.
+
+Each file is recorded in ksys.schema_migrations with its SHA-256; an applied file
+that was edited stops the run. A session advisory lock serialises concurrent
+migrators. A version may come as one file for both engines or as a pair
+`NNNN_name.timescaledb.sql` / `NNNN_name.postgres.sql`; the engine is chosen
+from what the server offers and then fixed for that database.
+A file whose first lines contain `-- ksys:no-transaction` runs outside a
+transaction, one statement per `-- ksys:split` section.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import psycopg
+
+from ksys_app.ops import schedule
+from ksys_app.ops.db import connect, first_line
+from ksys_app.ops.errors import MigrationRefused, OpsError
+from ksys_app.ops.server import ServerInfo, probe
+
+ENGINES = ("timescaledb", "postgres")
+MIN_SERVER_VERSION = 140000
+# pg_advisory_lock key shared by every migrator ("ksys" in ASCII).
+LOCK_KEY = 0x6B737973
+FILE_RE = re.compile(r"^(\d{4})_([a-z0-9_]+?)(?:\.(timescaledb|postgres))?\.sql$")
+NO_TRANSACTION = "-- ksys:no-transaction"
+SPLIT = "-- ksys:split"
+
+Out = Callable[[str], None]
+
+
+def migrations_dir() -> Path:
+    override = os.environ.get("KSYS_MIGRATIONS_DIR")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[2] / "migrations"
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    engine: str | None
+    path: Path
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+    @property
+    def no_transaction(self) -> bool:
+        return NO_TRANSACTION in self.sql.split("\n", 5)[:5]
+
+    def statements(self) -> list[str]:
+        parts = self.sql.split(SPLIT) if self.no_transaction else [self.sql]
+        return [p for p in parts if p.strip()]
+
+
+def discover(directory: Path) -> dict[int, dict[str | None, Migration]]:
+    found: dict[int, dict[str | None, Migration]] = {}
+    for path in sorted(directory.glob("*.sql")):
+        match = FILE_RE.match(path.name)
+        if not match:
+            raise OpsError(f"{path.name}: migration files are named NNNN_name.sql or NNNN_name.<engine>.sql")
+        version, name, engine = int(match[1]), match[2], match[3]
+        variants = found.setdefault(version, {})
+        if engine in variants or (engine is None and variants) or (engine and None in variants):
+            raise OpsError(f"{path.name}: version {version:04d} is defined twice")
+        variants[engine] = Migration(version, name, engine, path, path.read_text())
+    return found
+
+
+def plan(directory: Path, engine: str) -> list[Migration]:
+    chosen = []
+    for version, variants in sorted(discover(directory).items()):
+        m = variants.get(None) or variants.get(engine)
+        if m is None:
+            raise OpsError(f"migration {version:04d} has no file for engine {engine}")
+        chosen.append(m)
+    return chosen
+
+
+def choose_engine(info: ServerInfo, requested: str | None, recorded: str | None) -> str:
+    if recorded:
+        if requested and requested != recorded:
+            raise OpsError(f"this database was migrated for engine {recorded}; it cannot switch to {requested}")
+        return recorded
+    if requested == "timescaledb" and not info.timescaledb_usable:
+        raise OpsError(f"--engine timescaledb, but the server's timescaledb is {info.describe_timescaledb()}")
+    if requested:
+        return requested
+    return "timescaledb" if info.timescaledb_usable else "postgres"
+
+
+@dataclass
+class MigrateResult:
+    engine: str
+    applied: list[str]
+    scheduler: str
+
+
+def _bootstrap(conn: psycopg.Connection) -> None:
+    conn.execute("CREATE SCHEMA IF NOT EXISTS ksys")
+    conn.execute(
+        """
+        CREATE TABLE IF NOT EXISTS ksys.schema_migrations (
+          version     integer PRIMARY KEY,
+          name        text        NOT NULL,
+          engine      text        NOT NULL,
+          file        text        NOT NULL,
+          checksum    text        NOT NULL,
+          applied_at  timestamptz NOT NULL DEFAULT now(),
+          duration_ms integer     NOT NULL
+        )
+        """
+    )
+
+
+def applied_migrations(conn: psycopg.Connection) -> dict[int, tuple[str, str, str]]:
+    """version -> (file, engine, checksum); empty when the table does not exist yet."""
+    exists = conn.execute("SELECT to_regclass('ksys.schema_migrations') IS NOT NULL").fetchone()[0]
+    if not exists:
+        return {}
+    rows = conn.execute("SELECT version, file, engine, checksum FROM ksys.schema_migrations").fetchall()
+    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+
+def check_history(migrations: list[Migration], applied: dict[int, tuple[str, str, str]]) -> list[Migration]:
+    """Pending migrations; raises MigrationRefused when history and files disagree."""
+    by_version = {m.version: m for m in migrations}
+    for version, (file, _engine, checksum) in sorted(applied.items()):
+        m = by_version.get(version)
+        if m is None:
+            raise MigrationRefused(
+                f"the database has migration {file} which this checkout does not have; "
+                "run a checkout at least as new as the database")
+        if m.checksum != checksum:
+            raise MigrationRefused(
+                f"{m.path.name} was edited after it was applied (checksum {checksum[:12]} recorded, "
+                f"{m.checksum[:12]} on disk); restore the file and put the change in a new migration")
+    return [m for m in migrations if m.version not in applied]
+
+
+def _apply(conn: psycopg.Connection, m: Migration, engine: str) -> int:
+    started = time.monotonic()
+    try:
+        if m.no_transaction:
+            for statement in m.statements():
+                conn.execute(statement)
+            _record(conn, m, engine, started)
+        else:
+            with conn.transaction():
+                conn.execute(m.sql)
+                _record(conn, m, engine, started)
+    except psycopg.Error as exc:
+        raise OpsError(f"{m.path.name} failed: {first_line(exc)}", exit_code=1) from None
+    return int((time.monotonic() - started) * 1000)
+
+
+def _record(conn: psycopg.Connection, m: Migration, engine: str, started: float) -> None:
+    conn.execute(
+        "INSERT INTO ksys.schema_migrations (version, name, engine, file, checksum, duration_ms) "
+        "VALUES (%s, %s, %s, %s, %s, %s)",
+        (m.version, m.name, engine, m.path.name, m.checksum, int((time.monotonic() - started) * 1000)),
+    )
+
+
+def migrate(dsn: str, engine: str | None = None, out: Out = print,
+            directory: Path | None = None) -> MigrateResult:
+    directory = directory or migrations_dir()
+    with connect(dsn) as conn:
+        info = probe(conn)
+        if info.version_num < MIN_SERVER_VERSION:
+            raise OpsError(f"PostgreSQL {info.version} is too old: ksys needs 14 or newer")
+        out(f"server: PostgreSQL {info.version}, database {info.database}")
+        out(f"  timescaledb: {info.describe_timescaledb()}")
+        out(f"  timescaledb_toolkit: {'available' if info.toolkit_available else 'not available'}")
+        out(f"  pg_cron: {info.describe_pg_cron()}")
+
+        if not conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()[0]:
+            out("another `ksys migrate` is running on this server; waiting for it to finish")
+            conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        try:
+            applied = applied_migrations(conn)
+            recorded = {e for (_f, e, _c) in applied.values()}
+            if len(recorded) > 1:
+                raise MigrationRefused(f"migration history mixes engines {sorted(recorded)}")
+            chosen = choose_engine(info, engine, next(iter(recorded), None))
+            why = "recorded for this database" if recorded else (
+                "requested" if engine else "timescaledb is usable" if chosen == "timescaledb"
+                else "no usable timescaledb: rollups are tables refreshed by ksys.tick()")
+            out(f"mode: {chosen} ({why})")
+            pending = check_history(plan(directory, chosen), applied)
+            _bootstrap(conn)
+            done = []
+            for m in pending:
+                ms = _apply(conn, m, chosen)
+                out(f"applied {m.path.name} ({ms} ms)")
+                done.append(m.path.name)
+            if not pending:
+                out("nothing to apply: the database is up to date")
+            conn.execute("SELECT ksys.register_all_tags()")
+            scheduler = schedule.ensure_schedule(conn, dsn, info, out)
+            return MigrateResult(chosen, done, scheduler)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))

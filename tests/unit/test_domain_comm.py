@@ -1,0 +1,269 @@
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+
+from ksys_app.domain.comm import (
+    DuplicateBucketError,
+    HourCell,
+    Outage,
+    build_heatmap_grid,
+    comm_status,
+    merge_outages,
+    success_colour_band,
+)
+from ksys_app.domain.timefmt import NaiveDatetimeError
+
+UTC = timezone.utc
+KST = timezone(timedelta(hours=9))
+NOW = datetime(2025, 8, 15, 12, 0, 0, tzinfo=UTC)
+
+
+def utc(*args):
+    return datetime(*args, tzinfo=UTC)
+
+
+# --- comm_status -----------------------------------------------------------
+
+def test_comm_status_no_data():
+    assert comm_status(None, NOW, 10) == "no_data"
+
+
+def test_comm_status_default_gap_is_three_intervals():
+    assert comm_status(NOW - timedelta(seconds=30), NOW, 10) == "ok"   # exactly 3 x 10 s
+    assert comm_status(NOW - timedelta(seconds=31), NOW, 10) == "late"
+    assert comm_status(NOW - timedelta(seconds=5), NOW, 10) == "ok"
+
+
+def test_comm_status_max_gap_overrides_interval():
+    latest = NOW - timedelta(seconds=100)
+    assert comm_status(latest, NOW, 10, max_gap_seconds=100) == "ok"
+    assert comm_status(latest, NOW, 10, max_gap_seconds=99) == "late"
+    assert comm_status(NOW - timedelta(seconds=31), NOW, 10, max_gap_seconds=600) == "ok"
+
+
+def test_comm_status_future_sample_is_ok():
+    assert comm_status(NOW + timedelta(seconds=5), NOW, 10) == "ok"
+
+
+def test_comm_status_other_offset_compares_instants():
+    # 20:59:50+09:00 is 11:59:50 UTC: 10 s old.
+    assert comm_status(datetime(2025, 8, 15, 20, 59, 50, tzinfo=KST), NOW, 10) == "ok"
+
+
+def test_comm_status_naive_rejected():
+    with pytest.raises(NaiveDatetimeError):
+        comm_status(datetime(2025, 8, 15, 11, 59), NOW, 10)
+    with pytest.raises(NaiveDatetimeError):
+        comm_status(None, datetime(2025, 8, 15, 12, 0), 10)
+
+
+def test_comm_status_bad_interval():
+    with pytest.raises(ValueError):
+        comm_status(NOW, NOW, 0)
+    with pytest.raises(ValueError):
+        comm_status(NOW, NOW, 10, max_gap_seconds=-1)
+
+
+# --- heatmap grid ----------------------------------------------------------
+
+def test_heatmap_30_days_seoul_boundaries():
+    cells = build_heatmap_grid(date(2025, 8, 1), [], tz="Asia/Seoul", days=30)
+    assert len(cells) == 720
+    first = cells[0]
+    assert first.bucket_utc == utc(2025, 7, 31, 15)  # local 2025-08-01 00:00 KST
+    assert (first.local_day, first.local_hour) == (date(2025, 8, 1), 0)
+    assert cells[23].bucket_utc == utc(2025, 8, 1, 14)
+    assert (cells[23].local_day, cells[23].local_hour) == (date(2025, 8, 1), 23)
+    assert cells[24].bucket_utc == utc(2025, 8, 1, 15)
+    assert (cells[24].local_day, cells[24].local_hour) == (date(2025, 8, 2), 0)
+    last = cells[-1]
+    assert last.bucket_utc == utc(2025, 8, 30, 14)
+    assert (last.local_day, last.local_hour) == (date(2025, 8, 30), 23)
+    assert all(c.success_rate is None for c in cells)  # empty, not 0
+
+
+def test_heatmap_default_is_30_days_seoul():
+    assert len(build_heatmap_grid(date(2025, 8, 1), [])) == 720
+    assert build_heatmap_grid(date(2025, 8, 1), [])[0].bucket_utc == utc(2025, 7, 31, 15)
+
+
+def test_heatmap_rows_fill_cells():
+    rows = [
+        {  # local 2025-08-01 00:00
+            "bucket": utc(2025, 7, 31, 15), "success_rate": 0.95, "recv_msgs": 342,
+            "exp_msgs": 360, "missing_msgs": 18, "last_seen_min": utc(2025, 7, 31, 15, 59, 50),
+        },
+        SimpleNamespace(  # local 2025-08-02 10:00 given with a +09:00 offset
+            bucket=datetime(2025, 8, 2, 10, tzinfo=KST), success_rate=Decimal("0.5"), recv_msgs=180,
+            exp_msgs=360, missing_msgs=180, last_seen_min=None,
+        ),
+        {"bucket": utc(2025, 7, 1, 0), "success_rate": 1.0},  # outside the grid: ignored
+    ]
+    cells = build_heatmap_grid(date(2025, 8, 1), rows, days=2)
+    assert len(cells) == 48
+    assert cells[0] == HourCell(
+        utc(2025, 7, 31, 15), date(2025, 8, 1), 0, 0.95, 342, 360, 18, utc(2025, 7, 31, 15, 59, 50)
+    )
+    c = cells[24 + 10]
+    assert (c.local_day, c.local_hour, c.bucket_utc) == (date(2025, 8, 2), 10, utc(2025, 8, 2, 1))
+    assert (c.success_rate, c.recv_msgs, c.exp_msgs, c.missing_msgs, c.last_seen) == (0.5, 180, 360, 180, None)
+    assert sum(1 for x in cells if x.success_rate is not None) == 2
+    assert cells[1].success_rate is None and cells[1].recv_msgs is None
+
+
+def test_heatmap_zero_success_is_kept_as_zero():
+    cells = build_heatmap_grid(date(2025, 8, 1), [{"bucket": utc(2025, 7, 31, 16), "success_rate": 0.0}], days=1)
+    assert cells[1].success_rate == 0.0
+    assert cells[0].success_rate is None
+
+
+def test_heatmap_rejects_bad_input():
+    with pytest.raises(NaiveDatetimeError):
+        build_heatmap_grid(date(2025, 8, 1), [{"bucket": datetime(2025, 7, 31, 15)}], days=1)
+    with pytest.raises(DuplicateBucketError):
+        build_heatmap_grid(
+            date(2025, 8, 1),
+            [{"bucket": utc(2025, 7, 31, 15)}, {"bucket": datetime(2025, 8, 1, 0, tzinfo=KST)}],
+            days=1,
+        )
+    with pytest.raises(ValueError, match="bucket"):
+        build_heatmap_grid(date(2025, 8, 1), [{"success_rate": 1.0}], days=1)
+    with pytest.raises(ValueError, match="days"):
+        build_heatmap_grid(date(2025, 8, 1), [], days=0)
+    with pytest.raises(ValueError, match="start_day"):
+        build_heatmap_grid(utc(2025, 8, 1), [], days=1)
+
+
+def test_heatmap_dst_spring_forward_new_york():
+    # 2025-03-09: 02:00 EST jumps to 03:00 EDT; local hour 2 does not exist.
+    cells = build_heatmap_grid(date(2025, 3, 9), [], tz="America/New_York", days=1)
+    assert len(cells) == 24
+    assert [c.bucket_utc for c in cells[:5]] == [
+        utc(2025, 3, 9, 5),  # 00:00 EST
+        utc(2025, 3, 9, 6),  # 01:00 EST
+        utc(2025, 3, 9, 7),  # 02:00 nonexistent, fold=0 -> EST offset
+        utc(2025, 3, 9, 7),  # 03:00 EDT: same instant
+        utc(2025, 3, 9, 8),  # 04:00 EDT
+    ]
+    assert cells[23].bucket_utc == utc(2025, 3, 10, 3)  # 23:00 EDT
+
+
+def test_heatmap_dst_fall_back_new_york_shows_first_occurrence():
+    # 2025-11-02: 01:00 happens twice (EDT 05:00 UTC, EST 06:00 UTC).
+    cells = build_heatmap_grid(date(2025, 11, 2), [], tz="America/New_York", days=1)
+    assert [c.bucket_utc for c in cells[:3]] == [utc(2025, 11, 2, 4), utc(2025, 11, 2, 5), utc(2025, 11, 2, 7)]
+
+
+# --- outages ---------------------------------------------------------------
+
+DAY = date(2025, 8, 1)  # local Seoul day; local hour h starts at 2025-07-31 15:00 UTC + h
+
+
+def hour_utc(h):
+    return utc(2025, 7, 31, 15) + timedelta(hours=h)
+
+
+def grid(rates):
+    """One Seoul day; rates maps local hour -> success rate (missing hours have no row)."""
+    rows = [{"bucket": hour_utc(h), "success_rate": r} for h, r in rates.items()]
+    return build_heatmap_grid(DAY, rows, days=1)
+
+
+AFTER_DAY = utc(2025, 8, 2, 0)
+
+
+def test_outages_merge_consecutive_bad_hours():
+    rates = {h: 1.0 for h in range(24)}
+    rates.update({3: 0.5, 4: 0.2, 5: 0.0, 9: 0.8})
+    assert merge_outages(grid(rates), slo_crit=0.9, now=AFTER_DAY) == [
+        Outage(utc(2025, 7, 31, 18), utc(2025, 7, 31, 21), 3),  # local 03:00-06:00
+        Outage(utc(2025, 8, 1, 0), utc(2025, 8, 1, 1), 1),      # local 09:00-10:00
+    ]
+
+
+def test_outage_threshold_is_strict():
+    rates = {h: 1.0 for h in range(24)}
+    rates[7] = 0.9
+    assert merge_outages(grid(rates), slo_crit=0.9, now=AFTER_DAY) == []
+
+
+def test_outages_silence_counts_leading_and_future_do_not():
+    rates = {h: 1.0 for h in range(2, 10)}  # hours 0-1: tag not yet reporting
+    rates[13] = 1.0                          # hours 10-12 silent, 14+ silent
+    # now = local 16:30 -> hours 14 and 15 are over, 16 is running, 17-23 future.
+    now = hour_utc(16) + timedelta(minutes=30)
+    assert merge_outages(grid(rates), slo_crit=0.9, now=now) == [
+        Outage(hour_utc(10), hour_utc(13), 3),
+        Outage(hour_utc(14), hour_utc(16), 2),
+    ]
+
+
+def test_outage_hour_ending_exactly_now_counts():
+    rates = {0: 1.0}
+    assert merge_outages(grid(rates), 0.9, now=hour_utc(2)) == [Outage(hour_utc(1), hour_utc(2), 1)]
+    assert merge_outages(grid(rates), 0.9, now=hour_utc(2) - timedelta(seconds=1)) == []
+
+
+def test_outage_low_rate_and_silence_merge():
+    rates = {0: 1.0, 1: 0.1}  # hour 1 poor, then the tag goes silent
+    assert merge_outages(grid(rates), 0.9, now=hour_utc(4)) == [Outage(hour_utc(1), hour_utc(4), 3)]
+
+
+def test_no_data_at_all_is_not_an_outage():
+    assert merge_outages(grid({}), 0.9, now=AFTER_DAY) == []
+
+
+def test_outages_independent_of_cell_order():
+    rates = {h: 1.0 for h in range(24)}
+    rates.update({3: 0.5, 4: 0.5})
+    cells = grid(rates)
+    assert merge_outages(list(reversed(cells)), 0.9, AFTER_DAY) == [Outage(hour_utc(3), hour_utc(5), 2)]
+
+
+def test_outages_span_days():
+    rows = [{"bucket": hour_utc(h), "success_rate": 0.0 if h >= 22 else 1.0} for h in range(26)]
+    cells = build_heatmap_grid(DAY, rows, days=2)
+    # hours 22..25 low rate, hour 26 silent and over (ends at 27 = now): one 5 h outage.
+    now = hour_utc(27)
+    assert merge_outages(cells, 0.9, now) == [Outage(hour_utc(22), hour_utc(27), 5)]
+
+
+def test_outages_spring_forward_duplicate_counted_once():
+    cells = build_heatmap_grid(
+        date(2025, 3, 9), [{"bucket": utc(2025, 3, 9, 5), "success_rate": 1.0}], tz="America/New_York", days=1
+    )
+    # Silent from 06:00 UTC to the last cell (23:00 EDT = 03:00 UTC next day): 22 distinct hours.
+    assert merge_outages(cells, 0.9, now=utc(2025, 3, 11)) == [Outage(utc(2025, 3, 9, 6), utc(2025, 3, 10, 4), 22)]
+
+
+def test_outages_fall_back_hidden_hour_splits():
+    cells = build_heatmap_grid(
+        date(2025, 11, 2), [{"bucket": utc(2025, 11, 2, 4), "success_rate": 1.0}], tz="America/New_York", days=1
+    )
+    # 06:00 UTC (second 01:00, EST) has no cell, so the silence is reported in two parts.
+    assert merge_outages(cells, 0.9, now=utc(2025, 11, 4)) == [
+        Outage(utc(2025, 11, 2, 5), utc(2025, 11, 2, 6), 1),
+        Outage(utc(2025, 11, 2, 7), utc(2025, 11, 3, 5), 22),
+    ]
+
+
+def test_merge_outages_naive_now_rejected():
+    with pytest.raises(NaiveDatetimeError):
+        merge_outages(grid({0: 1.0}), 0.9, now=datetime(2025, 8, 2))
+
+
+# --- colour band -----------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "rate, band",
+    [(None, "none"), (0.0, "crit"), (0.899, "crit"), (0.9, "warn"), (0.989, "warn"), (0.99, "ok"), (1.0, "ok")],
+)
+def test_success_colour_band(rate, band):
+    assert success_colour_band(rate, slo_warn=0.99, slo_crit=0.9) == band
+
+
+def test_success_colour_band_rejects_inverted_thresholds():
+    with pytest.raises(ValueError):
+        success_colour_band(0.5, slo_warn=0.9, slo_crit=0.99)

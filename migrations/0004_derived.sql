@@ -3,7 +3,8 @@
 -- pg_cron (or `ksys worker`) calls every minute.
 
 -- Latest value per tag: one index probe per registered tag instead of DISTINCT ON
--- over the whole history.
+-- over the whole history. Tags newer than the last registry run (at most one tick)
+-- come from the last few minutes of raw data, so a new tag shows at once.
 CREATE OR REPLACE VIEW public.influx_latest AS
 SELECT r.tag_name, l.value, l.ts
 FROM ksys.tag_registry r
@@ -13,7 +14,13 @@ CROSS JOIN LATERAL (
   WHERE h.tag_name = r.tag_name
   ORDER BY h.ts DESC
   LIMIT 1
-) l;
+) l
+UNION ALL
+SELECT DISTINCT ON (h.tag_name) h.tag_name, h.value, h.ts
+FROM public.influx_hist h
+WHERE h.ts > now() - interval '5 minutes'
+  AND NOT EXISTS (SELECT 1 FROM ksys.tag_registry r WHERE r.tag_name = h.tag_name)
+ORDER BY 1, 3 DESC;
 
 -- Hourly communication success (PRD 28.1). The expectation is joined at read time.
 CREATE OR REPLACE VIEW public.comm_success_1h AS
@@ -262,7 +269,9 @@ BEGIN
 
   ELSIF p_job = 'tech_ind_1m_mv' THEN
     v_to := date_bin('1 minute', v_now, ksys.bucket_origin());
-    v_from := least(coalesce(j.watermark, '-infinity'), v_to - j.start_offset);
+    v_from := least(coalesce(j.watermark, date_bin('1 minute', (SELECT min(ts) FROM public.influx_hist),
+                                                   ksys.bucket_origin())),
+                    v_to - j.start_offset);
     PERFORM ksys.refresh_tech_ind(v_from);
     UPDATE ksys.jobs SET watermark = v_to WHERE job_name = p_job;
 

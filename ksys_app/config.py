@@ -1,0 +1,154 @@
+"""Settings of the dashboard process, from the environment and `.env`.
+
+Environment variables win over `.env`. TS_DSN and TZ keep the PRD's names
+(27.8); everything else is prefixed KSYS_. `load_settings()` turns any bad
+value into one ConfigError whose message names the variable, never the DSN's
+password. No reflex import here: the CLI and the tests load this quickly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_ENV_FILE = ".env"
+
+# Connection parameters the data layer knows how to hand to asyncpg.
+SUPPORTED_DSN_KEYS = frozenset(
+    {"host", "hostaddr", "port", "user", "password", "dbname", "sslmode",
+     "connect_timeout", "application_name", "target_session_attrs", "passfile"}
+)
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; str(err) is the message to show."""
+
+
+def parse_dsn(dsn: str) -> dict[str, str]:
+    """libpq conninfo (URI or key=value) as a dict; ValueError without echoing the DSN."""
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        parts = conninfo_to_dict(dsn)
+    except ProgrammingError:
+        raise ValueError(
+            "not a valid PostgreSQL DSN; expected postgresql://user:password@host:port/dbname "
+            "or key=value pairs"
+        ) from None
+    unknown = sorted(set(parts) - SUPPORTED_DSN_KEYS)
+    if unknown:
+        raise ValueError(f"unsupported connection parameter(s): {', '.join(unknown)}")
+    return {k: str(v) for k, v in parts.items()}
+
+
+class Settings(BaseSettings):
+    """Everything the data layer needs; build one with load_settings()."""
+
+    model_config = SettingsConfigDict(
+        env_file=DEFAULT_ENV_FILE,
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        frozen=True,
+    )
+
+    ts_dsn: str = Field(validation_alias="TS_DSN", min_length=1, repr=False)
+    tz: str = Field("Asia/Seoul", validation_alias="TZ")
+
+    statement_timeout_ms: int = Field(900, validation_alias="KSYS_STATEMENT_TIMEOUT_MS", gt=0)
+    idle_in_transaction_timeout_ms: int = Field(
+        5000, validation_alias="KSYS_IDLE_IN_TRANSACTION_TIMEOUT_MS", gt=0)
+    connect_timeout_s: float = Field(5.0, validation_alias="KSYS_CONNECT_TIMEOUT_S", gt=0)
+    pool_min_size: int = Field(1, validation_alias="KSYS_POOL_MIN_SIZE", ge=0)
+    pool_max_size: int = Field(5, validation_alias="KSYS_POOL_MAX_SIZE", ge=1)
+
+    cache_ttl_metrics_s: float = Field(30, validation_alias="KSYS_CACHE_TTL_METRICS_S", ge=0)
+    cache_ttl_features_s: float = Field(60, validation_alias="KSYS_CACHE_TTL_FEATURES_S", ge=0)
+    cache_ttl_snapshot_s: float = Field(0, validation_alias="KSYS_CACHE_TTL_SNAPSHOT_S", ge=0)
+    cache_ttl_comm_s: float = Field(300, validation_alias="KSYS_CACHE_TTL_COMM_S", ge=0)
+    cache_ttl_tags_s: float = Field(300, validation_alias="KSYS_CACHE_TTL_TAGS_S", ge=0)
+    cache_max_entries: int = Field(100, validation_alias="KSYS_CACHE_MAX_ENTRIES", ge=1)
+
+    payload_warn_bytes: int = Field(300_000, validation_alias="KSYS_PAYLOAD_WARN_BYTES", gt=0)
+
+    @field_validator("ts_dsn")
+    @classmethod
+    def _dsn_parses(cls, v: str) -> str:
+        parse_dsn(v)
+        return v
+
+    @field_validator("tz")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {v!r} (e.g. Asia/Seoul, UTC)") from None
+        return v
+
+    @model_validator(mode="after")
+    def _pool_bounds(self) -> "Settings":
+        if self.pool_min_size > self.pool_max_size:
+            raise ValueError(
+                f"KSYS_POOL_MIN_SIZE ({self.pool_min_size}) must not exceed "
+                f"KSYS_POOL_MAX_SIZE ({self.pool_max_size})"
+            )
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+    def dsn_parts(self) -> dict[str, str]:
+        return parse_dsn(self.ts_dsn)
+
+    def ttl_for(self, kind: str) -> float:
+        """Cache TTL in seconds of a read kind: metrics, features, snapshot, comm, tags."""
+        try:
+            return float(getattr(self, f"cache_ttl_{kind}_s"))
+        except AttributeError:
+            raise KeyError(f"unknown cache kind {kind!r}") from None
+
+
+def env_var_name(field: str) -> str:
+    alias = Settings.model_fields[field].validation_alias
+    return alias if isinstance(alias, str) else field.upper()
+
+
+_ALIASES = {env_var_name(f): f for f in Settings.model_fields}
+
+
+def _describe(err: dict[str, Any]) -> str:
+    loc = err.get("loc") or ()
+    name = str(loc[0]) if loc else ""
+    var = env_var_name(name) if name in Settings.model_fields else name
+    msg = err.get("msg", "invalid value")
+    msg = msg.removeprefix("Value error, ")
+    if err.get("type") == "missing":
+        return f"{var} is not set"
+    if not var:
+        return msg
+    # The DSN carries a password: never echo its value.
+    if (var != "TS_DSN" and err.get("type") != "value_error"
+            and "input" in err and not isinstance(err["input"], dict)):
+        return f"{var}: {msg} (got {err['input']!r})"
+    return f"{var}: {msg}"
+
+
+def load_settings(env_file: str | Path | None = DEFAULT_ENV_FILE, **overrides: Any) -> Settings:
+    """Settings from the environment, then `env_file` (None: environment only).
+
+    Raises ConfigError with one line per bad variable, each naming it.
+    """
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        lines = [_describe(e) for e in exc.errors(include_url=False)]
+        raise ConfigError("invalid configuration: " + "; ".join(lines)) from None

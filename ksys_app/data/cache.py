@@ -1,0 +1,125 @@
+"""Read cache: per-kind TTL, single-flight loads, last good value for stale serving.
+
+* Key: sha1 of the SQL text and its bind parameters (PRD B12).
+* Fresh entries live in a cachetools TLRUCache: one bounded store (max 100
+  entries) where each entry expires after the TTL of its kind (metrics 30 s,
+  features 60 s, comm/tags 300 s). A TTL of 0 (snapshot) is never stored.
+* Single flight: while a key is being loaded, identical requests await the
+  same task instead of sending their own statement. The load runs as its own
+  task, so a caller that is cancelled (page left) does not cancel it for others.
+* Last good value: every successful load is also kept, without expiry, in a
+  bounded LRU store. When a load fails, that value is served marked stale
+  (PRD B7: "error + cache -> stale badge"), also for TTL-0 reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable, Sequence
+
+from cachetools import LRUCache, TLRUCache
+
+from ksys_app.data.errors import DataError, DataFailure
+
+
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    value: Any  # what the loader returned; must be immutable (shared by every reader)
+    fetched_at: datetime  # when the database produced it (UTC)
+    ttl_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class CacheOutcome:
+    entry: CacheEntry | None  # None only when the load failed and nothing was ever loaded
+    cache_hit: bool  # no round trip of this caller's own: fresh entry or shared in-flight load
+    stale: bool  # entry is the last good value served because the load failed
+    error: DataError | None  # why the load failed (stale or not)
+    loaded: bool  # this call's load actually reached the database and succeeded
+
+
+def _ttu(_key: str, entry: CacheEntry, now: float) -> float:
+    return now + entry.ttl_s
+
+
+def cache_key(sql: str, args: Sequence[Any]) -> str:
+    """sha1 over the statement and a type-tagged rendering of its parameters."""
+    h = hashlib.sha1(sql.encode("utf-8"))
+    for arg in args:
+        h.update(b"\x00")
+        h.update(type(arg).__name__.encode())
+        h.update(b":")
+        h.update(repr(arg).encode("utf-8", "backslashreplace"))
+    return h.hexdigest()
+
+
+class QueryCache:
+    def __init__(self, max_entries: int = 100, timer: Callable[[], float] = time.monotonic):
+        self._fresh: TLRUCache = TLRUCache(maxsize=max_entries, ttu=_ttu, timer=timer)
+        self._last_good: LRUCache = LRUCache(maxsize=max_entries)
+        self._inflight: dict[str, asyncio.Task] = {}
+        self.hits = 0  # answered from a fresh entry
+        self.misses = 0  # started a load
+        self.coalesced = 0  # waited for another caller's load
+        self.stale_served = 0  # load failed, last good value returned
+        self.failures = 0  # loads that failed
+
+    def stats(self) -> dict[str, int]:
+        return {"hits": self.hits, "misses": self.misses, "coalesced": self.coalesced,
+                "stale_served": self.stale_served, "failures": self.failures,
+                "entries": len(self._fresh), "last_good": len(self._last_good),
+                "inflight": len(self._inflight)}
+
+    def clear(self) -> None:
+        """Drop fresh entries (e.g. a Refresh button); last good values stay for outages."""
+        self._fresh.clear()
+
+    async def get(self, key: str, ttl_s: float,
+                  loader: Callable[[], Awaitable[Any]]) -> CacheOutcome:
+        """Fresh entry, else the shared load of `key`; DataFailure from the loader becomes a value."""
+        entry = self._fresh.get(key)
+        if entry is not None:
+            self.hits += 1
+            return CacheOutcome(entry, cache_hit=True, stale=False, error=None, loaded=False)
+
+        task = self._inflight.get(key)
+        leader = task is None
+        if task is None:
+            self.misses += 1
+            task = asyncio.get_running_loop().create_task(self._load(key, ttl_s, loader))
+            self._inflight[key] = task
+            task.add_done_callback(lambda t, k=key: self._finish(k, t))
+        else:
+            self.coalesced += 1
+
+        try:
+            entry = await asyncio.shield(task)
+        except DataFailure as failure:
+            if leader:
+                self.failures += 1
+            good = self._last_good.get(key)
+            if good is not None:
+                self.stale_served += 1
+            return CacheOutcome(good, cache_hit=False, stale=good is not None,
+                                error=failure.error, loaded=False)
+        return CacheOutcome(entry, cache_hit=not leader, stale=False, error=None, loaded=leader)
+
+    async def _load(self, key: str, ttl_s: float, loader: Callable[[], Awaitable[Any]]) -> CacheEntry:
+        value = await loader()
+        entry = CacheEntry(value, datetime.now(timezone.utc), ttl_s)
+        if ttl_s > 0:
+            self._fresh[key] = entry
+        self._last_good[key] = entry
+        return entry
+
+    def _finish(self, key: str, task: asyncio.Task) -> None:
+        if self._inflight.get(key) is task:
+            del self._inflight[key]
+        # Retrieve the outcome so an abandoned failed load does not log
+        # "exception was never retrieved".
+        if not task.cancelled():
+            task.exception()

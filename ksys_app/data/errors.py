@@ -1,0 +1,134 @@
+"""Errors as values: what went wrong with a read, as a code a page can act on.
+
+Pages never see driver exceptions. Every failure of a read becomes a DataError
+with one of the PRD's codes (B7) plus INVALID_INPUT for rejected arguments,
+CONFIG for a missing/bad TS_DSN and DB_ERROR for any other database error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+import asyncpg
+
+# Backoff between retries of a failed read (PRD B7): 1, 2, 4, then 8 s for good.
+RETRY_SCHEDULE_S: tuple[int, ...] = (1, 2, 4, 8)
+
+
+def retry_delay_s(attempt: int) -> int:
+    """Delay before retry number `attempt` (1-based); stays at the last step after that."""
+    if attempt < 1:
+        raise ValueError(f"attempt is 1-based, got {attempt}")
+    return RETRY_SCHEDULE_S[min(attempt, len(RETRY_SCHEDULE_S)) - 1]
+
+
+class ErrorCode(StrEnum):
+    DB_TIMEOUT = "DB_TIMEOUT"        # statement_timeout or client-side query timeout
+    DB_CONN = "DB_CONN"              # cannot connect / connection lost / server restarting
+    NO_ROWS = "NO_ROWS"              # the database answered, with nothing to show
+    SCHEMA_DRIFT = "SCHEMA_DRIFT"    # relation/column/function missing or not granted
+    PAYLOAD_BLOAT = "PAYLOAD_BLOAT"  # result larger than the payload budget (a warning)
+    INVALID_INPUT = "INVALID_INPUT"  # rejected before any SQL ran
+    CONFIG = "CONFIG"                # TS_DSN missing or unusable
+    DB_ERROR = "DB_ERROR"            # any other database error
+
+
+# Codes worth retrying with RETRY_SCHEDULE_S: the same read may work shortly.
+RETRYABLE = frozenset({ErrorCode.DB_TIMEOUT, ErrorCode.DB_CONN})
+
+# Codes that mean the database did not deliver rows (as opposed to "no rows").
+FAILURES = frozenset({ErrorCode.DB_TIMEOUT, ErrorCode.DB_CONN, ErrorCode.SCHEMA_DRIFT,
+                      ErrorCode.DB_ERROR, ErrorCode.CONFIG})
+
+
+@dataclass(frozen=True, slots=True)
+class DataError:
+    code: ErrorCode
+    message: str
+    sqlstate: str | None = None
+
+    @property
+    def retryable(self) -> bool:
+        return self.code in RETRYABLE
+
+    @property
+    def is_failure(self) -> bool:
+        """True when the database could not answer (not for NO_ROWS / warnings / bad input)."""
+        return self.code in FAILURES
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class DataFailure(Exception):
+    """Carries a DataError through the cache's single-flight task; never leaves the data layer."""
+
+    def __init__(self, error: DataError):
+        super().__init__(str(error))
+        self.error = error
+
+
+def invalid_input(message: str) -> DataError:
+    return DataError(ErrorCode.INVALID_INPUT, message)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+_CONN_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,            # class 08, incl. ConnectionDoesNotExistError
+    asyncpg.exceptions.CannotConnectNowError,   # 57P03: starting up / shutting down
+    asyncpg.exceptions.AdminShutdownError,      # 57P01: server stopped under us
+    asyncpg.exceptions.CrashShutdownError,      # 57P02
+    asyncpg.exceptions.TooManyConnectionsError,  # 53300
+    asyncpg.exceptions.IdleInTransactionSessionTimeoutError,
+    asyncpg.exceptions.InvalidAuthorizationSpecificationError,  # 28000 / 28P01: role or password
+    asyncpg.exceptions.InvalidCatalogNameError,  # 3D000: database does not exist
+    asyncpg.exceptions.ClientCannotConnectError,
+    ConnectionError,
+    OSError,
+)
+
+_DRIFT_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.UndefinedTableError,
+    asyncpg.exceptions.UndefinedColumnError,
+    asyncpg.exceptions.UndefinedFunctionError,
+    asyncpg.exceptions.UndefinedObjectError,
+    asyncpg.exceptions.InvalidSchemaNameError,
+    asyncpg.exceptions.InsufficientPrivilegeError,  # grants no longer match the schema
+)
+
+Phase = Literal["connect", "query"]
+
+
+def classify(exc: BaseException, phase: Phase = "query") -> DataError:
+    """Map a driver/OS exception to a DataError.
+
+    A client-side timeout while connecting or waiting for a pooled connection is
+    DB_CONN; while a statement runs it is DB_TIMEOUT, like the server's
+    statement_timeout (QueryCanceledError).
+    """
+    state = getattr(exc, "sqlstate", None)
+    if isinstance(exc, asyncpg.QueryCanceledError):
+        return DataError(ErrorCode.DB_TIMEOUT, f"database timeout: {_first_line(exc)}", state)
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        if phase == "connect":
+            return DataError(ErrorCode.DB_CONN, "database connection timed out")
+        return DataError(ErrorCode.DB_TIMEOUT, "database timeout: no answer within the client timeout")
+    if isinstance(exc, _DRIFT_ERRORS):
+        return DataError(ErrorCode.SCHEMA_DRIFT,
+                         f"database schema does not match the app: {_first_line(exc)}", state)
+    if isinstance(exc, asyncpg.InterfaceError) and not isinstance(exc, asyncpg.exceptions.DataError):
+        text = _first_line(exc)
+        if "closed" in text or "closing" in text:  # "connection is closed", pool closing
+            return DataError(ErrorCode.DB_CONN, f"database unavailable: {text}")
+    if isinstance(exc, _CONN_ERRORS):
+        return DataError(ErrorCode.DB_CONN, f"database unavailable: {_first_line(exc)}", state)
+    if isinstance(exc, asyncpg.PostgresError):
+        return DataError(ErrorCode.DB_ERROR, f"database error: {_first_line(exc)}", state)
+    return DataError(ErrorCode.DB_ERROR, f"database error: {type(exc).__name__}: {_first_line(exc)}")

@@ -1,0 +1,151 @@
+"""Every SQL statement the dashboard runs, by name.
+
+Rules (ARCHITECTURE "Rules of the house", PRD B9/B15):
+  * values travel only as bind parameters ($1, $2, ...), never in the text;
+  * every statement ends in LIMIT (a parameter: callers pass limit + 1 to see
+    whether the limit cut anything, see Repository);
+  * relation names are fixed here. A window picks its rollup through the
+    whitelists SERIES_BY_VIEW / KPI_BY_VIEW, keyed by the view names of
+    ksys_app.domain.windows; an unknown view is a KeyError, not SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping
+
+# Most tags a snapshot / KPI / tag-list read returns (PRD A.7 "LIMIT 1000").
+MAX_TAGS = 1000
+# 30 local days of hours; 31 x 24 leaves room for a DST fall-back day.
+MAX_HEATMAP_HOURS = 31 * 24
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    name: str  # stable identifier for logs (PRD A.9 "query fingerprint")
+    sql: str
+
+    def __post_init__(self) -> None:
+        if "LIMIT" not in self.sql.upper():
+            raise ValueError(f"query {self.name} has no LIMIT")
+
+
+# The rollups of domain.windows, in resolution order. Fixed text, not input.
+ROLLUP_VIEWS: tuple[str, ...] = ("influx_agg_1m", "influx_agg_10m", "influx_agg_1h", "influx_agg_1d")
+
+# Newest first so a LIMIT keeps the newest buckets; the repository returns them
+# ascending.
+_SERIES_SQL = """
+SELECT bucket, tag_name, avg, min, max, last, first, n
+FROM public.{view}
+WHERE tag_name = $1
+  AND bucket >= now() - $2::interval
+ORDER BY bucket DESC
+LIMIT $3
+"""
+
+# Per tag over the window's rollup: count = sum of n, extremes, first of the
+# earliest bucket, last of the newest bucket, prev_last = last of the bucket
+# before it (delta_pct compares the last two buckets, PRD 4 / B10), and the
+# time of the tag's newest raw reading from influx_latest.
+_KPI_SQL = """
+WITH w AS (
+  SELECT a.tag_name,
+         sum(a.n)::bigint                               AS n,
+         min(a.min)                                     AS min,
+         max(a.max)                                     AS max,
+         (array_agg(a.first ORDER BY a.bucket ASC))[1]  AS first,
+         (array_agg(a.last  ORDER BY a.bucket DESC))[1] AS last,
+         (array_agg(a.last  ORDER BY a.bucket DESC))[2] AS prev_last,
+         max(a.bucket)                                  AS last_bucket
+  FROM public.{view} a
+  WHERE a.bucket >= now() - $1::interval
+  GROUP BY a.tag_name
+)
+SELECT w.tag_name, w.n, w.min, w.max, w.first, w.last, w.prev_last, w.last_bucket,
+       l.ts AS last_ts
+FROM w
+LEFT JOIN public.influx_latest l ON l.tag_name = w.tag_name
+ORDER BY w.tag_name
+LIMIT $2
+"""
+
+
+def _per_view(name: str, template: str) -> Mapping[str, Query]:
+    return MappingProxyType(
+        {view: Query(f"{name}_{view}", template.format(view=view)) for view in ROLLUP_VIEWS}
+    )
+
+
+SERIES_BY_VIEW: Mapping[str, Query] = _per_view("series", _SERIES_SQL)
+KPI_BY_VIEW: Mapping[str, Query] = _per_view("kpi_window_stats", _KPI_SQL)
+
+FEATURES = Query("features_5m", """
+SELECT bucket, tag_name, mean_5m, std_5m, min_5m, max_5m, p10_5m, p90_5m, n_5m
+FROM public.features_5m
+WHERE tag_name = $1
+  AND bucket >= now() - $2::interval
+ORDER BY bucket DESC
+LIMIT $3
+""")
+
+TECH = Query("tech_ind_1m", """
+SELECT bucket, tag_name, avg, sma_10, sma_60, bb_top, bb_bot, slope_60
+FROM public.tech_ind_1m_mv
+WHERE tag_name = $1
+  AND bucket >= now() - $2::interval
+ORDER BY bucket DESC
+LIMIT $3
+""")
+
+LATEST_ALL = Query("latest_all", """
+SELECT tag_name, value, ts
+FROM public.influx_latest
+ORDER BY tag_name
+LIMIT $1
+""")
+
+LATEST_ONE = Query("latest_one", """
+SELECT tag_name, value, ts
+FROM public.influx_latest
+WHERE tag_name = $1
+ORDER BY tag_name
+LIMIT $2
+""")
+
+# PRD 28.2 eco_tags
+TAGS = Query("tags", """
+SELECT tag_name
+FROM public.influx_latest
+ORDER BY tag_name
+LIMIT $1
+""")
+
+# A rule row with enabled NULL counts as enabled: the flag exists to switch a
+# rule off, and a half-filled CSV import should not silently disable alarms.
+QC_RULES = Query("qc_rules", """
+SELECT tag_name, min_val, max_val, warn_min, warn_max, crit_min, crit_max,
+       coalesce(enabled, true) AS enabled, max_gap_seconds
+FROM public.influx_qc_rule
+ORDER BY tag_name
+LIMIT $1
+""")
+
+# Hourly rows of one tag for UTC instants [$2, $3): the local days of the grid.
+COMM_HOURS = Query("comm_heatmap_hours", """
+SELECT bucket, tag_name, recv_msgs, exp_msgs, success_rate, missing_msgs, last_seen_min
+FROM public.comm_success_1h
+WHERE tag_name = $1
+  AND bucket >= $2
+  AND bucket < $3
+ORDER BY bucket
+LIMIT $4
+""")
+
+COMM_SLO = Query("comm_slo", """
+SELECT slo_warn::double precision AS slo_warn, slo_crit::double precision AS slo_crit
+FROM public.ingest_expectation
+WHERE tag_name = $1
+LIMIT 1
+""")

@@ -1,0 +1,82 @@
+"""Argument checks that run before any SQL; each failure is one readable sentence.
+
+Tag names are data, never SQL: quotes, semicolons and any script are fine
+because they only ever travel as bind parameters. What is refused is what the
+database or the UI cannot carry: non-strings, empty or over-long names, and
+control / surrogate characters (NUL cannot be stored in text at all).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date, datetime, timedelta, timezone
+
+from ksys_app.domain.timefmt import InvalidTimestampError, require_aware
+from ksys_app.domain.windows import UnknownWindowError, Window, parse_window, tech_window
+
+MAX_TAG_LEN = 128
+
+
+class InvalidInput(ValueError):
+    """An argument was rejected before reaching the database."""
+
+
+def _preview(s: str, limit: int = 40) -> str:
+    return repr(s if len(s) <= limit else s[:limit] + "…")
+
+
+def tag_name(value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(f"tag must be a string, got {type(value).__name__}")
+    if not 1 <= len(value) <= MAX_TAG_LEN:
+        raise InvalidInput(f"tag must be 1..{MAX_TAG_LEN} characters, got {len(value)}")
+    for pos, ch in enumerate(value):
+        if unicodedata.category(ch) in ("Cc", "Cs"):
+            raise InvalidInput(
+                f"tag {_preview(value)} contains control character U+{ord(ch):04X} at position {pos}")
+    return value
+
+
+def optional_tag(value: object) -> str | None:
+    return None if value is None else tag_name(value)
+
+
+def window(code: object) -> Window:
+    try:
+        return parse_window(code)  # type: ignore[arg-type]
+    except UnknownWindowError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def tech(code: object) -> Window:
+    try:
+        return tech_window(code)  # type: ignore[arg-type]
+    except UnknownWindowError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def aware(ts: object, name: str) -> datetime:
+    """A timezone-aware datetime, as UTC."""
+    try:
+        return require_aware(ts, name).astimezone(timezone.utc)  # type: ignore[arg-type]
+    except InvalidTimestampError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def local_day(value: object, tz, name: str = "start_day") -> date:
+    """A local calendar date; an aware datetime counts as its date in tz, a naive one is refused."""
+    if isinstance(value, datetime):
+        return aware(value, name).astimezone(tz).date()
+    if not isinstance(value, date):
+        raise InvalidInput(f"{name} must be a date, got {type(value).__name__}")
+    return value
+
+
+def local_midnight_utc(day: date, tz) -> datetime:
+    """UTC instant of 00:00 local time on `day` in tz."""
+    return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(timezone.utc)
+
+
+def local_span_utc(start: date, days: int, tz) -> tuple[datetime, datetime]:
+    """[local midnight of start, local midnight of start + days) as UTC instants."""
+    return local_midnight_utc(start, tz), local_midnight_utc(start + timedelta(days=days), tz)

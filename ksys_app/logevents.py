@@ -1,0 +1,123 @@
+"""Structured log events (PRD B13): one JSON object per line on logger "ksys".
+
+Every event carries the common fields {range, tag, view, rowcount, dur_ms,
+cache_hit} (null when not applicable) plus its own extras. The message of the
+log record is the JSON line itself, so any handler whose format is
+"%(message)s" writes valid JSON lines; `configure_logging()` installs one that
+also adds the time and level.
+
+The data layer emits db_fail / db_recover / payload_bloat (and a debug-level
+`query` per round trip); pages emit dash_load_ok, range_change_ok and
+snapshot_refresh with `log_read(event, result)`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import date, datetime, timezone
+from typing import Any, TextIO
+
+LOGGER_NAME = "ksys"
+logger = logging.getLogger(LOGGER_NAME)
+
+DASH_LOAD_OK = "dash_load_ok"
+RANGE_CHANGE_OK = "range_change_ok"
+SNAPSHOT_REFRESH = "snapshot_refresh"
+OVERLAY_TOGGLE = "overlay_toggle"
+QC_BADGE_EVAL = "qc_badge_eval"
+DB_FAIL = "db_fail"
+DB_RECOVER = "db_recover"
+PAYLOAD_BLOAT = "payload_bloat"
+QUERY = "query"
+COMM_LOAD_OK = "comm_load_ok"
+
+EVENTS = frozenset({DASH_LOAD_OK, RANGE_CHANGE_OK, SNAPSHOT_REFRESH, OVERLAY_TOGGLE, QC_BADGE_EVAL,
+                    DB_FAIL, DB_RECOVER, PAYLOAD_BLOAT, QUERY, COMM_LOAD_OK,
+                    "comm_nav_prev", "comm_nav_next", "comm_recent30", "comm_cell_select"})
+
+COMMON_FIELDS = ("range", "tag", "view", "rowcount", "dur_ms", "cache_hit")
+
+_DEFAULT_LEVEL = {DB_FAIL: logging.WARNING, PAYLOAD_BLOAT: logging.WARNING, QUERY: logging.DEBUG}
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, (datetime, date)):
+        return obj.isoformat()
+    if hasattr(obj, "value") and isinstance(getattr(obj, "value"), str):  # enums
+        return obj.value
+    return str(obj)
+
+
+def event_payload(event: str, *, range: str | None = None, tag: str | None = None,
+                  view: str | None = None, rowcount: int | None = None,
+                  dur_ms: float | None = None, cache_hit: bool | None = None,
+                  **extra: Any) -> dict[str, Any]:
+    if event not in EVENTS:
+        raise ValueError(f"unknown log event {event!r}")
+    payload: dict[str, Any] = {"event": event, "range": range, "tag": tag, "view": view,
+                               "rowcount": rowcount,
+                               "dur_ms": None if dur_ms is None else round(float(dur_ms), 1),
+                               "cache_hit": cache_hit}
+    payload.update(extra)
+    return payload
+
+
+def log_event(event: str, *, level: int | None = None, **fields: Any) -> dict[str, Any]:
+    """Emit one event; returns the payload (handy for tests)."""
+    payload = event_payload(event, **fields)
+    lvl = _DEFAULT_LEVEL.get(event, logging.INFO) if level is None else level
+    if logger.isEnabledFor(lvl):
+        logger.log(lvl, json.dumps(payload, default=_json_default, ensure_ascii=False),
+                   extra={"ksys_event": payload})
+    return payload
+
+
+def log_read(event: str, result: Any, **extra: Any) -> dict[str, Any]:
+    """Emit a page event from a data-layer ReadResult (its window, tag, view, rows, timing)."""
+    error = getattr(result, "error", None)
+    if error is not None:
+        extra.setdefault("error", getattr(error, "code", str(error)))
+    if getattr(result, "stale", False):
+        extra.setdefault("stale", True)
+    return log_event(
+        event,
+        range=getattr(result, "window", None),
+        tag=getattr(result, "tag", None),
+        view=getattr(result, "view", None),
+        rowcount=len(getattr(result, "rows", ()) or ()),
+        dur_ms=getattr(result, "dur_ms", None),
+        cache_hit=getattr(result, "cache_hit", None),
+        **extra,
+    )
+
+
+class JsonLineFormatter(logging.Formatter):
+    """{"ts", "level", ...event fields} for events; {"ts", "level", "logger", "msg"} otherwise."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        base = {"ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+                "level": record.levelname}
+        payload = getattr(record, "ksys_event", None)
+        if isinstance(payload, dict):
+            base.update(payload)
+        else:
+            base.update({"logger": record.name, "msg": record.getMessage()})
+            if record.exc_info:
+                base["exc"] = self.formatException(record.exc_info)
+        return json.dumps(base, default=_json_default, ensure_ascii=False)
+
+
+def configure_logging(stream: TextIO | None = None, level: int = logging.INFO) -> logging.Handler:
+    """Attach one JSON-lines handler to the "ksys" logger (idempotent)."""
+    for h in logger.handlers:
+        if getattr(h, "_ksys_json", False):
+            return h
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonLineFormatter())
+    handler._ksys_json = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
+    return handler

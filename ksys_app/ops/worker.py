@@ -1,0 +1,66 @@
+"""`ksys worker`: call ksys.tick() on a schedule where no pg_cron does it.
+
+Reconnects with backoff when the database goes away; a tick that finds another
+tick running (pg_cron, a second worker) does nothing, so running one too many is harmless.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from typing import Callable
+
+import psycopg
+
+from ksys_app.ops.db import connect, first_line
+from ksys_app.ops.errors import OpsError
+from ksys_app.ops.refresh import tick
+
+BACKOFF_S = (1, 2, 4, 8)
+
+
+def run_worker(dsn: str, once: bool = False, interval_s: float = 15.0,
+               out: Callable[[str], None] = print, should_stop: Callable[[], bool] | None = None) -> int:
+    stop = {"now": False}
+    if should_stop is None:
+        def _handle(_sig, _frame):
+            stop["now"] = True
+        signal.signal(signal.SIGTERM, _handle)
+        signal.signal(signal.SIGINT, _handle)
+        should_stop = lambda: stop["now"]  # noqa: E731
+
+    # The first connection must work: a wrong DSN or password is an operator's
+    # mistake to report now (exit 2), not an outage to wait out.
+    with connect(dsn):
+        pass
+    failures_in_row = 0
+    while True:
+        try:
+            with connect(dsn) as conn:
+                failures_in_row = 0
+                while True:
+                    failed = tick(conn)
+                    if failed > 0:
+                        out(f"tick: {failed} job(s) failed; see `ksys doctor`")
+                    if once:
+                        return 1 if failed > 0 else 0
+                    if _sleep(interval_s, should_stop):
+                        return 0
+        except (OpsError, psycopg.OperationalError) as exc:
+            if once:
+                raise OpsError(f"worker: {first_line(exc)}") from None
+            delay = BACKOFF_S[min(failures_in_row, len(BACKOFF_S) - 1)]
+            failures_in_row += 1
+            out(f"worker: database unavailable ({first_line(exc)}); retrying in {delay} s")
+            if _sleep(delay, should_stop):
+                return 0
+
+
+def _sleep(seconds: float, should_stop: Callable[[], bool]) -> bool:
+    """Sleep in small steps; True when asked to stop."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if should_stop():
+            return True
+        time.sleep(min(0.2, deadline - time.monotonic()))
+    return should_stop()

@@ -1,0 +1,79 @@
+"""Fixtures of the data-layer tests: a seeded database per engine, repositories as eco_ro."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any, AsyncIterator, Callable, Iterator
+
+import psycopg
+import pytest
+
+from ksys_app.config import Settings
+from ksys_app.data.repository import Repository
+from ksys_app.ops.migrate import migrate
+from ksys_app.ops.refresh import refresh_range
+from tests.conftest import ENGINES, drop_database
+from tests.data import seed
+
+
+def ro_settings(dsn: str, **overrides: Any) -> Settings:
+    """Settings for the read-only role, ignoring any .env of the developer's checkout."""
+    return Settings(_env_file=None, ts_dsn=dsn, **overrides)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def seeded(request, pg_server) -> Iterator[seed.Seeded]:
+    """One migrated, seeded and refreshed database per engine, shared by the data tests."""
+    engine = request.param
+    if engine == "timescaledb" and not pg_server.has_timescaledb:
+        pytest.skip("timescaledb extension not installed on this server")
+    name = f"t_seed_{engine[:2]}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_server.admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        admin = pg_server.dsn(name)
+        migrate(admin, engine=engine, out=lambda _line: None)
+        now = datetime.now(timezone.utc)
+        local_today = now.astimezone(seed.SEOUL).date()
+        comm_start = local_today - timedelta(days=seed.COMM_START_DAYS_AGO)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            seed.insert_master_data(conn)
+            seed.insert_readings(conn, seed.readings(now, comm_start))
+            refresh_range(conn, now - timedelta(days=301), now + timedelta(minutes=5))
+        yield seed.Seeded(
+            engine=engine, dbname=name, admin_dsn=admin, ro_dsn=pg_server.dsn(name, user="eco_ro"),
+            now=now, minute=now.replace(second=0, microsecond=0), comm_start=comm_start,
+            comm_base=seed.local_midnight(comm_start + timedelta(days=2)),
+        )
+    finally:
+        drop_database(pg_server, name)
+
+
+@pytest.fixture
+async def make_repo() -> AsyncIterator[Callable[..., Repository]]:
+    """Factory: Repository(ro_settings(dsn, **overrides)); pools are closed after the test."""
+    made: list[Repository] = []
+
+    def make(dsn: str, **overrides: Any) -> Repository:
+        repo = Repository(ro_settings(dsn, **overrides))
+        made.append(repo)
+        return repo
+
+    yield make
+    for repo in made:
+        await repo.close()
+
+
+@pytest.fixture
+def ksys_events(caplog) -> Callable[[], list[dict]]:
+    """Parsed JSON events logged on "ksys" during the test."""
+    import json
+
+    caplog.set_level(logging.DEBUG, logger="ksys")
+
+    def events() -> list[dict]:
+        return [json.loads(r.getMessage()) for r in caplog.records if r.name == "ksys"]
+
+    return events

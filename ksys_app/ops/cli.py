@@ -44,6 +44,24 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return run_worker(_dsn(args, "KSYS_ADMIN_DSN", "TS_DSN"), once=args.once, interval_s=args.interval)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
+    from ksys_app.ops import frontend
+    from ksys_app.ops.localpg import port_in_use
+
+    dsn = _dsn(args, "TS_DSN")
+    if port_in_use(args.port):
+        raise OpsError(f"port {args.port} is already in use; pass --port or stop the other server")
+    frontend.build_frontend(args.port, force=args.rebuild)
+    command, env = frontend.serve_command(args.port, args.host)
+    env["TS_DSN"] = dsn
+    print(f"ksys dashboard on http://localhost:{args.port}/ (Ctrl-C stops it)", flush=True)
+    os.chdir(frontend.PROJECT_ROOT)
+    os.execvpe(command[0], command, env)
+    return 0  # not reached
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ksys", description="ksys telemetry dashboard: database and operations")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -58,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dsn", help="admin DSN (default: KSYS_ADMIN_DSN, then TS_DSN)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("serve", help="run the dashboard in production mode against a database")
+    p.add_argument("--dsn", help="read-only app DSN (default: TS_DSN)")
+    p.add_argument("--port", type=int, default=int(__import__("os").environ.get("KSYS_PORT", "3000")),
+                   help="HTTP port for pages and websocket (default 3000 or KSYS_PORT)")
+    p.add_argument("--host", default="0.0.0.0", help="listen address (default 0.0.0.0)")
+    p.add_argument("--rebuild", action="store_true", help="rebuild the frontend even if unchanged")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("worker", help="refresh rollups and virtual tags where pg_cron is absent")
     p.add_argument("--dsn", help="admin or writer DSN (default: KSYS_ADMIN_DSN, then TS_DSN)")

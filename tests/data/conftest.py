@@ -13,7 +13,6 @@ import pytest
 from ksys_app.config import Settings
 from ksys_app.data.repository import Repository
 from ksys_app.ops.migrate import migrate
-from ksys_app.ops.refresh import refresh_range
 from tests.conftest import ENGINES, drop_database
 from tests.data import seed
 
@@ -40,8 +39,9 @@ def seeded(request, pg_server) -> Iterator[seed.Seeded]:
         comm_start = local_today - timedelta(days=seed.COMM_START_DAYS_AGO)
         with psycopg.connect(admin, autocommit=True) as conn:
             seed.insert_master_data(conn)
-            seed.insert_readings(conn, seed.readings(now, comm_start))
-            refresh_range(conn, now - timedelta(days=301), now + timedelta(minutes=5))
+            rows = seed.readings(now, comm_start)
+            seed.insert_readings(conn, rows)
+            seed.refresh_spans(conn, rows)
         yield seed.Seeded(
             engine=engine, dbname=name, admin_dsn=admin, ro_dsn=pg_server.dsn(name, user="eco_ro"),
             now=now, minute=now.replace(second=0, microsecond=0), comm_start=comm_start,

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+from ksys_app.ops.refresh import refresh_range
+
 UTC = timezone.utc
 SEOUL = ZoneInfo("Asia/Seoul")
 ORIGIN = datetime(2000, 1, 3, tzinfo=UTC)  # time_bucket / date_bin origin of the rollups
@@ -114,6 +116,23 @@ def insert_readings(conn: psycopg.Connection, rows: list[tuple[datetime, str, fl
         with cur.copy("COPY public.influx_hist (ts, tag_name, value) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+
+
+def refresh_spans(conn: psycopg.Connection, rows: list[tuple[datetime, str, float]]) -> None:
+    """refresh_range over each run of consecutive days that holds readings.
+
+    One call over the whole year would make TimescaleDB walk every empty
+    bucket range; the runs cover every reading, so no data stays unmaterialized
+    below a cagg's watermark.
+    """
+    runs: list[list[date]] = []
+    for day in sorted({ts.astimezone(UTC).date() for ts, _tag, _v in rows}):
+        if runs and day - runs[-1][1] <= timedelta(days=1):
+            runs[-1][1] = day
+        else:
+            runs.append([day, day])
+    for first, last in runs:
+        refresh_range(conn, datetime.combine(first, time(0), UTC), datetime.combine(last, time(0), UTC))
 
 
 def insert_master_data(conn: psycopg.Connection) -> None:

@@ -1,0 +1,31 @@
+# ksys — the two commands a fresh machine needs:
+#   make demo   run the dashboard on a local PostgreSQL filled by the simulator
+#   make test   run the whole test suite (database, data layer, pages in Chromium)
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: test test-fast demo system-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+system-deps:
+	sh scripts/install-system-deps.sh
+
+# pytest exits 5 when it collected nothing: that is a failure here.
+test: system-deps $(STAMP)
+	@$(PY) -m pytest -ra $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# unit tests only (no database, no browser)
+test-fast: $(STAMP)
+	$(PY) -m pytest -q tests/unit
+
+clean:
+	rm -rf $(VENV) .web .states test-output

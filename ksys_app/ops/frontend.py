@@ -1,0 +1,101 @@
+"""The dashboard's production runtime: JS toolchain, frontend export, one-port server.
+
+Reflex 0.10 needs bun >= 1.4.4 (Node 20 is too old) and would download it from
+GitHub; we install bun from the npm registry into the project's data folder and
+put it on PATH, so the build works with only the package registries reachable.
+The exported frontend is rebuilt only when the UI code or the port changes, and
+the server then starts in about a second instead of rebuilding every time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from ksys_app.ops.errors import OpsError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+BUN_VERSION = "1.4.4"
+UI_SOURCES = ("ksys_app", "rxconfig.py", "assets")
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("KSYS_DATA_DIR", PROJECT_ROOT / ".ksys")).resolve()
+
+
+def _bun_dir() -> Path:
+    return data_dir() / "node" / "node_modules" / ".bin"
+
+
+def ensure_bun() -> Path:
+    """Directory holding a bun >= BUN_VERSION binary (installed from npm when missing)."""
+    local = _bun_dir()
+    if (local / "bun").exists():
+        return local
+    npm = shutil.which("npm")
+    if npm is None:
+        raise OpsError("npm is needed once to install bun for the frontend build: install nodejs/npm")
+    prefix = data_dir() / "node"
+    prefix.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
+                             f"bun@{BUN_VERSION}"], capture_output=True, text=True)
+    if result.returncode != 0 or not (local / "bun").exists():
+        raise OpsError(f"installing bun@{BUN_VERSION} from npm failed: {result.stderr.strip()[-300:]}")
+    return local
+
+
+def reflex_env(port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    bun = ensure_bun()
+    env["PATH"] = f"{bun}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.update({
+        "KSYS_PORT": str(port),
+        "REFLEX_DIR": str(data_dir() / "reflex"),
+        "REFLEX_CHECK_LATEST_VERSION": "0",
+        "REFLEX_TELEMETRY_ENABLED": "false",
+        "BUN_INSTALL_CACHE_DIR": str(data_dir() / "bun-cache"),
+        "NPM_CONFIG_REGISTRY": env.get("NPM_CONFIG_REGISTRY", "https://registry.npmjs.org"),
+    })
+    return env
+
+
+def _fingerprint(port: int) -> str:
+    h = hashlib.sha256(f"port={port}".encode())
+    for name in UI_SOURCES:
+        root = PROJECT_ROOT / name
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+        for path in files:
+            if "__pycache__" in path.parts:
+                continue
+            h.update(str(path.relative_to(PROJECT_ROOT)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def build_frontend(port: int, force: bool = False, out=print) -> bool:
+    """Export the frontend for `port` unless an identical build exists; True if it built."""
+    stamp = data_dir() / "frontend.stamp"
+    fingerprint = _fingerprint(port)
+    client = PROJECT_ROOT / ".web" / "build" / "client"
+    if not force and client.exists() and stamp.exists() and stamp.read_text() == fingerprint:
+        return False
+    out(f"building the frontend for port {port} (once per UI change)...")
+    result = subprocess.run([sys.executable, "-m", "reflex", "export", "--frontend-only", "--no-zip",
+                             "--loglevel", "warning"],
+                            cwd=PROJECT_ROOT, env=reflex_env(port), capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+        raise OpsError(f"frontend build failed:\n{tail}")
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(fingerprint)
+    return True
+
+
+def serve_command(port: int, host: str) -> tuple[list[str], dict[str, str]]:
+    """The server process: the exported frontend and the websocket on one port."""
+    return ([sys.executable, "-m", "ksys_app.ops.serve_prod", "--port", str(port), "--host", host],
+            reflex_env(port))

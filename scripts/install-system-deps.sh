@@ -1,0 +1,28 @@
+#!/bin/sh
+# Debian packages the test suite and the demo use: PostgreSQL (server, pg_cron)
+# and Chromium for the browser tests. Installs only what is missing; needs root
+# (or sudo) for that, and says what to install otherwise.
+set -eu
+
+need=""
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+if [ -z "$pg_bin" ] && ! command -v pg_ctl >/dev/null 2>&1; then
+  need="$need postgresql"
+fi
+if [ -n "$pg_bin" ]; then
+  major=$(basename "$(dirname "$pg_bin")")
+  [ -e "/usr/lib/postgresql/$major/lib/pg_cron.so" ] || need="$need postgresql-$major-cron"
+else
+  need="$need postgresql-15-cron"
+fi
+command -v chromium >/dev/null 2>&1 || need="$need chromium"
+
+[ -z "$need" ] && exit 0
+echo "installing:$need"
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+  echo "missing Debian packages:$need (install them as root, then re-run)" >&2; exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null

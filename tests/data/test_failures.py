@@ -1,0 +1,183 @@
+"""Failure handling against a real server: timeouts, a stopped server, recovery, single flight."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+
+import psycopg
+import pytest
+
+from ksys_app.data.errors import ErrorCode
+from ksys_app.data.queries import Query
+from ksys_app.ops.migrate import migrate
+from ksys_app.ops.refresh import refresh_range
+
+SLEEP = Query("test_sleep", "SELECT pg_sleep($1)::text AS slept LIMIT $2")
+
+
+def seed_latest(dsn: str) -> None:
+    now = datetime.now(timezone.utc)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO influx_hist (ts, tag_name, value) VALUES "
+                     "(%s, 'D100', 190.0), (%s, 'D200', 15500.0)", (now - timedelta(seconds=5), now))
+        refresh_range(conn, now, now)
+
+
+@pytest.fixture
+def plain_db(new_database, pg_server) -> tuple[str, str]:
+    """(superuser DSN, eco_ro DSN) of a migrated plain-PostgreSQL database with two readings."""
+    admin = new_database()
+    migrate(admin, engine="postgres", out=lambda _line: None)
+    seed_latest(admin)
+    dbname = psycopg.conninfo.conninfo_to_dict(admin)["dbname"]
+    return admin, pg_server.dsn(dbname, user="eco_ro")
+
+
+async def test_slow_statement_is_db_timeout(plain_db, make_repo, ksys_events):
+    _, ro = plain_db
+    repo = make_repo(ro, statement_timeout_ms=200)
+    got = await repo.run(SLEEP, (2.0, 2), kind="metrics", convert=tuple, limit=1)
+    assert got.error.code == ErrorCode.DB_TIMEOUT
+    assert "statement timeout" in got.error.message
+    assert got.retryable and got.failed and got.rows == () and not got.stale
+    fail = [e for e in ksys_events() if e["event"] == "db_fail"]
+    assert len(fail) == 1 and fail[0]["code"] == "DB_TIMEOUT"
+
+    ok = await repo.latest()
+    assert ok.error is None and [r.tag_name for r in ok.rows] == ["D100", "D200"]
+    recover = [e for e in ksys_events() if e["event"] == "db_recover"]
+    assert len(recover) == 1
+    for e in fail + recover:
+        assert {"range", "tag", "view", "rowcount", "dur_ms", "cache_hit"} <= set(e)
+
+
+async def test_timeout_serves_last_good_value_stale(plain_db, make_repo):
+    admin, ro = plain_db
+    repo = make_repo(ro, statement_timeout_ms=300)
+    # Same text and parameters every time (one cache key); the delay comes from the data.
+    q = Query("test_delay", "SELECT tag_name, pg_sleep(coalesce((SELECT max(value) FROM influx_hist "
+                            "WHERE tag_name = 'DELAY'), 0))::text AS s FROM influx_latest "
+                            "ORDER BY tag_name LIMIT $1")
+    fresh = await repo.run(q, (10,), kind="snapshot", convert=tuple, limit=9)
+    assert fresh.error is None and len(fresh.rows) == 2
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("INSERT INTO influx_hist (ts, tag_name, value) VALUES (now() - interval '1 day', 'DELAY', 2)")
+    slow = await repo.run(q, (10,), kind="snapshot", convert=tuple, limit=9)
+    assert slow.error.code == ErrorCode.DB_TIMEOUT
+    assert slow.stale is True and slow.rows == fresh.rows and slow.fetched_at == fresh.fetched_at
+
+
+async def test_stopped_server_gives_db_conn_and_stale_then_recovers(plain_db, make_repo, pg_server,
+                                                                    ksys_events):
+    if pg_server.cluster is None:
+        pytest.skip("needs the test run's own cluster (KSYS_TEST_DSN points elsewhere)")
+    _, ro = plain_db
+    repo = make_repo(ro)
+    fresh = await repo.latest()
+    assert fresh.error is None and len(fresh.rows) == 2
+
+    pg_server.cluster.stop()
+    try:
+        down = await repo.latest()
+        assert down.error.code == ErrorCode.DB_CONN
+        assert down.stale is True and down.rows == fresh.rows
+        assert down.fetched_at == fresh.fetched_at
+        never_read = await repo.tags()
+        assert never_read.error.code == ErrorCode.DB_CONN
+        assert never_read.rows == () and never_read.stale is False
+        assert not repo.db_healthy
+    finally:
+        pg_server.cluster.start()
+
+    back = await repo.latest()
+    assert back.error is None and back.stale is False and back.rows == fresh.rows
+    assert repo.db_healthy
+    events = [e["event"] for e in ksys_events() if e["event"] in ("db_fail", "db_recover")]
+    assert events == ["db_fail", "db_recover"]
+
+
+async def test_pool_created_while_server_down_recovers(plain_db, make_repo, pg_server):
+    if pg_server.cluster is None:
+        pytest.skip("needs the test run's own cluster (KSYS_TEST_DSN points elsewhere)")
+    _, ro = plain_db
+    repo = make_repo(ro)
+    pg_server.cluster.stop()
+    try:
+        first = await repo.latest()
+        assert first.error.code == ErrorCode.DB_CONN and first.rows == ()
+    finally:
+        pg_server.cluster.start()
+    assert (await repo.latest()).error is None
+
+
+async def test_fifty_identical_reads_make_one_round_trip(plain_db, make_repo):
+    _, ro = plain_db
+    repo = make_repo(ro)
+    results = await asyncio.gather(*(repo.series("D100", "24h") for _ in range(50)))
+    assert repo.db.round_trips == 1
+    stats = repo.cache.stats()
+    assert (stats["misses"], stats["coalesced"], stats["hits"]) == (1, 49, 0)
+    assert all(r.rows == results[0].rows and r.error is None for r in results)
+    assert sum(not r.cache_hit for r in results) == 1
+
+
+async def test_fifty_identical_snapshot_reads_share_one_round_trip(plain_db, make_repo):
+    # TTL 0 (always fresh) still shares a statement that is already running.
+    _, ro = plain_db
+    repo = make_repo(ro)
+    results = await asyncio.gather(*(repo.latest() for _ in range(50)))
+    assert repo.db.round_trips == 1 and repo.cache.stats()["misses"] == 1
+    assert len({r.rows for r in results}) == 1
+    await repo.latest()
+    assert repo.db.round_trips == 2  # nothing kept fresh for the next read
+
+
+async def test_concurrent_slow_reads_share_one_statement(plain_db, make_repo):
+    _, ro = plain_db
+    repo = make_repo(ro)
+    results = await asyncio.gather(*(repo.run(SLEEP, (0.3, 2), kind="metrics", convert=tuple, limit=1)
+                                     for _ in range(50)))
+    assert repo.db.round_trips == 1
+    assert all(r.error is None and r.rows == (("",),) for r in results)
+
+
+async def test_truncation_is_flagged(plain_db, make_repo):
+    _, ro = plain_db
+    repo = make_repo(ro)
+    q = Query("test_series", "SELECT g FROM generate_series(1, 10) g ORDER BY g DESC LIMIT $1")
+    got = await repo.run(q, (5 + 1,), kind="metrics", convert=lambda r: r["g"], limit=5, newest_first=True)
+    assert got.truncated is True and got.rows == (6, 7, 8, 9, 10)
+    whole = await repo.run(q, (10 + 1,), kind="metrics", convert=lambda r: r["g"], limit=10,
+                           newest_first=True)
+    assert whole.truncated is False and whole.rows == tuple(range(1, 11))
+
+
+async def test_missing_relation_is_schema_drift(new_database, pg_server, make_repo):
+    admin = new_database()  # not migrated: no influx_latest
+    dbname = psycopg.conninfo.conninfo_to_dict(admin)["dbname"]
+    repo = make_repo(pg_server.dsn(dbname))
+    got = await repo.latest()
+    assert got.error.code == ErrorCode.SCHEMA_DRIFT and "influx_latest" in got.error.message
+    assert not got.retryable
+
+
+async def test_payload_budget_warns(plain_db, make_repo, ksys_events):
+    _, ro = plain_db
+    repo = make_repo(ro, payload_warn_bytes=100)
+    got = await repo.latest()
+    assert got.error is None and got.warning.code == ErrorCode.PAYLOAD_BLOAT
+    assert len(got.rows) == 2  # warned, not cut
+    assert [e["event"] for e in ksys_events()].count("payload_bloat") == 1
+
+
+async def test_unconfigured_repository_reports_config(monkeypatch):
+    from ksys_app.data import repository
+
+    monkeypatch.delenv("TS_DSN", raising=False)
+    monkeypatch.chdir("/")  # no .env here
+    monkeypatch.setattr(repository, "_default", None)
+    repo = repository.get_repository()
+    got = await repo.latest()
+    assert got.error.code == ErrorCode.CONFIG and "TS_DSN is not set" in got.error.message
+    await repository.close_repository()

@@ -5,7 +5,8 @@
 set -eu
 
 need=""
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+pg_bin=""
+for d in /usr/lib/postgresql/*/bin; do [ -d "$d" ] && pg_bin="$d"; done  # glob order: the last is the newest
 if [ -z "$pg_bin" ] && ! command -v pg_ctl >/dev/null 2>&1; then
   need="$need postgresql"
 fi

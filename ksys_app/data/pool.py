@@ -109,7 +109,7 @@ class Database:
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, asyncio.TimeoutError) as exc:
             error = classify(exc, "query")
             if error.code == "DB_CONN":
-                pool.expire_connections()
+                await pool.expire_connections()
             raise DataFailure(error) from exc
         finally:
             try:

@@ -25,7 +25,7 @@ from ksys_app import logevents
 from ksys_app.config import ConfigError, Settings, load_settings
 from ksys_app.data import queries, validate
 from ksys_app.data.cache import QueryCache, cache_key
-from ksys_app.data.errors import DataError, DataFailure, ErrorCode, invalid_input
+from ksys_app.data.errors import DataError, ErrorCode, invalid_input
 from ksys_app.data.pool import Database
 from ksys_app.data.queries import Query
 from ksys_app.data.result import ReadResult

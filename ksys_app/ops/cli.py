@@ -62,6 +62,86 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+    from datetime import datetime, timezone
+
+    import psycopg
+
+    from ksys_app.ops.db import connect, first_line
+    from ksys_app.ops.simulator import runner, tags
+
+    def number(flag: str, text: str | None, kind: type, lo: float, hi: float, lo_open: bool = False):
+        if text is None:
+            return None
+        try:
+            value = kind(text)
+        except ValueError:
+            raise OpsError(f"{flag} must be {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        if not (lo < value if lo_open else lo <= value) or not value <= hi:
+            bound = f"greater than {lo:g}" if lo_open else f"at least {lo:g}"
+            raise OpsError(f"{flag} must be {bound} and at most {hi:g}, got {text}")
+        return value
+
+    days = number("--days", args.days, float, 0, runner.MAX_DAYS, lo_open=True)
+    seed = number("--seed", args.seed, int, 0, 2**63 - 1)
+    interval = number("--interval", args.interval, int, 1, 60)
+    try:
+        tags.validate_interval(interval)
+    except ValueError as exc:
+        raise OpsError(f"--{exc}") from None
+    try:
+        tag_names = tags.parse_tags(args.tags)
+    except ValueError as exc:
+        raise OpsError(f"--tags: {exc}") from None
+    if args.gaps and args.follow:
+        raise OpsError("--gaps lists gaps and exits; it cannot be combined with --follow")
+    now = runner.utc_now
+    if args.now:
+        try:
+            fake = datetime.fromisoformat(args.now)
+        except ValueError:
+            raise OpsError(f"--now must be an ISO time such as 2025-01-01T00:00:00+00:00, got {args.now!r}") from None
+        if fake.tzinfo is None:
+            fake = fake.replace(tzinfo=timezone.utc)
+        shift = fake - runner.utc_now()
+
+        def now() -> datetime:  # the clock keeps running from --now
+            return runner.utc_now() + shift
+
+    cfg = runner.SimConfig(seed=seed, interval_s=interval, tags=tag_names)
+    dsn = _dsn(args, "KSYS_ADMIN_DSN", "TS_DSN")
+
+    if args.gaps:
+        gap_days = days if days is not None else runner.DEFAULT_GAP_DAYS
+        try:
+            with connect(dsn) as conn:
+                gaps, silent = runner.list_gaps(conn, cfg, days=gap_days, now=now)
+        except psycopg.Error as exc:
+            raise OpsError(f"database error: {first_line(exc)}") from None
+        print(runner.format_gaps(gaps, silent, gap_days))
+        return 0
+
+    stop = threading.Event()
+
+    def on_signal(signum, frame):  # first signal stops cleanly, a second one aborts
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        runner.run(dsn, cfg, days=days, live=args.follow, now=now, stop=stop,
+                   out=lambda line: print(line, flush=True))
+    except psycopg.Error as exc:
+        raise OpsError(f"database error: {first_line(exc)}") from None
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ksys", description="ksys telemetry dashboard: database and operations")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -90,6 +170,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="run one tick and exit")
     p.add_argument("--interval", type=float, default=15.0, help="seconds between ticks (default 15)")
     p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("simulate", help="deterministic telemetry: backfill, gap-fill, live writes, gap report")
+    p.add_argument("--dsn", help="admin DSN (default: KSYS_ADMIN_DSN, then TS_DSN)")
+    p.add_argument("--days", metavar="N",
+                   help="backfill the last N days (default: only fill since each tag's last reading); "
+                        "with --gaps: the range to inspect (default 7)")
+    p.add_argument("--follow", action="store_true", help="after filling, write live readings until stopped")
+    p.add_argument("--interval", metavar="S", default="10",
+                   help="seconds between readings, a divisor of 60 (default 10)")
+    p.add_argument("--seed", metavar="N", default="42", help="seed of every value and dropout (default 42)")
+    p.add_argument("--gaps", action="store_true", help="list gaps per tag and exit")
+    p.add_argument("--tags", metavar="D100,D200,...", help="simulate only these tags (default: all)")
+    p.add_argument("--now", help=argparse.SUPPRESS)  # debugging: pretend the clock reads this ISO time
+    p.set_defaults(func=cmd_simulate)
     return parser
 
 

@@ -48,10 +48,11 @@ def ensure_bun() -> Path:
     return local
 
 
-def reflex_env(port: int) -> dict[str, str]:
+def reflex_env(port: int, for_build: bool = False) -> dict[str, str]:
+    """Environment for reflex; the JS toolchain is only needed to build."""
     env = dict(os.environ)
-    bun = ensure_bun()
-    env["PATH"] = f"{bun}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    tools = [str(ensure_bun())] if for_build else []
+    env["PATH"] = os.pathsep.join([*tools, str(Path(sys.executable).parent), env.get("PATH", "")])
     env.update({
         "KSYS_PORT": str(port),
         "REFLEX_DIR": str(data_dir() / "reflex"),
@@ -86,7 +87,7 @@ def build_frontend(port: int, force: bool = False, out=print) -> bool:
     out(f"building the frontend for port {port} (once per UI change)...")
     result = subprocess.run([sys.executable, "-m", "reflex", "export", "--frontend-only", "--no-zip",
                              "--loglevel", "warning"],
-                            cwd=PROJECT_ROOT, env=reflex_env(port), capture_output=True, text=True)
+                            cwd=PROJECT_ROOT, env=reflex_env(port, for_build=True), capture_output=True, text=True)
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
         raise OpsError(f"frontend build failed:\n{tail}")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 import psycopg
+from psycopg import sql
 
 from ksys_app.ops import schedule
 from ksys_app.ops.db import connect, first_line
@@ -174,6 +175,14 @@ def _record(conn: psycopg.Connection, m: Migration, engine: str, started: float)
     )
 
 
+def _set_app_password(conn: psycopg.Connection, out: Out) -> None:
+    """Deployments pass the app role's password in the environment, never in a file."""
+    password = os.environ.get("KSYS_APP_ROLE_PASSWORD")
+    if password:
+        conn.execute(sql.SQL("ALTER ROLE eco_ro PASSWORD {}").format(sql.Literal(password)))
+        out("eco_ro: password set from KSYS_APP_ROLE_PASSWORD")
+
+
 def migrate(dsn: str, engine: str | None = None, out: Out = print,
             directory: Path | None = None) -> MigrateResult:
     directory = directory or migrations_dir()
@@ -210,6 +219,7 @@ def migrate(dsn: str, engine: str | None = None, out: Out = print,
                 out("nothing to apply: the database is up to date")
             conn.execute("SELECT ksys.register_all_tags()")
             scheduler = schedule.ensure_schedule(conn, dsn, info, out)
+            _set_app_password(conn, out)
             return MigrateResult(chosen, done, scheduler)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))

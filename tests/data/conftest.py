@@ -19,6 +19,7 @@ from tests.data import seed
 
 def ro_settings(dsn: str, **overrides: Any) -> Settings:
     """Settings for the read-only role, ignoring any .env of the developer's checkout."""
+    overrides.setdefault("tz", "Asia/Seoul")  # the tests' expectations are Seoul days and times
     return Settings(_env_file=None, ts_dsn=dsn, **overrides)  # type: ignore[call-arg]
 
 

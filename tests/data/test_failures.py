@@ -171,11 +171,11 @@ async def test_payload_budget_warns(plain_db, make_repo, ksys_events):
     assert [e["event"] for e in ksys_events()].count("payload_bloat") == 1
 
 
-async def test_unconfigured_repository_reports_config(monkeypatch):
+async def test_unconfigured_repository_reports_config(monkeypatch, tmp_path):
     from ksys_app.data import repository
 
     monkeypatch.delenv("TS_DSN", raising=False)
-    monkeypatch.chdir("/")  # no .env here
+    monkeypatch.chdir(tmp_path)  # no .env here
     monkeypatch.setattr(repository, "_default", None)
     repo = repository.get_repository()
     got = await repo.latest()

@@ -1,0 +1,139 @@
+"""Error mapping, retry schedule, the SQL catalogue and the JSON log lines (no database)."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import io
+import json
+import logging
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from ksys_app import logevents
+from ksys_app.data import queries
+from ksys_app.data.errors import RETRY_SCHEDULE_S, ErrorCode, classify, retry_delay_s
+from ksys_app.domain.windows import WINDOW_CODES, parse_window, tech_window
+
+DATA_DIR = Path(__file__).resolve().parents[2] / "ksys_app" / "data"
+
+
+def test_retry_schedule():
+    assert RETRY_SCHEDULE_S == (1, 2, 4, 8)
+    assert [retry_delay_s(n) for n in range(1, 8)] == [1, 2, 4, 8, 8, 8, 8]
+    with pytest.raises(ValueError):
+        retry_delay_s(0)
+
+
+@pytest.mark.parametrize("exc, phase, code", [
+    (asyncpg.QueryCanceledError("canceling statement due to statement timeout"), "query", "DB_TIMEOUT"),
+    (asyncio.TimeoutError(), "query", "DB_TIMEOUT"),
+    (asyncio.TimeoutError(), "connect", "DB_CONN"),
+    (ConnectionRefusedError(111, "Connection refused"), "connect", "DB_CONN"),
+    (OSError("Network is unreachable"), "connect", "DB_CONN"),
+    (asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"), "query", "DB_CONN"),
+    (asyncpg.CannotConnectNowError("the database system is starting up"), "connect", "DB_CONN"),
+    (asyncpg.AdminShutdownError("terminating connection due to administrator command"), "query", "DB_CONN"),
+    (asyncpg.InterfaceError("connection is closed"), "query", "DB_CONN"),
+    (asyncpg.InvalidPasswordError("password authentication failed"), "connect", "DB_CONN"),
+    (asyncpg.UndefinedTableError('relation "influx_latest" does not exist'), "query", "SCHEMA_DRIFT"),
+    (asyncpg.UndefinedColumnError('column "slope_60" does not exist'), "query", "SCHEMA_DRIFT"),
+    (asyncpg.InsufficientPrivilegeError("permission denied for table x"), "query", "SCHEMA_DRIFT"),
+    (asyncpg.DivisionByZeroError("division by zero"), "query", "DB_ERROR"),
+])
+def test_classify(exc, phase, code):
+    err = classify(exc, phase)
+    assert err.code == code
+    assert err.message and "\n" not in err.message
+    assert err.retryable == (code in ("DB_TIMEOUT", "DB_CONN"))
+
+
+def test_every_window_has_whitelisted_sql():
+    for code in WINDOW_CODES:
+        view = parse_window(code).view
+        assert view in queries.SERIES_BY_VIEW and view in queries.KPI_BY_VIEW
+        assert tech_window(code).view == "tech_ind_1m_mv"
+    assert set(queries.SERIES_BY_VIEW) == set(queries.ROLLUP_VIEWS)
+
+
+def all_queries() -> list[queries.Query]:
+    found = [v for v in vars(queries).values() if isinstance(v, queries.Query)]
+    found += list(queries.SERIES_BY_VIEW.values()) + list(queries.KPI_BY_VIEW.values())
+    return found
+
+
+def test_every_statement_is_parameterized_and_limited():
+    names = set()
+    for q in all_queries():
+        assert q.name not in names
+        names.add(q.name)
+        text = q.sql.upper()
+        assert "LIMIT" in text
+        assert "{" not in q.sql and "%" not in q.sql, q.name  # no leftover formatting
+        assert "'" not in q.sql, q.name  # values come only as $n parameters
+    assert len(names) == 2 * 4 + 8  # series + KPI per rollup, 8 others
+
+
+def test_sql_lives_only_in_queries_module():
+    """No other data-layer module holds SQL text or builds strings for the database."""
+    for path in DATA_DIR.glob("*.py"):
+        if path.name == "queries.py":
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                upper = node.value.upper()
+                assert not ("SELECT " in upper and " FROM " in upper), (path.name, node.value)
+            assert not isinstance(node, ast.JoinedStr) or not any(
+                isinstance(v, ast.Constant) and "SELECT" in str(v.value).upper() for v in node.values), path.name
+
+
+def test_log_event_is_one_json_line(caplog):
+    caplog.set_level(logging.INFO, logger="ksys")
+    payload = logevents.log_event("range_change_ok", range="24h", tag="D100", view="influx_agg_1m",
+                                  rowcount=1441, dur_ms=12.345, cache_hit=False)
+    (record,) = [r for r in caplog.records if r.name == "ksys"]
+    line = record.getMessage()
+    assert "\n" not in line
+    assert json.loads(line) == payload == {
+        "event": "range_change_ok", "range": "24h", "tag": "D100", "view": "influx_agg_1m",
+        "rowcount": 1441, "dur_ms": 12.3, "cache_hit": False}
+    with pytest.raises(ValueError):
+        logevents.log_event("no_such_event")
+
+
+def test_log_read_takes_fields_from_a_result(caplog):
+    from ksys_app.data.errors import DataError
+    from ksys_app.data.result import ReadResult
+
+    caplog.set_level(logging.INFO, logger="ksys")
+    result = ReadResult(rows=(1, 2, 3), cache_hit=True, stale=True, window="7d", tag="D200",
+                        view="influx_agg_10m", dur_ms=4.0,
+                        error=DataError(ErrorCode.DB_CONN, "database unavailable"))
+    payload = logevents.log_read("dash_load_ok", result)
+    assert payload["rowcount"] == 3 and payload["range"] == "7d" and payload["cache_hit"] is True
+    assert payload["error"] == "DB_CONN" and payload["stale"] is True
+    for event in ("dash_load_ok", "range_change_ok", "snapshot_refresh", "db_fail", "db_recover",
+                  "payload_bloat"):
+        assert set(logevents.COMMON_FIELDS) <= set(logevents.event_payload(event))
+
+
+def test_json_formatter_adds_time_and_level():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logevents.JsonLineFormatter())
+    logevents.logger.addHandler(handler)
+    old = logevents.logger.level
+    logevents.logger.setLevel(logging.INFO)
+    try:
+        logevents.log_event("db_fail", range="24h", code=ErrorCode.DB_CONN)
+        logevents.logger.info("plain message")
+    finally:
+        logevents.logger.removeHandler(handler)
+        logevents.logger.setLevel(old)
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["event"] == "db_fail" and first["level"] == "WARNING" and first["code"] == "DB_CONN"
+    assert "ts" in first
+    assert second["msg"] == "plain message" and second["logger"] == "ksys"

@@ -1,0 +1,140 @@
+"""The dashboard in production mode over a seeded database, driven by Chromium.
+
+Playwright's Python package drives Debian's /usr/bin/chromium (never a browser
+download). Screenshots go to test-output/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
+
+import psycopg
+import pytest
+
+from ksys_app.ops.localpg import free_port
+from ksys_app.ops.migrate import migrate
+from ksys_app.ops.refresh import refresh_range
+from tests.db.seed import seed_readings
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-output" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+# Tags seeded for the pages: D100 has 30 days (for /comm) with a known outage.
+E2E_TAGS = ["D100", "D200", "D300"]
+QC_RULES = [
+    # tag, min, max, warn_min, warn_max, crit_min, crit_max
+    ("D100", 0.0, 200.0, 20.0, 180.0, 10.0, 190.0),
+    ("D200", 0.0, 2000.0, 200.0, 1800.0, 100.0, 1900.0),
+    ("D300", 0.0, 20000.0, 2000.0, 18000.0, 1000.0, 19000.0),
+]
+
+
+@dataclass
+class SeededApp:
+    url: str
+    admin_dsn: str
+    app_dsn: str
+    outage_start: datetime     # UTC, whole hour: D100 silent for 3 hours from here
+    outage_hours: int
+    process: subprocess.Popen
+
+
+def seed_dashboard(conn: psycopg.Connection) -> tuple[datetime, int]:
+    now = datetime.now(timezone.utc)
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    outage_start = hour - timedelta(days=5, hours=7)
+    # D100: one reading a minute for 30 days, silent for 3 hours
+    seed_readings(conn, ["D100"], hour - timedelta(days=30), now - timedelta(seconds=5), step_s=60, seed=1,
+                  gap=(outage_start, outage_start + timedelta(hours=3)))
+    # D200, D300: every 10 s for the last 2 days
+    seed_readings(conn, ["D200", "D300"], now - timedelta(days=2), now - timedelta(seconds=5), step_s=10, seed=2)
+    conn.execute("INSERT INTO ingest_expectation (tag_name, exp_per_min) VALUES ('D100', 1), ('D200', 6), ('D300', 6)")
+    for tag, lo, hi, wlo, whi, clo, chi in QC_RULES:
+        conn.execute("INSERT INTO influx_qc_rule (tag_name, min_val, max_val, warn_min, warn_max, crit_min, crit_max, "
+                     "enabled) VALUES (%s, %s, %s, %s, %s, %s, %s, true)", (tag, lo, hi, wlo, whi, clo, chi))
+    refresh_range(conn, hour - timedelta(days=31), now)
+    return outage_start, 3
+
+
+def wait_http(url: str, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except Exception as exc:  # noqa: BLE001 - retried until the deadline
+            last = exc
+        time.sleep(0.3)
+    raise TimeoutError(f"{url} did not answer: {last}")
+
+
+@pytest.fixture(scope="session")
+def seeded_app(pg_server) -> Iterator[SeededApp]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed: run `make system-deps`")
+    name = "e2e_dashboard"
+    with psycopg.connect(pg_server.admin_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    admin = pg_server.dsn(name)
+    migrate(admin, engine="postgres", out=lambda _l: None)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        outage_start, outage_hours = seed_dashboard(conn)
+    app_dsn = pg_server.dsn(name, user="eco_ro")
+    port = free_port()
+    log = open(ROOT / "test-output" / "e2e-server.log", "w") if (ROOT / "test-output").exists() else None
+    if log is None:
+        (ROOT / "test-output").mkdir(parents=True, exist_ok=True)
+        log = open(ROOT / "test-output" / "e2e-server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "ksys_app.ops.cli", "serve", "--dsn", app_dsn, "--port", str(port),
+                             "--host", "127.0.0.1"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/ping", timeout_s=300)
+        yield SeededApp(f"http://127.0.0.1:{port}", admin, app_dsn, outage_start, outage_hours, proc)
+    finally:
+        os.killpg(proc.pid, 15)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

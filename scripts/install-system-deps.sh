@@ -17,6 +17,8 @@ else
   need="$need postgresql-15-cron"
 fi
 command -v chromium >/dev/null 2>&1 || need="$need chromium"
+command -v docker-compose >/dev/null 2>&1 || need="$need docker-compose"
+command -v shellcheck >/dev/null 2>&1 || need="$need shellcheck"
 
 [ -z "$need" ] && exit 0
 echo "installing:$need"

@@ -23,6 +23,10 @@ test: system-deps $(STAMP)
 	@$(PY) -m pytest -ra $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
+# KSYS_DATA_DIR (default .ksys/), KSYS_PORT (default 3000), KSYS_DEMO_EXIT_AFTER_READY=1
+demo: system-deps $(STAMP)
+	@$(PY) -m ksys_app.ops.cli demo
+
 # unit tests only (no database, no browser)
 test-fast: $(STAMP)
 	$(PY) -m pytest -q tests/unit

@@ -142,6 +142,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(_args: argparse.Namespace) -> int:
+    from ksys_app.ops.demo import run_demo
+
+    return run_demo()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ksys", description="ksys telemetry dashboard: database and operations")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -165,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rebuild", action="store_true", help="rebuild the frontend even if unchanged")
     p.set_defaults(func=cmd_serve)
 
+    p = sub.add_parser("demo", help="the dashboard on a local PostgreSQL filled by the simulator (make demo)")
+    p.set_defaults(func=cmd_demo)
+
     p = sub.add_parser("worker", help="refresh rollups and virtual tags where pg_cron is absent")
     p.add_argument("--dsn", help="admin or writer DSN (default: KSYS_ADMIN_DSN, then TS_DSN)")
     p.add_argument("--once", action="store_true", help="run one tick and exit")
@@ -184,6 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tags", metavar="D100,D200,...", help="simulate only these tags (default: all)")
     p.add_argument("--now", help=argparse.SUPPRESS)  # debugging: pretend the clock reads this ISO time
     p.set_defaults(func=cmd_simulate)
+
+    from ksys_app.ops.cli_ops import add_ops_commands  # backup, restore, qc, backfill
+
+    add_ops_commands(sub)
     return parser
 
 

@@ -98,15 +98,14 @@ def prepare(conn: psycopg.Connection, cfg: SimConfig) -> None:
     load.upsert_rules(conn, cfg.tags, cfg.interval_s)
 
 
-def _chunks(blocks: Iterator, hours: int) -> Iterator[list]:
-    batch: list = []
-    for block in blocks:
-        batch.append(block)
-        if len(batch) >= hours:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def _windows(start: float, end: int, hours: int) -> Iterator[tuple[float, int]]:
+    """(lower_excl, upper_incl] windows of `hours` UTC hours covering (start, end]."""
+    step = hours * 3600
+    lo = start
+    while lo < end:
+        hi = min(end, (int(lo) // step + 1) * step)
+        yield lo, hi
+        lo = hi
 
 
 def fill(conn: psycopg.Connection, cfg: SimConfig, *, days: float | None = None, now: Clock = utc_now,
@@ -128,6 +127,10 @@ def fill(conn: psycopg.Connection, cfg: SimConfig, *, days: float | None = None,
         elif days is not None:
             lower[tag] = epoch(horizon)
     result = FillResult(None, to_datetime(end))
+    skipped = [t for t in cfg.tags if t not in lower]
+    if skipped and lower:
+        out(f"no readings of {', '.join(skipped)} in the last {GAP_FILL_MAX_DAYS} days: "
+            f"not filled (pass --days N to backfill them)")
     if not lower or min(lower.values()) >= end:
         out("nothing to fill: every tag is up to date" if lower else
             "nothing to fill: no readings of these tags yet (pass --days N to backfill)")
@@ -135,24 +138,25 @@ def fill(conn: psycopg.Connection, cfg: SimConfig, *, days: float | None = None,
     start = min(lower.values())
     result.start = to_datetime(start)
     tags = [t for t in cfg.tags if t in lower]
-    blocks = signals.generate(cfg.seed, tags, start, end, cfg.interval_s, lower_excl=lower)
     t0 = time.perf_counter()
-    for batch in _chunks(blocks, HOURS_PER_TRANSACTION):
+    for lo, hi in _windows(start, end, HOURS_PER_TRANSACTION):
+        # generated lazily while COPY streams, so Python and the server work in parallel
+        def blocks():
+            return signals.generate(cfg.seed, tags, lo, hi, cfg.interval_s, lower_excl=lower)
         try:
-            inserted, _ = load.copy_blocks(conn, batch, staging=staging)
+            inserted, _ = load.copy_blocks(conn, blocks(), staging=staging)
         except psycopg.errors.UniqueViolation:
             # a concurrent writer filled part of the span: insert what is missing
-            inserted, _ = load.copy_blocks(conn, batch, staging=True)
+            inserted, _ = load.copy_blocks(conn, blocks(), staging=True)
             result.staged_chunks += 1
         result.rows += inserted
         if stop is not None and stop.is_set():
             result.interrupted = True
             break
     result.seconds = time.perf_counter() - t0
-    if result.rows or result.start is not None:
-        out(f"{verb} {result.rows} rows in {result.seconds:.2f} s ({result.rows_per_s:,.0f} rows/s), "
-            f"{len(tags)} tags, {format_local(result.start)} .. {format_local(result.end)}"
-            + (" (interrupted)" if result.interrupted else ""))
+    out(f"{verb} {result.rows} rows in {result.seconds:.2f} s ({result.rows_per_s:,.0f} rows/s), "
+        f"{_plural(len(tags), 'tag')}, {format_local(result.start)} .. {format_local(result.end)}"
+        + (" (interrupted)" if result.interrupted else ""))
     if refresh and result.rows:
         if result.start < t_now - SCHEDULER_COVERS:
             t1 = time.perf_counter()
@@ -210,7 +214,7 @@ def follow(dsn: str, cfg: SimConfig, *, now: Clock = utc_now, stop: threading.Ev
                 delay = t + interval - epoch(now())
                 if wait(max(0.0, delay) + 0.005):
                     break
-            except psycopg.OperationalError as exc:
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 if conn is not None:
                     conn.close()
                     conn = None
@@ -239,7 +243,7 @@ def run(dsn: str, cfg: SimConfig, *, days: float | None = None, live: bool = Fal
                       verb="backfilled" if days is not None else "gap-filled")
     if not live or (stop is not None and stop.is_set()):
         return result, None
-    out(f"live: {len(cfg.tags)} tags every {cfg.interval_s} s (Ctrl-C or SIGTERM stops)")
+    out(f"live: {_plural(len(cfg.tags), 'tag')} every {cfg.interval_s} s (Ctrl-C or SIGTERM stops)")
     stats = follow(dsn, cfg, now=now, stop=stop, wait=wait, out=out, last_written=result.end)
     out(f"stopped: {stats.rows} rows in {stats.ticks} ticks, {stats.reconnects} reconnects")
     return result, stats
@@ -250,6 +254,10 @@ def list_gaps(conn: psycopg.Connection, cfg: SimConfig, *, days: float = DEFAULT
     ensure_schema(conn)
     end = now()
     return load.find_gaps(conn, cfg.tags, end - timedelta(days=days), end, cfg.interval_s)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _duration(seconds: float) -> str:
@@ -271,6 +279,6 @@ def format_gaps(gaps: Sequence[load.Gap], silent: Sequence[str], days: float) ->
         fmt = "  ".join(f"{{:<{w}}}" if i < 3 else f"{{:>{w}}}" for i, w in enumerate(widths))
         lines = [fmt.format(*header), *(fmt.format(*r) for r in rows)]
     tags = sorted({g.tag_name for g in gaps})
-    lines.append(f"{len(gaps)} gaps in {len(tags)} tags over the last {days:g} days"
+    lines.append(f"{_plural(len(gaps), 'gap')} in {_plural(len(tags), 'tag')} over the last {days:g} days"
                  + (f"; no readings at all: {', '.join(silent)}" if silent else ""))
     return "\n".join(lines)

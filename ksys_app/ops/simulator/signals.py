@@ -51,7 +51,7 @@ STOP_RAMP_S = 300
 EXC_WARN, EXC_CRIT = "warn", "crit"
 DROP_SILENT, DROP_DEGRADED, DROP_AMBER = "silent", "degraded", "amber"
 
-_S_EXC, _S_DIR, _S_DROP, _S_DROP_AT, _S_STOP, _S_JIT = 1, 2, 3, 4, 5, 6
+_S_EXC, _S_DIR, _S_DROP, _S_DROP_AT, _S_STOP = 1, 2, 3, 4, 5
 PLANT = "__plant__"
 
 
@@ -173,7 +173,8 @@ def _shape(seed: int, tag: str) -> tuple[float, ...]:
     # daily peak at 14:00 local +- 1 h
     daily_phase = -_TWO_PI * (14 * HOUR_S + (u[6] - 0.5) * 2 * HOUR_S) / DAY_S
     recovery_phase = u[7] * _TWO_PI
-    return (*w, *ph, daily_phase, recovery_phase)
+    jitter_phase = _unit(seed, tag, 8, 0) * 1000.0
+    return (*w, *ph, daily_phase, recovery_phase, jitter_phase)
 
 
 def _target(spec: TagSpec, kind: str, direction: str) -> float:
@@ -185,19 +186,20 @@ def _target(spec: TagSpec, kind: str, direction: str) -> float:
 
 
 def _raw_values(seed: int, spec: TagSpec, hour: int, ts: Sequence[int],
-                with_excursion: bool = True) -> list[float]:
-    """Unclamped, unrounded values of one tag at timestamps within one UTC hour."""
-    w1, w2, w3, p1, p2, p3, pd, _ = _shape(seed, spec.name)
+                with_excursion: bool = True, finish: bool = False) -> list[float]:
+    """Values of one tag at timestamps within one UTC hour (clamped and rounded if `finish`)."""
+    w1, w2, w3, p1, p2, p3, pd, _, kf = _shape(seed, spec.name)
     a1, a2, a3 = 0.25 * spec.noise_amp, 0.35 * spec.noise_amp, 0.40 * spec.noise_amp
     base, da, jit = spec.base, spec.daily_amp, 2.0 * spec.jitter
     wd = _TWO_PI / DAY_S
     off = _local_offset_s(hour)
-    kj = _key(seed, spec.name) ^ _S_JIT
     exc = excursion(seed, spec.name, hour) if with_excursion else None
     target = _target(spec, *exc) if exc else 0.0
     h0 = hour * HOUR_S
-    sin, cos, mix = math.sin, math.cos, _mix
+    lo, hi, scale = spec.min_val, spec.max_val, 10.0 ** spec.decimals
+    sin, cos, floor = math.sin, math.cos, math.floor
     out = []
+    add = out.append
     for t in ts:
         x = t - _T0
         v = (base + da * cos(wd * ((t + off) % DAY_S) + pd)
@@ -206,14 +208,20 @@ def _raw_values(seed: int, spec: TagSpec, hour: int, ts: Sequence[int],
             tau = t - h0
             e = min(1.0, tau / EXCURSION_RAMP_S, (HOUR_S - tau) / EXCURSION_RAMP_S)
             v += e * (target - v)
-        v += jit * ((mix(kj ^ t) >> 11) * _INV53 - 0.5)
-        out.append(v)
+        # per-reading noise: fractional part of a scaled sine of the timestamp (a cheap hash)
+        h = sin(x * 12.9898 + kf) * 43758.5453
+        v += jit * (h - floor(h) - 0.5)
+        if finish:
+            v = floor((lo if v < lo else hi if v > hi else v) * scale + 0.5) / scale
+        add(v)
     return out
 
 
 def _finish(spec: TagSpec, vals: Iterable[float]) -> list[float]:
-    lo, hi, d = spec.min_val, spec.max_val, spec.decimals
-    return [round(lo if v < lo else hi if v > hi else v, d) for v in vals]
+    """Clamp to min_val..max_val and round to the tag's decimals (half up)."""
+    lo, hi, scale = spec.min_val, spec.max_val, 10.0 ** spec.decimals
+    floor = math.floor
+    return [floor((lo if v < lo else hi if v > hi else v) * scale + 0.5) / scale for v in vals]
 
 
 def _stop_envelope(seed: int, hour: int, ts: Sequence[int]) -> list[float] | None:
@@ -231,7 +239,7 @@ def hour_values(seed: int, tag: str, hour: int, ts: Sequence[int]) -> list[float
     spec = BY_NAME[tag]
     if tag == "PRODUCT_FLOW":
         feed = _feed(seed, hour, ts)
-        _, _, _, _, _, _, _, pr = _shape(seed, tag)
+        pr = _shape(seed, tag)[7]
         own = _raw_values(seed, spec, hour, ts, with_excursion=False)
         env = _stop_envelope(seed, hour, ts)
         exc = excursion(seed, tag, hour)
@@ -251,7 +259,7 @@ def hour_values(seed: int, tag: str, hour: int, ts: Sequence[int]) -> list[float
         return _finish(spec, out)
     if tag == "FEED_FLOW":
         return _finish(spec, _feed(seed, hour, ts))
-    return _finish(spec, _raw_values(seed, spec, hour, ts))
+    return _raw_values(seed, spec, hour, ts, finish=True)
 
 
 def _feed(seed: int, hour: int, ts: Sequence[int]) -> list[float]:

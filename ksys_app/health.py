@@ -1,0 +1,27 @@
+"""`/api/health`: is the dashboard serving data? For container health checks and `make demo`.
+
+200 with {"db": "ok", "tags": N, "newest": ISO time} when the snapshot read works;
+503 with the error code otherwise (a stale cached snapshot counts as down).
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from ksys_app.data.repository import get_repository
+
+
+async def health(_request: Request) -> JSONResponse:
+    result = await get_repository().latest()
+    if result.failed or result.stale:
+        code = result.error.code if result.error else "DB_CONN"
+        return JSONResponse({"db": str(code), "tags": len(result.rows)}, status_code=503)
+    newest = max((row.ts for row in result.rows), default=None)
+    return JSONResponse({"db": "ok", "tags": len(result.rows),
+                         "newest": newest.isoformat() if newest else None})
+
+
+health_api = Starlette(routes=[Route("/api/health", health)])

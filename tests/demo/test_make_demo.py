@@ -1,0 +1,79 @@
+"""`make demo` from the project's own files, as CI runs it: exits once `/` served data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from ksys_app.ops.localpg import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _demo(data_dir: Path, port: int, days: int = 30, timeout: int = 900) -> subprocess.CompletedProcess:
+    env = dict(os.environ, KSYS_DATA_DIR=str(data_dir), KSYS_PORT=str(port), KSYS_DEMO_EXIT_AFTER_READY="1",
+               KSYS_DEMO_DAYS=str(days))
+    return subprocess.run(["make", "--no-print-directory", "demo"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def demo_dir():
+    path = Path(tempfile.mkdtemp(prefix="ksys-demo-"))
+    os.chmod(path, 0o755)
+    yield path
+    subprocess.run(["pkill", "-f", str(path)], check=False)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def first_run(demo_dir):
+    proc = _demo(demo_dir, free_port())
+    return proc
+
+
+def test_demo_serves_tiles_for_every_simulated_tag(first_run):
+    assert first_run.returncode == 0, first_run.stdout[-3000:] + first_run.stderr[-3000:]
+    out = first_run.stdout
+    assert "dashboard ready in" in out
+    assert "KPI tiles for" in out, "the page check must have run (Chromium and Playwright are installed by make test)"
+    line = next(l for l in out.splitlines() if "KPI tiles for" in l)
+    tiles, tags = int(line.split("shows ")[1].split()[0]), int(line.split("for ")[1].split()[0])
+    assert tiles >= tags >= 13  # 13 simulated tags (+ 4 virtual tags)
+
+
+def test_second_run_reuses_data_and_recovers_a_stale_lock(first_run, demo_dir):
+    (demo_dir / "demo.lock").write_text("999999")  # a demo killed without cleaning up
+    proc = _demo(demo_dir, free_port())
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "stale lock" in proc.stdout
+    assert "creating a PostgreSQL cluster" not in proc.stdout  # the data folder was reused
+    assert "nothing to apply" in proc.stdout
+
+
+def test_port_in_use_is_a_clear_message(demo_dir):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        proc = _demo(demo_dir, s.getsockname()[1], timeout=120)
+    assert proc.returncode != 0
+    assert "already in use" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_half_initialized_folder_is_recovered(tmp_path):
+    data = tmp_path / "ksys"
+    (data / "pg").mkdir(parents=True)
+    (data / "pg" / "PG_VERSION").write_text("15\n")  # initdb interrupted: no config written
+    os.chmod(tmp_path, 0o755)
+    proc = _demo(data, free_port(), days=1)
+    try:
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        assert "half-initialized" in proc.stdout
+    finally:
+        subprocess.run(["pkill", "-f", str(data)], check=False)

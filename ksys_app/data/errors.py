@@ -116,9 +116,13 @@ def classify(exc: BaseException, phase: Phase = "query") -> DataError:
     state = getattr(exc, "sqlstate", None)
     if isinstance(exc, asyncpg.QueryCanceledError):
         return DataError(ErrorCode.DB_TIMEOUT, f"database timeout: {_first_line(exc)}", state)
+    if isinstance(exc, asyncpg.exceptions.ClientConfigurationError):
+        return DataError(ErrorCode.CONFIG, f"TS_DSN: {_first_line(exc)}")
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         if phase == "connect":
-            return DataError(ErrorCode.DB_CONN, "database connection timed out")
+            return DataError(ErrorCode.DB_CONN,
+                             "no database connection within the connect timeout "
+                             "(server unreachable or every pooled connection busy)")
         return DataError(ErrorCode.DB_TIMEOUT, "database timeout: no answer within the client timeout")
     if isinstance(exc, _DRIFT_ERRORS):
         return DataError(ErrorCode.SCHEMA_DRIFT,

@@ -99,6 +99,20 @@ ORDER BY bucket DESC
 LIMIT $3
 """)
 
+# Long windows on the Tech page: the indicator rows on a grid of $3 (every k-th
+# minute, aligned like time_bucket to 2000-01-03 UTC), one primary-key probe
+# per grid point, so the cost does not grow with the window (see data.sampled).
+TECH_SAMPLED = Query("tech_ind_1m_sampled", """
+SELECT t.bucket, t.tag_name, t.avg, t.sma_10, t.sma_60, t.bb_top, t.bb_bot, t.slope_60
+FROM generate_series(
+       date_bin($3::interval, now() - $2::interval, TIMESTAMPTZ '2000-01-03 00:00:00+00'),
+       now(), $3::interval) AS g(ts)
+JOIN public.tech_ind_1m_mv t ON t.tag_name = $1 AND t.bucket = g.ts
+WHERE g.ts >= now() - $2::interval
+ORDER BY t.bucket DESC
+LIMIT $4
+""")
+
 LATEST_ALL = Query("latest_all", """
 SELECT tag_name, value, ts
 FROM public.influx_latest
@@ -141,6 +155,13 @@ WHERE tag_name = $1
   AND bucket < $3
 ORDER BY bucket
 LIMIT $4
+""")
+
+INGEST_EXPECTATIONS = Query("ingest_expectations", """
+SELECT tag_name, exp_per_min
+FROM public.ingest_expectation
+ORDER BY tag_name
+LIMIT $1
 """)
 
 COMM_SLO = Query("comm_slo", """

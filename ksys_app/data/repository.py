@@ -54,10 +54,14 @@ class _Loaded:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class _Ctx:
-    window: str | None = None
+class ReadContext:
+    """What a read is about, for its ReadResult and log lines."""
+    window: str | None = None  # window code (or start day for /comm)
     tag: str | None = None
-    view: str | None = None
+    view: str | None = None  # relation read
+
+
+_Ctx = ReadContext  # older spelling, kept for callers outside this module
 
 
 class Repository:
@@ -98,24 +102,24 @@ class Repository:
             w = validate.window(window)
             tag = validate.tag_name(tag)
         except validate.InvalidInput as exc:
-            return self._invalid(exc, window=window, tag=tag)
+            return self.invalid(exc, window=window, tag=tag)
         return await self.run(
             queries.SERIES_BY_VIEW[w.view], (tag, w.duration, w.row_limit + 1),
             kind=METRICS, convert=series_row, limit=w.row_limit, newest_first=True,
-            ctx=_Ctx(w.code, tag, w.view))
+            ctx=ReadContext(w.code, tag, w.view))
 
     async def latest(self, tag: str | None = None) -> ReadResult[LatestRow]:
         """influx_latest for every tag (ordered by tag) or for one; always read fresh."""
         try:
             tag = validate.optional_tag(tag)
         except validate.InvalidInput as exc:
-            return self._invalid(exc, tag=tag)
+            return self.invalid(exc, tag=tag)
         if tag is None:
             q, args, limit = queries.LATEST_ALL, (queries.MAX_TAGS + 1,), queries.MAX_TAGS
         else:
             q, args, limit = queries.LATEST_ONE, (tag, 2), 1
         return await self.run(q, args, kind=SNAPSHOT, convert=latest_row, limit=limit,
-                              ctx=_Ctx(None, tag, "influx_latest"))
+                              ctx=ReadContext(None, tag, "influx_latest"))
 
     async def features(self, tag: str, window: str) -> ReadResult[FeatureRow]:
         """features_5m rows of one tag over a window, ascending by bucket."""
@@ -123,11 +127,11 @@ class Repository:
             w = validate.window(window)
             tag = validate.tag_name(tag)
         except validate.InvalidInput as exc:
-            return self._invalid(exc, window=window, tag=tag)
+            return self.invalid(exc, window=window, tag=tag)
         limit = bucket_count(w.duration, FEATURES_BUCKET)
         return await self.run(queries.FEATURES, (tag, w.duration, limit + 1), kind=FEATURES,
                               convert=feature_row, limit=limit, newest_first=True,
-                              ctx=_Ctx(w.code, tag, "features_5m"))
+                              ctx=ReadContext(w.code, tag, "features_5m"))
 
     async def tech(self, tag: str, window: str) -> ReadResult[TechRow]:
         """tech_ind_1m_mv rows (1 per minute, whatever the window) of one tag, ascending."""
@@ -135,22 +139,22 @@ class Repository:
             w = validate.tech(window)
             tag = validate.tag_name(tag)
         except validate.InvalidInput as exc:
-            return self._invalid(exc, window=window, tag=tag)
+            return self.invalid(exc, window=window, tag=tag)
         return await self.run(queries.TECH, (tag, w.duration, w.row_limit + 1), kind=METRICS,
                               convert=tech_row, limit=w.row_limit, newest_first=True,
-                              ctx=_Ctx(w.code, tag, w.view))
+                              ctx=ReadContext(w.code, tag, w.view))
 
     async def qc_rules(self) -> ReadResult[QcRule]:
         """All QC rules, by tag. No rules is a normal state (error stays None)."""
         return await self.run(queries.QC_RULES, (queries.MAX_TAGS + 1,), kind=TAGS, convert=qc_rule,
                               limit=queries.MAX_TAGS, empty_is_no_rows=False,
-                              ctx=_Ctx(view="influx_qc_rule"))
+                              ctx=ReadContext(view="influx_qc_rule"))
 
     async def tags(self) -> ReadResult[str]:
         """Tag names with a latest reading (PRD 28.2 eco_tags), sorted."""
         return await self.run(queries.TAGS, (queries.MAX_TAGS + 1,), kind=TAGS,
                               convert=lambda r: r["tag_name"], limit=queries.MAX_TAGS,
-                              ctx=_Ctx(view="influx_latest"))
+                              ctx=ReadContext(view="influx_latest"))
 
     async def kpi_stats(self, window: str) -> ReadResult[WindowStats]:
         """Window statistics of every tag from the window's rollup, one query (PRD 4, B10).
@@ -163,10 +167,10 @@ class Repository:
         try:
             w = validate.window(window)
         except validate.InvalidInput as exc:
-            return self._invalid(exc, window=window)
+            return self.invalid(exc, window=window)
         return await self.run(queries.KPI_BY_VIEW[w.view], (w.duration, queries.MAX_TAGS + 1),
                               kind=METRICS, convert=window_stats, limit=queries.MAX_TAGS,
-                              ctx=_Ctx(w.code, None, w.view))
+                              ctx=ReadContext(w.code, None, w.view))
 
     async def comm_heatmap(self, tag: str, start_day: date) -> ReadResult[HourCell]:
         """30 local days x 24 local hours (720 cells in Asia/Seoul) of one tag's success rate.
@@ -180,7 +184,7 @@ class Repository:
             tag = validate.tag_name(tag)
             day = validate.local_day(start_day, self.tz)
         except validate.InvalidInput as exc:
-            return self._invalid(exc, tag=tag)
+            return self.invalid(exc, tag=tag)
         lo, hi = validate.local_span_utc(day, HEATMAP_DAYS, self.tz)
         tz = self.tz
 
@@ -190,14 +194,14 @@ class Repository:
         return await self.run(queries.COMM_HOURS, (tag, lo, hi, queries.MAX_HEATMAP_HOURS + 1),
                               kind=COMM, convert=comm_hour_row, limit=queries.MAX_HEATMAP_HOURS,
                               post=grid, empty_is_no_rows=False,
-                              ctx=_Ctx(day.isoformat(), tag, "comm_success_1h"))
+                              ctx=ReadContext(day.isoformat(), tag, "comm_success_1h"))
 
     async def comm_slo(self, tag: str) -> ReadResult[CommSlo]:
         """slo_warn / slo_crit of a tag from ingest_expectation; 0.98 / 0.95 without a row."""
         try:
             tag = validate.tag_name(tag)
         except validate.InvalidInput as exc:
-            return self._invalid(exc, tag=tag)
+            return self.invalid(exc, tag=tag)
 
         def with_default(rows: Sequence[CommSlo]) -> tuple[CommSlo, ...]:
             return tuple(rows) or (CommSlo(tag),)
@@ -205,7 +209,7 @@ class Repository:
         return await self.run(queries.COMM_SLO, (tag,), kind=COMM,
                               convert=lambda r: CommSlo(tag, r["slo_warn"], r["slo_crit"]),
                               limit=None, post=with_default,
-                              ctx=_Ctx(None, tag, "ingest_expectation"))
+                              ctx=ReadContext(None, tag, "ingest_expectation"))
 
     async def comm_outages(self, tag: str, start_day: date,
                            now: datetime | None = None) -> ReadResult[Outage]:
@@ -220,7 +224,7 @@ class Repository:
             validate.local_day(start_day, self.tz)
             at = datetime.now(timezone.utc) if now is None else validate.aware(now, "now")
         except validate.InvalidInput as exc:
-            return self._invalid(exc, tag=tag)
+            return self.invalid(exc, tag=tag)
         t0 = time.monotonic()
         heat = await self.comm_heatmap(tag, start_day)
         if not heat.rows:
@@ -249,7 +253,7 @@ class Repository:
                   newest_first: bool = False,
                   post: Callable[[tuple], tuple] | None = None,
                   empty_is_no_rows: bool = True,
-                  ctx: _Ctx = _Ctx()) -> ReadResult:
+                  ctx: ReadContext = ReadContext()) -> ReadResult:
         """The one execution path of every read (also used by tests with their own Query).
 
         `args` must already hold limit + 1 as the LIMIT parameter when `limit` is set.
@@ -320,19 +324,22 @@ class Repository:
                          f"about {estimate // 1000} KB for {len(rows)} rows exceeds the "
                          f"{budget // 1000} KB payload budget; choose a shorter window")
 
-    def _invalid(self, exc: Exception, *, window: Any = None, tag: Any = None) -> ReadResult:
+    def invalid(self, exc: Exception, *, window: Any = None, tag: Any = None) -> ReadResult:
+        """The INVALID_INPUT result for an argument rejected by ksys_app.data.validate."""
         return ReadResult(error=invalid_input(str(exc)),
                           window=window if isinstance(window, str) else None,
                           tag=tag if isinstance(tag, str) and len(tag) <= validate.MAX_TAG_LEN else None)
 
-    def _note_failure(self, error: DataError, ctx: _Ctx, dur_ms: float) -> None:
+    _invalid = invalid  # older spelling
+
+    def _note_failure(self, error: DataError, ctx: ReadContext, dur_ms: float) -> None:
         if self._down_since is None:
             self._down_since = time.monotonic()
             logevents.log_event(logevents.DB_FAIL, range=ctx.window, tag=ctx.tag, view=ctx.view,
                                 rowcount=0, dur_ms=dur_ms, cache_hit=False,
                                 code=error.code, message=error.message)
 
-    def _note_success(self, ctx: _Ctx, dur_ms: float) -> None:
+    def _note_success(self, ctx: ReadContext, dur_ms: float) -> None:
         if self._down_since is not None:
             down_ms = _ms_since(self._down_since)
             self._down_since = None
@@ -353,7 +360,7 @@ def _ms_since(t0: float) -> float:
     return (time.monotonic() - t0) * 1000.0
 
 
-def _no_rows_message(ctx: _Ctx) -> str:
+def _no_rows_message(ctx: ReadContext) -> str:
     parts = []
     if ctx.tag is not None:
         parts.append(f"tag {ctx.tag!r}")

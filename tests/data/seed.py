@@ -135,6 +135,29 @@ def refresh_spans(conn: psycopg.Connection, rows: list[tuple[datetime, str, floa
         refresh_range(conn, datetime.combine(first, time(0), UTC), datetime.combine(last, time(0), UTC))
 
 
+def pause_timescaledb_policies(conn: psycopg.Connection, timeout_s: float = 30.0) -> None:
+    """Unschedule the cagg / compression / retention policies of this database and wait
+    until none is running.
+
+    The policies start on the first minute boundary after the migration. A policy
+    refresh that overlaps refresh_range over the same buckets can commit a
+    materialization computed before the seed rows were visible, leaving the
+    1 h / 1 d rollups stale (seen as a rare 30d / 12m mismatch). Real-time
+    aggregation still shows every reading, so reads do not need the policies.
+    """
+    import time as _time
+
+    conn.execute("SELECT alter_job(job_id, scheduled => false) FROM timescaledb_information.jobs "
+                 "WHERE proc_name IN ('policy_refresh_continuous_aggregate', 'policy_compression', "
+                 "'policy_retention')")
+    deadline = _time.monotonic() + timeout_s
+    while conn.execute("SELECT count(*) FROM timescaledb_information.job_stats "
+                       "WHERE job_status = 'Running'").fetchone()[0]:
+        if _time.monotonic() > deadline:
+            raise TimeoutError("TimescaleDB policies still running")
+        _time.sleep(0.1)
+
+
 def insert_master_data(conn: psycopg.Connection) -> None:
     conn.cursor().executemany(
         "INSERT INTO public.influx_qc_rule (tag_name, min_val, max_val, warn_min, warn_max, "

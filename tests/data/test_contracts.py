@@ -116,6 +116,7 @@ async def test_series_matches_raw_data(seeded, repo, window):
     for tag in ("S1", "S2", seed.NASTY_TAG):
         got, want = await settled(lambda: repo.series(tag, window),
                                   lambda: expected_series(seeded.admin_dsn, tag, window))
+        assert not got.failed, got.error
         assert [dataclasses.astuple(r) for r in got.rows] == want
         assert got.truncated is False and got.stale is False
         assert got.view == parse_window(window).view
@@ -136,6 +137,7 @@ async def test_series_sees_every_window_seeded(seeded, repo, window):
 async def test_kpi_stats_match_raw_data(seeded, repo, window):
     got, want = await settled(lambda: repo.kpi_stats(window),
                               lambda: expected_kpi(seeded.admin_dsn, window))
+    assert got.error is None, got.error
     rows = [(s.tag_name, s.n, s.min, s.max, s.first, s.last, s.last_ts, s.prev_last) for s in got.rows]
     assert rows == want
     assert "S1" in [s.tag_name for s in got.rows]
@@ -216,7 +218,7 @@ async def test_tags_and_qc_rules(seeded, repo):
 async def test_reads_run_as_the_read_only_role(seeded, make_repo):
     from ksys_app.data.queries import Query
 
-    repo = make_repo(seeded.ro_dsn)
+    repo = make_repo(seeded.ro_dsn, statement_timeout_ms=900)
     q = Query("test_session", "SELECT current_user AS u, current_setting('statement_timeout') AS st, "
                               "current_setting('idle_in_transaction_session_timeout') AS it, "
                               "current_setting('transaction_read_only') AS ro LIMIT $1")

@@ -31,5 +31,13 @@ demo: system-deps $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
+# benchmarks (bench/README.md): results in bench/results/, tables in bench/README.md
+.PHONY: bench bench-quick
+bench: system-deps $(STAMP)
+	$(PY) -m bench $(BENCH_ARGS)
+
+bench-quick: system-deps $(STAMP)
+	$(PY) -m bench --quick $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .web .states test-output

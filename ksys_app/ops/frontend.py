@@ -5,6 +5,8 @@ GitHub; we install bun from the npm registry into the project's data folder and
 put it on PATH, so the build works with only the package registries reachable.
 The exported frontend is rebuilt only when the UI code or the port changes, and
 the server then starts in about a second instead of rebuilding every time.
+The websocket port is compiled into the frontend, so each port gets its own
+build folder (.ksys/web/<port>): servers on different ports never share one.
 """
 
 from __future__ import annotations
@@ -25,6 +27,21 @@ UI_SOURCES = ("ksys_app", "rxconfig.py", "assets")
 
 def data_dir() -> Path:
     return Path(os.environ.get("KSYS_DATA_DIR", PROJECT_ROOT / ".ksys")).resolve()
+
+
+KEEP_BUILDS = 4
+
+
+def web_dir(port: int) -> Path:
+    return data_dir() / "web" / str(port)
+
+
+def _prune_builds(current: Path) -> None:
+    """Keep the newest few per-port builds (each holds its own node_modules)."""
+    builds = sorted((p for p in current.parent.iterdir() if p.is_dir() and p != current),
+                    key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in builds[KEEP_BUILDS - 1:]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _bun_dir() -> Path:
@@ -55,6 +72,8 @@ def reflex_env(port: int, for_build: bool = False) -> dict[str, str]:
     env["PATH"] = os.pathsep.join([*tools, str(Path(sys.executable).parent), env.get("PATH", "")])
     env.update({
         "KSYS_PORT": str(port),
+        "REFLEX_WEB_WORKDIR": str(web_dir(port)),
+        "REFLEX_STATES_WORKDIR": str(web_dir(port) / "states"),
         "REFLEX_DIR": str(data_dir() / "reflex"),
         "REFLEX_CHECK_LATEST_VERSION": "0",
         "REFLEX_TELEMETRY_ENABLED": "false",
@@ -79,20 +98,21 @@ def _fingerprint(port: int) -> str:
 
 def build_frontend(port: int, force: bool = False, out=print) -> bool:
     """Export the frontend for `port` unless an identical build exists; True if it built."""
-    stamp = data_dir() / "frontend.stamp"
+    stamp = web_dir(port) / "ksys-build.stamp"
     fingerprint = _fingerprint(port)
-    client = PROJECT_ROOT / ".web" / "build" / "client"
+    client = web_dir(port) / "build" / "client"
     if not force and client.exists() and stamp.exists() and stamp.read_text() == fingerprint:
         return False
     out(f"building the frontend for port {port} (once per UI change)...")
+    web_dir(port).mkdir(parents=True, exist_ok=True)
     result = subprocess.run([sys.executable, "-m", "reflex", "export", "--frontend-only", "--no-zip",
                              "--loglevel", "warning"],
                             cwd=PROJECT_ROOT, env=reflex_env(port, for_build=True), capture_output=True, text=True)
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
         raise OpsError(f"frontend build failed:\n{tail}")
-    stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(fingerprint)
+    _prune_builds(web_dir(port))
     return True
 
 

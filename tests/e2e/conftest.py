@@ -138,3 +138,79 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# ---------------------------------------------------------------------- page helpers
+
+import json as _json
+
+SERVER_LOG = ROOT / "test-output" / "e2e-server.log"
+
+
+@pytest.fixture
+def db(seeded_app):
+    """Autocommit superuser connection to the seeded database (each statement sees now())."""
+    with psycopg.connect(seeded_app.admin_dsn, autocommit=True) as conn:
+        yield conn
+
+
+def wait_loaded(page, timeout: float = 20_000) -> None:
+    """Until the page's state is hydrated and no read is in flight."""
+    page.wait_for_selector("[data-testid=brand]", timeout=timeout)
+    page.wait_for_function("document.querySelector('[data-testid=loading]') === null", timeout=timeout)
+
+
+def select_window(page, code: str) -> None:
+    page.select_option("[data-testid=window-select]", code)
+    page.wait_for_function(
+        "c => document.querySelector('[data-testid=window-select]').value === c"
+        " && document.querySelector('[data-testid=loading]') === null", arg=code)
+
+
+def chart_points(page, testid: str) -> list[int]:
+    """Points drawn by each line of a recharts chart (M/L commands of its linear path)."""
+    return page.eval_on_selector_all(
+        f"[data-testid={testid}] .recharts-line-curve",
+        "els => els.map(e => ((e.getAttribute('d') || '').match(/[ML]/g) || []).length)")
+
+
+def table_rows(page, testid: str) -> list[list[str]]:
+    return page.eval_on_selector_all(
+        f"[data-testid={testid}] tbody tr",
+        "rows => rows.map(r => Array.from(r.querySelectorAll('td')).map(td => td.innerText.trim()))")
+
+
+def server_events(event: str) -> list[dict]:
+    """JSON event lines of the e2e server log with this event name."""
+    out = []
+    if not SERVER_LOG.exists():
+        return out
+    for line in SERVER_LOG.read_text(errors="replace").splitlines():
+        if line.startswith("{") and f'"{event}"' in line:
+            try:
+                obj = _json.loads(line)
+            except ValueError:
+                continue
+            if obj.get("event") == event:
+                out.append(obj)
+    return out
+
+
+def wait_url(page, fragment: str, timeout: float = 10_000) -> None:
+    """Until the address bar holds `fragment` (pages rewrite it with history.replaceState)."""
+    page.wait_for_function("f => location.href.includes(f)", arg=fragment, timeout=timeout)
+
+
+def wait_chart(page, testid: str, lines: int | None = None, timeout: float = 15_000) -> None:
+    """Until the chart has drawn (`lines` lines, when given) and every line has as many
+    points as the chart's data (recharts lays out after the state update arrives)."""
+    page.wait_for_function(
+        """([t, n]) => {
+             const c = document.querySelector(`[data-testid=${t}]`);
+             if (!c) return false;
+             if (n !== null && c.querySelectorAll('.recharts-line').length !== n) return false;
+             const pts = Number(c.getAttribute('data-points'));
+             const curves = Array.from(c.querySelectorAll('.recharts-line-curve'));
+             return curves.length > 0 && curves.every(
+               e => ((e.getAttribute('d') || '').match(/[ML]/g) || []).length === pts);
+           }""", arg=[testid, lines], timeout=timeout)

@@ -1,0 +1,97 @@
+"""Dashboard pieces: the SVG circular gauge, the KPI tile and the latest snapshot table."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from ksys_app.components.layout import tid
+
+# Circle of radius 50 in a 120 x 120 box; pathLength=100 makes the dash length the percentage.
+_R, _C = 50, 60
+
+
+def gauge(pct, status) -> rx.Component:
+    """Ring gauge: grey track, arc of `pct` (0..100, string) coloured by status_level (0/1/2)."""
+    return rx.el.svg(
+        rx.el.svg.circle(cx=_C, cy=_C, r=_R, class_name="gauge-track"),
+        rx.el.svg.circle(
+            cx=_C, cy=_C, r=_R, path_length=100,
+            # a zero-length arc would still draw a dot with round line caps
+            class_name=rx.cond(pct == "0.0", "gauge-arc zero", "gauge-arc s" + status),
+            style={"stroke_dasharray": pct + " 100"},
+        ),
+        rx.el.svg.text(pct + "%", x=_C, y=_C + 6, class_name="gauge-text",
+                       custom_attrs={"textAnchor": "middle"}),
+        view_box="0 0 120 120", width="96", height="96", class_name="gauge",
+        custom_attrs={**tid("kpi-gauge"), "role": "img", "aria-label": pct + "% of range",
+                      "data-status": status, "data-pct": pct},
+    )
+
+
+def _stat(label: str, value) -> rx.Component:
+    return rx.el.div(rx.el.span(label, class_name="stat-label"),
+                     rx.el.span(value, class_name="stat-value"), class_name="stat")
+
+
+def kpi_tile(t) -> rx.Component:
+    """One tile from a dict of display strings (see states.dashboard.tile_cards)."""
+    arrow = rx.match(t["dir"], ("up", "▲"), ("down", "▼"), "■")
+    return rx.el.article(
+        rx.el.div(
+            rx.el.span(t["title"], class_name="kpi-title", custom_attrs=tid("kpi-title")),
+            rx.el.span(t["range"], class_name="badge badge-range", custom_attrs=tid("kpi-range")),
+            class_name="kpi-head",
+        ),
+        rx.el.div(
+            rx.el.div(
+                rx.el.div(t["value"], class_name="kpi-value", custom_attrs=tid("kpi-value")),
+                rx.el.div(t["ts"], class_name="muted small", custom_attrs=tid("kpi-ts")),
+                rx.el.div(
+                    rx.el.span(arrow, class_name="arrow", aria_hidden="true"),
+                    rx.el.span(t["delta"], custom_attrs=tid("kpi-delta")),
+                    rx.el.span(" from last bucket", class_name="muted small"),
+                    class_name="kpi-delta d-" + t["dir"],
+                ),
+                class_name="kpi-main",
+            ),
+            gauge(t["gauge"], t["status"]),
+            class_name="kpi-body",
+        ),
+        rx.el.div(
+            _stat("Count", t["n"]), _stat("Min", t["min"]), _stat("Max", t["max"]),
+            _stat("First", t["first"]), _stat("Last", t["last"]),
+            class_name="kpi-stats",
+        ),
+        class_name="kpi-tile status-" + t["status"],
+        custom_attrs={**tid("kpi-tile"), "data-tag": t["title"], "data-status": t["status"]},
+    )
+
+
+def kpi_grid(tiles) -> rx.Component:
+    return rx.el.div(rx.foreach(tiles, kpi_tile), class_name="kpi-grid", custom_attrs=tid("kpi-grid"))
+
+
+def snapshot_table(rows) -> rx.Component:
+    def row(r) -> rx.Component:
+        return rx.el.tr(
+            rx.el.td(r["tag"], class_name="tag"),
+            rx.el.td(r["ts"], class_name="mono"),
+            rx.el.td(r["value"], class_name="num", custom_attrs=tid("snapshot-value")),
+            rx.el.td(rx.el.span(
+                rx.el.span(class_name="dot comm-" + r["comm"]), r["comm_label"],
+                class_name="comm", title="communication: " + r["comm_label"],
+                custom_attrs={"data-comm": r["comm"]})),
+            rx.el.td(rx.el.span(r["alarm"], class_name="badge alarm-" + r["alarm"],
+                                custom_attrs={"data-alarm": r["alarm"]})),
+            custom_attrs={**tid("snapshot-row"), "data-tag": r["tag"]},
+        )
+
+    return rx.el.div(
+        rx.el.table(
+            rx.el.thead(rx.el.tr(rx.el.th("TAG"), rx.el.th("Time Stamp"), rx.el.th("Value", class_name="num"),
+                                 rx.el.th("Comm."), rx.el.th("Alarm."))),
+            rx.el.tbody(rx.foreach(rows, row)),
+            class_name="table", custom_attrs=tid("snapshot-table"),
+        ),
+        class_name="table-wrap",
+    )

@@ -1,0 +1,158 @@
+"""The page shell: navbar with routes and database status, notice / error / stale / empty states."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+ROUTES = (("/", "Dashboard", "nav-dashboard"), ("/trend", "Trend", "nav-trend"),
+          ("/tech", "Tech", "nav-tech"), ("/comm", "Comm", "nav-comm"))
+
+
+def tid(name: str) -> dict:
+    """data-testid attribute for stable test selectors."""
+    return {"data-testid": name}
+
+
+def db_indicator(state) -> rx.Component:
+    label = rx.match(state.db_status, ("ok", "DB ok"), ("stale", "DB stale"), "DB down")
+    return rx.el.span(
+        rx.el.span(class_name="dot"),
+        label,
+        class_name="db-status db-" + state.db_status,
+        title=rx.cond(state.error_code != "", state.error_code + ": " + state.error_message,
+                      "database answered the last read"),
+        custom_attrs={**tid("db-status"), "data-status": state.db_status, "role": "status"},
+    )
+
+
+def navbar(state, active: str) -> rx.Component:
+    links = [
+        rx.link(label, href=route, class_name="nav-link" + (" active" if route == active else ""),
+                custom_attrs={**tid(testid), **({"aria-current": "page"} if route == active else {})})
+        for route, label, testid in ROUTES
+    ]
+    return rx.el.header(
+        rx.el.div(
+            rx.el.span("ksys", class_name="brand", custom_attrs=tid("brand")),
+            rx.el.nav(*links, class_name="nav-links"),
+            rx.el.div(db_indicator(state), class_name="nav-right"),
+            class_name="nav-inner",
+        ),
+        class_name="navbar",
+    )
+
+
+def notice_bar(state) -> rx.Component:
+    return rx.cond(
+        state.notice != "",
+        rx.el.div(
+            rx.el.span("i", class_name="notice-icon", aria_hidden="true"),
+            rx.el.span(state.notice, custom_attrs=tid("notice-text")),
+            rx.el.button("×", on_click=state.dismiss_notice, class_name="notice-close",
+                         aria_label="dismiss notice"),
+            class_name="notice",
+            custom_attrs={**tid("notice"), "role": "status"},
+        ),
+    )
+
+
+def error_box(state) -> rx.Component:
+    """Shown when a read failed and there is nothing to show instead."""
+    return rx.el.div(
+        rx.el.div(
+            rx.el.span(state.error_code, class_name="error-code", custom_attrs=tid("error-code")),
+            rx.el.span(state.error_message, class_name="error-message"),
+            class_name="error-head",
+        ),
+        rx.el.div(
+            rx.cond(state.retry_in_s > 0,
+                    rx.el.span("retrying automatically in ", state.retry_in_s.to_string(), " s (attempt ",
+                               state.retry_attempt.to_string(), ")", class_name="muted",
+                               custom_attrs=tid("retry-countdown")),
+                    rx.el.span("")),
+            rx.el.button("Retry", on_click=state.retry, class_name="btn btn-primary",
+                         custom_attrs=tid("retry-btn")),
+            class_name="error-actions",
+        ),
+        class_name="error-box",
+        custom_attrs={**tid("error-box"), "role": "alert"},
+    )
+
+
+def stale_badge(state) -> rx.Component:
+    return rx.el.span(
+        "stale",
+        rx.el.span(" · ", state.error_code, " · data from ", state.data_time,
+                   rx.cond(state.retry_in_s > 0,
+                           rx.el.span(" · retry in ", state.retry_in_s.to_string(), " s"),
+                           rx.el.span("")),
+                   class_name="stale-detail"),
+        class_name="badge badge-stale",
+        custom_attrs={**tid("stale-badge"), "role": "status"},
+    )
+
+
+def status_line(state, *extra: rx.Component, show_time: bool = True) -> rx.Component:
+    """Right side of a section head: stale badge, or the time of the data."""
+    fresh = (rx.cond(state.data_time != "",
+                     rx.el.span("updated ", state.data_time, class_name="muted small",
+                                custom_attrs=tid("data-time")),
+                     rx.el.span(""))
+             if show_time else rx.el.span(""))
+    return rx.el.div(
+        *extra,
+        rx.cond(state.stale, stale_badge(state), fresh),
+        class_name="status-line",
+    )
+
+
+def skeleton(lines: int = 6, testid: str = "skeleton") -> rx.Component:
+    return rx.el.div(*[rx.el.div(class_name="sk-line") for _ in range(lines)],
+                     class_name="skeleton", custom_attrs={**tid(testid), "aria-busy": "true"})
+
+
+def empty_state(state, text=None) -> rx.Component:
+    return rx.el.div(
+        rx.el.div("No data", class_name="empty-title"),
+        rx.el.div(state.empty_reason if text is None else text, custom_attrs=tid("empty-reason")),
+        class_name="empty", custom_attrs=tid("empty-state"),
+    )
+
+
+def content_states(state, content: rx.Component, has_data, lines: int = 8,
+                   empty_when=None, empty_text=None) -> rx.Component:
+    """Error box / skeleton / empty state / content, in that order of precedence.
+
+    `has_data` is a Var that is true when the page has rows to draw (stale or not).
+    The empty state shows when `empty_when` is true (default: the page has an
+    empty_reason) with `empty_text` (default: the empty_reason).
+    """
+    empty_when = (state.empty_reason != "") if empty_when is None else empty_when
+    return rx.cond(
+        state.failed & ~state.stale & ~has_data,
+        error_box(state),
+        rx.cond(
+            state.loading & ~has_data,
+            skeleton(lines),
+            rx.cond(empty_when, empty_state(state, empty_text), content),
+        ),
+    )
+
+
+def shell(state, active: str, title: str, controls: rx.Component, *body: rx.Component) -> rx.Component:
+    return rx.el.div(
+        navbar(state, active),
+        rx.el.main(
+            rx.el.div(
+                rx.el.h1(title, class_name="page-title"),
+                rx.cond(state.loading, rx.el.span("loading…", class_name="muted small loading-dot",
+                                                  custom_attrs=tid("loading")), rx.el.span("")),
+                class_name="page-head",
+            ),
+            controls,
+            notice_bar(state),
+            *body,
+            class_name="page",
+        ),
+        class_name="app",
+    )

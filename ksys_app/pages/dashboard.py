@@ -1,0 +1,47 @@
+"""`/` Dashboard: latest snapshot, KPI tiles, window control."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from ksys_app.components.controls import button, controls_bar, window_select
+from ksys_app.components.kpi import kpi_grid, snapshot_table
+from ksys_app.components.layout import content_states, shell, status_line, tid
+from ksys_app.states.dashboard import DashboardState as S
+
+
+def dashboard() -> rx.Component:
+    has_tiles = S.tiles.length() > 0
+    has_snapshot = S.snapshot.length() > 0
+    return shell(
+        S, "/", "Dashboard",
+        controls_bar(window_select(S), button("Refresh", S.refresh, "refresh-btn")),
+        rx.el.section(
+            rx.el.div(rx.el.h2("Latest snapshot", class_name="section-title"),
+                      status_line(S, rx.el.span("read ", S.snapshot_time, " · every 60 s",
+                                                class_name="muted small",
+                                                custom_attrs=tid("snapshot-time")),
+                                  show_time=False),
+                      class_name="section-head"),
+            # The snapshot does not depend on the window: empty only when no tag has a reading.
+            content_states(S, snapshot_table(S.snapshot), has_snapshot, lines=4,
+                           empty_when=~has_snapshot,
+                           empty_text="no tag has a reading yet (influx_latest is empty)"),
+            class_name="card",
+        ),
+        rx.el.section(
+            rx.el.div(rx.el.h2("KPI · last ", S.window, class_name="section-title"),
+                      rx.el.span("read ", S.tiles_time, " · every 30 s", class_name="muted small",
+                                 custom_attrs=tid("tiles-time")),
+                      class_name="section-head"),
+            rx.cond(S.empty_reason != "",
+                    rx.el.div(S.empty_reason, class_name="empty-inline",
+                              custom_attrs=tid("empty-state")),
+                    rx.el.span("")),
+            rx.cond(has_tiles, kpi_grid(S.tiles),
+                    rx.cond(S.failed, rx.el.span(""),
+                            rx.el.div(*[rx.el.div(class_name="kpi-tile sk-tile") for _ in range(3)],
+                                      class_name="kpi-grid", custom_attrs=tid("skeleton")))),
+            class_name="card",
+        ),
+    )

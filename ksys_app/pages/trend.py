@@ -1,0 +1,85 @@
+"""`/trend`: tag + window, series toggles, chart, history table, 5-minute features."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from ksys_app.components.charts import line_chart, series_checkbox
+from ksys_app.components.controls import button, controls_bar, pager, tag_select, window_select
+from ksys_app.components.layout import content_states, shell, status_line, tid
+from ksys_app.components.tables import data_table
+from ksys_app.states.trend import CHART_KEYS, FEATURES_HEADER, HISTORY_HEADER, TrendState as S
+
+SERIES = (("avg", "Average"), ("min", "Min"), ("max", "Max"), ("last", "Last"), ("first", "First"))
+
+
+def _shown(key: str):
+    return getattr(S, f"show_{key}")
+
+
+def trend() -> rx.Component:
+    has_rows = S.row_count > 0
+    toggles = rx.el.div(
+        *[series_checkbox(key, name, _shown(key), lambda v, k=key: S.set_series(k, v))
+          for key, name in SERIES],
+        class_name="toggles", custom_attrs=tid("series-toggles"),
+    )
+    chart = line_chart(S.chart, [(k, CHART_KEYS[k], n, _shown(k), False) for k, n in SERIES], "trend-chart")
+    history = rx.el.div(
+        rx.el.div(
+            rx.el.h2("Measurement history", class_name="section-title"),
+            rx.el.div(
+                button("Download CSV", S.download_csv, "csv-btn"),
+                class_name="row-gap",
+            ),
+            class_name="section-head",
+        ),
+        data_table(HISTORY_HEADER, S.rows_page, "history-table", "history-row"),
+        pager(S.page, S.page_count, S.prev_page, S.next_page, S.row_count, "history"),
+    )
+    features = rx.el.section(
+        rx.el.div(
+            rx.el.h2("5-minute features", class_name="section-title"),
+            rx.el.span(rx.cond(S.features_note != "", S.features_note, "features_5m"),
+                       class_name="muted small"),
+            class_name="section-head",
+        ),
+        rx.cond(S.features_error != "",
+                rx.el.div(S.features_error, class_name="error-inline", custom_attrs=tid("features-error")),
+                rx.el.span("")),
+        rx.cond(S.features_count > 0,
+                rx.el.div(
+                    data_table(FEATURES_HEADER, S.features_page, "features-table", "features-row"),
+                    pager(S.fpage, S.fpage_count, S.prev_fpage, S.next_fpage, S.features_count,
+                          "features"),
+                ),
+                rx.cond(S.loading | (S.features_error != ""), rx.el.span(""),
+                        rx.el.p("no 5-minute features for ", S.tag, " in the last ", S.window,
+                                class_name="muted small", custom_attrs=tid("features-empty")))),
+        class_name="card",
+    )
+    return shell(
+        S, "/trend", "Trend",
+        controls_bar(tag_select(S), window_select(S), button("Refresh", S.refresh, "refresh-btn")),
+        rx.el.section(
+            rx.el.div(
+                rx.el.h2(S.tag, " · last ", S.window, class_name="section-title"),
+                status_line(
+                    S,
+                    rx.cond(has_rows, rx.el.span(
+                        "bucket ", S.bucket_label,
+                        rx.cond(S.merged_from != "", rx.el.span(" (merged from ", S.merged_from, " rollup)"),
+                                rx.el.span("")),
+                        class_name="badge badge-info", custom_attrs=tid("bucket-width")),
+                        rx.el.span("")),
+                    rx.cond(S.truncated, rx.el.span("truncated", class_name="badge badge-warn"),
+                            rx.el.span("")),
+                ),
+                class_name="section-head",
+            ),
+            toggles,
+            content_states(S, rx.el.div(chart, history), has_rows),
+            class_name="card",
+        ),
+        features,
+    )

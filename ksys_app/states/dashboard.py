@@ -1,0 +1,155 @@
+"""`/` Dashboard: latest snapshot table and KPI tiles, refreshed live."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timezone
+from typing import Mapping, Sequence
+
+import reflex as rx
+
+from ksys_app import logevents
+from ksys_app.data import sampled
+from ksys_app.data.repository import get_repository
+from ksys_app.data.result import ReadResult
+from ksys_app.data.rows import LatestRow
+from ksys_app.domain.comm import comm_status
+from ksys_app.domain.kpi import QcRule, WindowStats, alarm_badge, build_kpi_tile
+from ksys_app.domain.series import fmt_num
+from ksys_app.domain.timefmt import format_local
+from ksys_app.states.base import PageState
+
+SNAPSHOT, TILES = "snapshot", "tiles"
+SNAPSHOT_PERIOD_S = 60.0
+DEFAULT_INTERVAL_S = 60.0  # exp_per_min 1 when a tag has no ingest_expectation row
+COMM_LABEL = {"ok": "ok", "late": "late", "no_data": "no data"}
+
+
+def value_text(x: float | None) -> str:
+    """Snapshot value: up to 3 decimals without trailing zeros ("190", "12.75")."""
+    s = fmt_num(x, 3)
+    return s.rstrip("0").rstrip(".") if "." in s else s
+
+
+def snapshot_rows(latest: Sequence[LatestRow], rules: Mapping[str, QcRule],
+                  intervals: Mapping[str, float], now: datetime, tz) -> list[dict[str, str]]:
+    rows = []
+    for r in latest:
+        rule = rules.get(r.tag_name)
+        status = comm_status(r.ts, now, intervals.get(r.tag_name, DEFAULT_INTERVAL_S),
+                             rule.max_gap_seconds if rule else None)
+        rows.append({
+            "tag": r.tag_name,
+            "ts": format_local(r.ts, tz),
+            "value": value_text(r.value),
+            "comm": status,
+            "comm_label": COMM_LABEL[status],
+            "alarm": alarm_badge(r.value, rule),
+        })
+    return rows
+
+
+def tile_cards(tags: Sequence[str], stats: Mapping[str, WindowStats],
+               rules: Mapping[str, QcRule], tz) -> list[dict[str, str]]:
+    cards = []
+    for tag in tags:
+        s = stats.get(tag) or WindowStats(tag, 0, None, None, None, None, None)
+        t = build_kpi_tile(s, rules.get(tag), tz)
+        direction = "flat" if t.n == 0 or abs(t.delta_pct) < 0.05 else (
+            "up" if t.delta_pct > 0 else "down")
+        cards.append({
+            "title": t.title, "value": t.value_s, "ts": t.ts_s, "range": t.range_label,
+            "delta": t.delta_s, "dir": direction, "status": str(t.status_level),
+            "gauge": f"{t.gauge_pct:.1f}", "n": str(t.n), "min": t.min_s, "max": t.max_s,
+            "first": t.first_s, "last": t.last_s,
+        })
+    return cards
+
+
+class DashboardState(PageState, rx.State):
+    snapshot: list[dict[str, str]] = []
+    tiles: list[dict[str, str]] = []
+    snapshot_time: str = ""  # local time of the snapshot read
+    tiles_time: str = ""  # local time of the KPI read
+
+    _snapshot_at: float = 0.0
+    _tiles_at: float = 0.0
+
+    def _route(self) -> str:
+        return "/"
+
+    def _needs_tags(self) -> bool:
+        return False
+
+    def _load_event(self) -> str:
+        return logevents.DASH_LOAD_OK
+
+    def _params(self) -> tuple:
+        return (self.window,)
+
+    def _all_parts(self) -> frozenset[str]:
+        return frozenset({SNAPSHOT, TILES})
+
+    def _empty_reason(self) -> str:
+        return f"no data in the last {self.window}"
+
+    def _live_parts(self, now: float) -> frozenset[str]:
+        repo = get_repository()
+        tiles_period = repo.settings.cache_ttl_metrics_s if repo.settings else 30.0
+        due = set()
+        if now - self._snapshot_at >= SNAPSHOT_PERIOD_S:
+            due.add(SNAPSHOT)
+        if now - self._tiles_at >= max(tiles_period, 1.0):
+            due.add(TILES)
+        return frozenset(due)
+
+    @classmethod
+    async def _fetch(cls, params: tuple, parts: frozenset[str]) -> dict[str, ReadResult]:
+        (window,) = params
+        repo = get_repository()
+        names = ["qc", "latest"]
+        reads = [repo.qc_rules(), repo.latest()]
+        if SNAPSHOT in parts:
+            names.append("exp")
+            reads.append(sampled.expectations(repo))
+        if TILES in parts:
+            names.append("kpi")
+            reads.append(repo.kpi_stats(window))
+        return dict(zip(names, await asyncio.gather(*reads)))
+
+    def _apply(self, data: dict[str, ReadResult], parts: frozenset[str]) -> dict[str, ReadResult]:
+        repo = get_repository()
+        rules = {r.tag_name: r for r in data["qc"].rows}
+        latest = data["latest"]
+        now = time.monotonic()
+        results: dict[str, ReadResult] = {"qc": data["qc"]}
+        if SNAPSHOT in parts:
+            intervals = {e.tag_name: e.interval_s for e in data["exp"].rows}
+            self.snapshot = snapshot_rows(latest.rows, rules, intervals,
+                                          datetime.now(timezone.utc), repo.tz)
+            self.snapshot_time = (format_local(latest.fetched_at, repo.tz)
+                                  if latest.fetched_at else "")
+            self._snapshot_at = now
+            results[SNAPSHOT] = latest
+        if TILES in parts:
+            kpi = data["kpi"]
+            stats = {s.tag_name: s for s in kpi.rows}
+            tags = sorted({r.tag_name for r in latest.rows} | set(stats))
+            self.tiles = tile_cards(tags, stats, rules, repo.tz)
+            self.tiles_time = format_local(kpi.fetched_at, repo.tz) if kpi.fetched_at else ""
+            self._tiles_at = now
+            results[TILES] = kpi
+        return results
+
+    def _absorb(self, results: Mapping[str, ReadResult]) -> None:
+        super()._absorb(results)
+        tiles = self._outcomes.get(TILES)
+        # Tiles are kept for every tag; the empty state says the window had no rows.
+        self.empty_reason = (self._empty_reason()
+                             if tiles and tiles["no_rows"] and not self.failed else "")
+
+    def _after_live(self, parts: frozenset[str], results: Mapping[str, ReadResult]) -> None:
+        for part in (SNAPSHOT, TILES):
+            if part in parts and part in results:
+                logevents.log_read(logevents.SNAPSHOT_REFRESH, results[part], page="/", part=part)

@@ -1,0 +1,115 @@
+"""`/tech`: SMA 10/60, Bollinger bands and slope_60 of one tag, chart and table in step.
+
+Indicator rows cannot be merged like rollup buckets, so long windows read
+every k-th minute on a time grid (data.sampled.tech_sampled); the page says
+which spacing it shows. Chart points and table rows are the same rows.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import reflex as rx
+
+from ksys_app.data import sampled
+from ksys_app.data.repository import get_repository
+from ksys_app.data.result import ReadResult
+from ksys_app.domain.series import fmt_num, format_width, page_slice, rounded, to_csv
+from ksys_app.domain.timefmt import format_local
+from ksys_app.domain.windows import parse_window
+from ksys_app.states.base import ALL, PageState
+from ksys_app.states.view import chart_label
+
+PAGE_SIZE = 50
+TECH_KEYS = ("avg", "bb_bot", "bb_top", "sma_10", "sma_60")
+# Short keys of the chart points (payload); the legend shows the full names.
+CHART_KEYS = {"avg": "a", "sma_10": "s10", "sma_60": "s60", "bb_top": "bt", "bb_bot": "bb"}
+TECH_HEADER = ["Num.", "TAG", "Time Stamp", "avg", "sma_10", "sma_60", "bb_top", "bb_bot", "slope_60"]
+
+
+class TechState(PageState, rx.State):
+    show_avg: bool = True
+    show_bb_bot: bool = True
+    show_bb_top: bool = True
+    show_sma_10: bool = True
+    show_sma_60: bool = True
+
+    chart: list[dict[str, Any]] = []
+    rows_page: list[list[str]] = []
+    row_count: int = 0
+    page: int = 0
+    page_count: int = 1
+    spacing_label: str = ""
+    is_sampled: bool = False
+    truncated: bool = False
+
+    _rows: tuple = ()  # TechRows, newest first
+
+    def _route(self) -> str:
+        return "/tech"
+
+    @classmethod
+    async def _fetch(cls, params: tuple, parts: frozenset[str]) -> dict[str, Any]:
+        tag, window = params
+        result, step = await sampled.tech_sampled(get_repository(), tag, window)
+        return {"tech": result, "step": step}
+
+    def _apply(self, data: dict[str, Any], parts: frozenset[str]) -> dict[str, ReadResult]:
+        result: ReadResult = data["tech"]
+        step: timedelta = data["step"]
+        tz = get_repository().tz
+        w = parse_window(self.window)
+        rows = result.rows
+        self._rows = tuple(reversed(rows))
+        self.row_count = len(rows)
+        self.truncated = result.truncated
+        self.is_sampled = step > timedelta(minutes=1)
+        self.spacing_label = format_width(step)
+        long_span = w.duration > timedelta(days=2)
+        self.chart = [
+            {"t": chart_label(r.bucket, tz, long_span), CHART_KEYS["avg"]: rounded(r.avg),
+             CHART_KEYS["sma_10"]: rounded(r.sma_10), CHART_KEYS["sma_60"]: rounded(r.sma_60),
+             CHART_KEYS["bb_top"]: rounded(r.bb_top), CHART_KEYS["bb_bot"]: rounded(r.bb_bot)}
+            for r in rows
+        ]
+        self._page_rows(tz)
+        return {ALL: result}
+
+    def _page_rows(self, tz=None) -> None:
+        tz = tz or get_repository().tz
+        p = page_slice(len(self._rows), self.page, PAGE_SIZE)
+        self.page, self.page_count = p.index, p.count
+        self.rows_page = [
+            [str(i + 1), r.tag_name, format_local(r.bucket, tz), fmt_num(r.avg), fmt_num(r.sma_10),
+             fmt_num(r.sma_60), fmt_num(r.bb_top), fmt_num(r.bb_bot), fmt_num(r.slope_60)]
+            for i, r in enumerate(self._rows[p.start:p.stop], start=p.start)
+        ]
+
+    def _on_input_change(self) -> None:
+        self.page = 0
+
+    @rx.event
+    def toggle_series(self, key: str):
+        if key in TECH_KEYS:
+            name = f"show_{key}"
+            setattr(self, name, not getattr(self, name))
+
+    @rx.event
+    def next_page(self):
+        self.page += 1
+        self._page_rows()
+
+    @rx.event
+    def prev_page(self):
+        self.page -= 1
+        self._page_rows()
+
+    @rx.event
+    def download_csv(self):
+        tz = get_repository().tz
+        text = to_csv(TECH_HEADER[1:] + ["spacing"],
+                      [[r.tag_name, format_local(r.bucket, tz), r.avg, r.sma_10, r.sma_60, r.bb_top,
+                        r.bb_bot, r.slope_60, self.spacing_label] for r in self._rows])
+        return rx.download(data=text, filename=f"tech_{self.tag}_{self.window}.csv",
+                           mime_type="text/csv")

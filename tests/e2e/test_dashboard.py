@@ -1,0 +1,79 @@
+"""`/`: latest snapshot table and one KPI tile per tag, checked against the database."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from ksys_app.domain.comm import comm_status
+from ksys_app.domain.kpi import QcRule, alarm_badge, status_level
+from ksys_app.domain.timefmt import format_local
+from ksys_app.domain.windows import DEFAULT_WINDOW, WINDOW_CODES
+from tests.e2e.conftest import QC_RULES, screenshot, table_rows, wait_loaded, wait_url
+
+pytestmark = pytest.mark.e2e
+
+RULES = {t: QcRule(t, lo, hi, wlo, whi, clo, chi) for t, lo, hi, wlo, whi, clo, chi in QC_RULES}
+
+
+def latest(db) -> dict[str, tuple[float, datetime]]:
+    return {t: (v, ts) for t, v, ts in db.execute("SELECT tag_name, value, ts FROM influx_latest")}
+
+
+def test_tiles_one_per_tag_with_last_value_and_range(seeded_app, page, db):
+    page.goto(f"{seeded_app.url}/?window=24h")
+    wait_loaded(page)
+    rows = latest(db)
+    tiles = page.locator("[data-testid=kpi-tile]")
+    assert tiles.count() == len(rows) == 3
+    for tag, (value, _ts) in rows.items():
+        tile = page.locator(f"[data-testid=kpi-tile][data-tag={tag}]")
+        assert tile.locator("[data-testid=kpi-title]").inner_text() == tag
+        assert tile.locator("[data-testid=kpi-value]").inner_text() == f"{value:.1f}"  # PRD value_s
+        rule = RULES[tag]
+        assert tile.locator("[data-testid=kpi-range]").inner_text() == f"{rule.min_val:.1f} ~ {rule.max_val:.1f}"
+        gauge = tile.locator("[data-testid=kpi-gauge]")
+        assert gauge.get_attribute("data-status") == str(status_level(value, rule))
+        assert 0.0 <= float(gauge.get_attribute("data-pct")) <= 100.0
+        assert tile.locator("[data-testid=kpi-delta]").inner_text().endswith("%")
+    screenshot(page, "dashboard_24h")
+
+
+def test_snapshot_table_matches_influx_latest(seeded_app, page, db):
+    before = datetime.now(timezone.utc)
+    page.goto(seeded_app.url + "/")
+    wait_loaded(page)
+    shown = {r[0]: r for r in table_rows(page, "snapshot-table")}
+    after = datetime.now(timezone.utc)
+    rows = latest(db)
+    assert set(shown) == set(rows)
+    labels = {"ok": "ok", "late": "late", "no_data": "no data"}
+    interval = {"D100": 60.0, "D200": 10.0, "D300": 10.0}  # seeded ingest_expectation
+    for tag, (value, ts) in rows.items():
+        _tag, ts_s, value_s, comm_s, alarm_s = shown[tag]
+        assert ts_s == format_local(ts, "Asia/Seoul")
+        assert ts_s.endswith("+09:00") and len(ts_s) == len("2025-08-15 16:26:07+09:00")
+        assert float(value_s) == value
+        assert alarm_s == alarm_badge(value, RULES[tag])
+        expected = {labels[comm_status(ts, t, interval[tag])] for t in (before, after)}
+        assert comm_s in expected
+    dots = page.eval_on_selector_all("[data-testid=snapshot-row] [data-comm]",
+                                     "els => els.map(e => e.getAttribute('data-comm'))")
+    assert len(dots) == 3 and set(dots) <= {"ok", "late", "no_data"}
+    assert page.inner_text("[data-testid=db-status]").strip() == "DB ok"
+    screenshot(page, "dashboard")
+
+
+def test_window_control_has_all_options_and_switches(seeded_app, page):
+    page.goto(seeded_app.url + "/")
+    wait_loaded(page)
+    select = page.locator("[data-testid=window-select]")
+    assert select.input_value() == DEFAULT_WINDOW
+    options = page.eval_on_selector_all("[data-testid=window-select] option", "os => os.map(o => o.value)")
+    assert options == list(WINDOW_CODES)
+    select.select_option("48h")
+    wait_url(page, "window=48h")
+    wait_loaded(page)
+    assert page.locator("[data-testid=kpi-tile]").count() == 3
+    assert "last 48h" in page.inner_text("main")

@@ -46,8 +46,9 @@ def test_window_switch_changes_rows_to_database_count(seeded_app, page, db):
         select_window(page, window)
         got = shown_count(page)
         after = expected_points(db, "D200", window)
-        # the window slides with now(): the page read lies between the two SQL reads
-        assert got in (before, after), (window, got, before, after)
+        # the window slides with now() and the read may come from the 30 s cache,
+        # so it may still hold the one bucket that slid out since
+        assert min(before, after) <= got <= max(before, after) + 1, (window, got, before, after)
         assert 2 <= got <= MAX_POINTS
         # table rows == chart points, in the page and in the drawn SVG path
         assert int(page.get_attribute("[data-testid=trend-chart]", "data-points")) == got

@@ -131,6 +131,12 @@ class LocalCluster:
         user = os_user()
         if user:
             shutil.chown(self.data_dir, user, user)
+            reach = subprocess.run(["runuser", "-u", user, "--", "test", "-w", str(self.data_dir)])
+            if reach.returncode != 0:
+                shutil.rmtree(self.data_dir, ignore_errors=True)
+                raise OpsError(f"the server runs as the '{user}' account (initdb refuses root), which cannot "
+                               f"reach {self.data_dir}; set KSYS_DATA_DIR to a folder it can reach "
+                               "(every parent readable, e.g. /var/tmp/ksys) or run as a regular user")
         result = self._run("initdb", "-D", str(self.data_dir), "-U", self.superuser,
                            "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8")
         if result.returncode != 0:

@@ -35,6 +35,9 @@ def demo_dir():
 @pytest.fixture(scope="module")
 def first_run(demo_dir):
     proc = _demo(demo_dir, free_port())
+    out = ROOT / "test-output"
+    out.mkdir(exist_ok=True)
+    (out / "demo-first-run.log").write_text(proc.stdout + proc.stderr)  # backfill rows/s, time to ready
     return proc
 
 
@@ -66,14 +69,25 @@ def test_port_in_use_is_a_clear_message(demo_dir):
     assert "already in use" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_half_initialized_folder_is_recovered(tmp_path):
-    data = tmp_path / "ksys"
+def test_half_initialized_folder_is_recovered():
+    base = Path(tempfile.mkdtemp(prefix="ksys-demo-half-"))
+    os.chmod(base, 0o755)
+    data = base / "ksys"
     (data / "pg").mkdir(parents=True)
     (data / "pg" / "PG_VERSION").write_text("15\n")  # initdb interrupted: no config written
-    os.chmod(tmp_path, 0o755)
     proc = _demo(data, free_port(), days=1)
     try:
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
         assert "half-initialized" in proc.stdout
     finally:
         subprocess.run(["pkill", "-f", str(data)], check=False)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_unreachable_data_folder_is_a_clear_message(tmp_path):
+    """As root the server runs as `postgres`; pytest's private tmp folder is out of its reach."""
+    if os.geteuid() != 0:
+        pytest.skip("only root hands the server to another account")
+    proc = _demo(tmp_path / "ksys", free_port(), days=1, timeout=300)
+    assert proc.returncode == 2
+    assert "KSYS_DATA_DIR" in proc.stderr and "Traceback" not in proc.stderr

@@ -259,6 +259,7 @@ def test_conflicting_rows_in_the_span_fall_back_to_staging(pg_dsn, monkeypatch):
         stale = {tag: t0 - timedelta(hours=3) for tag in cfg.tags}   # as if probed before the writer ran
         monkeypatch.setattr(load, "last_readings", lambda *_a, **_k: stale)
         result = runner.fill(conn, cfg, days=None, now=FakeClock(t0), out=_quiet)
-        assert result.staged_chunks == 1
+        # COPY goes one UTC day per transaction: a span across midnight conflicts in two
+        assert result.staged_chunks == len({(t0 - timedelta(hours=3)).date(), (t0 - timedelta(hours=1)).date()})
         assert result.rows == signals.expected_count(SEED, cfg.tags, t0 - timedelta(hours=1), t0, 10)
         assert _summary(conn, cfg) == before

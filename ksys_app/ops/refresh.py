@@ -43,6 +43,10 @@ def refresh_range(conn: psycopg.Connection, start: datetime, end: datetime) -> N
             conn.execute("SELECT ksys.refresh_rollup(%s, %s, %s)", (job, start, end))
     conn.execute("SELECT ksys.refresh_tech_ind(%s)", (start,))
     conn.execute("SELECT ksys.register_all_tags()")
+    # Jobs that never ran would otherwise recompute the whole span just done (and,
+    # on TimescaleDB, upsert into compressed chunks): start them at its end.
+    conn.execute("UPDATE ksys.jobs SET watermark = least(%s, date_bin('1 minute', now(), ksys.bucket_origin())) "
+                 "WHERE job_name IN ('virtual_tags', 'tech_ind_1m_mv') AND watermark IS NULL", (end,))
 
 
 def _refresh_cagg(conn: psycopg.Connection, cagg: str, start: datetime, end: datetime,

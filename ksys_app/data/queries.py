@@ -33,6 +33,13 @@ class Query:
 
 # The rollups of domain.windows, in resolution order. Fixed text, not input.
 ROLLUP_VIEWS: tuple[str, ...] = ("influx_agg_1m", "influx_agg_10m", "influx_agg_1h", "influx_agg_1d")
+# Each rollup's bucket width: buckets sit on a fixed UTC grid, so the bucket
+# before B, when it exists, is B - width.
+# Written as make_interval(...) text: the statements carry no quoted literals.
+BUCKET_WIDTH: Mapping[str, str] = MappingProxyType({
+    "influx_agg_1m": "make_interval(mins => 1)", "influx_agg_10m": "make_interval(mins => 10)",
+    "influx_agg_1h": "make_interval(hours => 1)", "influx_agg_1d": "make_interval(days => 1)",
+})
 
 # Newest first so a LIMIT keeps the newest buckets; the repository returns them
 # ascending.
@@ -49,24 +56,39 @@ LIMIT $3
 # earliest bucket, last of the newest bucket, prev_last = last of the bucket
 # before it (delta_pct compares the last two buckets, PRD 4 / B10), and the
 # time of the tag's newest raw reading from influx_latest.
+# One hash aggregate finds each tag's bucket range; first / last / prev_last are
+# then primary-key probes (prev_last searches backwards only after a gap).
+# Ordered aggregates (array_agg(... ORDER BY bucket)) sorted every row of the
+# window twice: 44 ms p95 at 24 h x 20 tags (bench/).
 _KPI_SQL = """
 WITH w AS (
   SELECT a.tag_name,
-         sum(a.n)::bigint                               AS n,
-         min(a.min)                                     AS min,
-         max(a.max)                                     AS max,
-         (array_agg(a.first ORDER BY a.bucket ASC))[1]  AS first,
-         (array_agg(a.last  ORDER BY a.bucket DESC))[1] AS last,
-         (array_agg(a.last  ORDER BY a.bucket DESC))[2] AS prev_last,
-         max(a.bucket)                                  AS last_bucket
+         sum(a.n)::bigint AS n,
+         min(a.min)       AS min,
+         max(a.max)       AS max,
+         min(a.bucket)    AS first_bucket,
+         max(a.bucket)    AS last_bucket
   FROM public.{view} a
   WHERE a.bucket >= now() - $1::interval
   GROUP BY a.tag_name
 )
-SELECT w.tag_name, w.n, w.min, w.max, w.first, w.last, w.prev_last, w.last_bucket,
-       l.ts AS last_ts
+SELECT w.tag_name, w.n, w.min, w.max,
+       (SELECT f.first FROM public.{view} f
+         WHERE f.tag_name = w.tag_name AND f.bucket = w.first_bucket) AS first,
+       (SELECT l.last FROM public.{view} l
+         WHERE l.tag_name = w.tag_name AND l.bucket = w.last_bucket)  AS last,
+       coalesce(
+         (SELECT p.last FROM public.{view} p
+           WHERE p.tag_name = w.tag_name AND p.bucket = w.last_bucket - {width}
+             AND p.bucket >= now() - $1::interval),
+         (SELECT p.last FROM public.{view} p
+           WHERE p.tag_name = w.tag_name AND p.bucket < w.last_bucket
+             AND p.bucket >= now() - $1::interval
+           ORDER BY p.bucket DESC LIMIT 1))                            AS prev_last,
+       w.last_bucket,
+       lt.ts AS last_ts
 FROM w
-LEFT JOIN public.influx_latest l ON l.tag_name = w.tag_name
+LEFT JOIN public.influx_latest lt ON lt.tag_name = w.tag_name
 ORDER BY w.tag_name
 LIMIT $2
 """
@@ -74,7 +96,8 @@ LIMIT $2
 
 def _per_view(name: str, template: str) -> Mapping[str, Query]:
     return MappingProxyType(
-        {view: Query(f"{name}_{view}", template.format(view=view)) for view in ROLLUP_VIEWS}
+        {view: Query(f"{name}_{view}", template.format(view=view, width=BUCKET_WIDTH[view]))
+         for view in ROLLUP_VIEWS}
     )
 
 

@@ -40,5 +40,6 @@ PRD_RELATIONS: dict[str, list[tuple[str, str]]] = {
                         ("last_seen_min", "timestamp with time zone")],
 }
 
-PRD_INDEXES = ["influx_hist_pkey", "idx_hist_tag_ts", "influx_hist_ts_idx", "predictions_pkey", "idx_pred_tag_ts",
+# influx_hist_ts_idx of the PRD is gone since migration 0009 (PRD.md resolution 22).
+PRD_INDEXES = ["influx_hist_pkey", "idx_hist_tag_ts", "predictions_pkey", "idx_pred_tag_ts",
                "predictions_ts_idx", "anomalies_pkey", "anomalies_ts_idx", "anomalies_tag_ts_desc"]

@@ -41,7 +41,7 @@ EXPECTED = {
     "comm_success_1h": [("bucket", TS), ("tag_name", "text"), ("recv_msgs", "bigint"), ("exp_msgs", "bigint"),
                         ("success_rate", "numeric"), ("missing_msgs", "bigint"), ("last_seen_min", TS)],
 }
-EXPECTED_INDEXES = {"influx_hist_pkey", "idx_hist_tag_ts", "influx_hist_ts_idx", "predictions_pkey",
+EXPECTED_INDEXES = {"influx_hist_pkey", "idx_hist_tag_ts", "predictions_pkey",
                     "idx_pred_tag_ts", "predictions_ts_idx", "anomalies_pkey", "anomalies_ts_idx",
                     "anomalies_tag_ts_desc"}
 
@@ -56,6 +56,34 @@ def test_every_prd_object_has_its_columns_and_types(migrated_dsn):
             assert rows == columns, relation
         indexes = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")}
         assert EXPECTED_INDEXES <= indexes
+
+
+def test_influx_hist_indexes_append_in_time_order(migrated_dsn):
+    """0009: both secondary indexes of influx_hist ran newest-first, which halves COPY
+    speed; the tag index is ascending now and the PK (ts, tag_name) serves time ranges."""
+    with psycopg.connect(migrated_dsn) as conn:
+        defs = dict(conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'influx_hist'").fetchall())
+    assert set(defs) == {"influx_hist_pkey", "idx_hist_tag_ts"}
+    assert defs["idx_hist_tag_ts"].endswith("(tag_name, ts)")
+    assert defs["influx_hist_pkey"].endswith("(ts, tag_name)")
+
+
+def test_influx_latest_is_each_tags_newest_reading(migrated_dsn):
+    """Registered tags that sort next to each other, a tag silent for weeks, a registered
+    tag with no readings left, and an unregistered tag seen in the last 5 minutes."""
+    with psycopg.connect(migrated_dsn) as conn:
+        conn.execute("""
+            INSERT INTO influx_hist (ts, tag_name, value) VALUES
+              (now() - interval '40 days',  'A',   1), (now() - interval '30 days', 'A',   2),
+              (now() - interval '2 minutes', 'A_1', 3), (now() - interval '1 minute', 'A_1', 4),
+              (now() - interval '1 hour',   'B',   5), (now() - interval '1 minute', 'C_NEW', 6)""")
+        conn.execute("INSERT INTO ksys.tag_registry (tag_name) VALUES ('A'), ('A_1'), ('AA_GONE'), ('B')")
+        latest = dict(conn.execute("SELECT tag_name, value FROM influx_latest").fetchall())
+        assert latest == {"A": 2, "A_1": 4, "B": 5, "C_NEW": 6}
+        plan = "\n".join(r[0] for r in conn.execute(
+            "EXPLAIN SELECT * FROM influx_latest WHERE tag_name = 'A'").fetchall())
+        assert "idx_hist_tag_ts" in plan
 
 
 def test_timescaledb_objects(new_database, pg_server):

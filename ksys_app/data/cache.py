@@ -18,7 +18,7 @@ import asyncio
 import hashlib
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable, Sequence
 
 from cachetools import LRUCache, TLRUCache
@@ -46,9 +46,45 @@ def _ttu(_key: str, entry: CacheEntry, now: float) -> float:
     return now + entry.ttl_s
 
 
+# sha1 state after the statement text, per statement: the statements are a fixed
+# set (ksys_app.data.queries), so each is hashed once; bounded all the same.
+_SQL_HASHES: dict[str, Any] = {}
+_SQL_HASHES_MAX = 256
+
+
+# Keys already computed for parameters of types whose equal values also have
+# equal reprs (so the memo gives exactly the key _cache_key would): a page asks
+# for the same few reads again and again. Others (float: 0.0 == -0.0; datetime:
+# equal instants in other zones or folds) are hashed every time.
+_MEMO_TYPES = frozenset({str, int, timedelta, date})
+_KEYS: dict[tuple, str] = {}
+_KEYS_MAX = 1024
+
+
 def cache_key(sql: str, args: Sequence[Any]) -> str:
     """sha1 over the statement and a type-tagged rendering of its parameters."""
-    h = hashlib.sha1(sql.encode("utf-8"))
+    for arg in args:
+        kind = type(arg)
+        if kind not in _MEMO_TYPES and not (
+                kind is datetime and arg.tzinfo is timezone.utc and not arg.fold):
+            return _cache_key(sql, args)
+    memo = (sql, tuple(args))
+    key = _KEYS.get(memo)
+    if key is None:
+        key = _cache_key(sql, args)
+        if len(_KEYS) >= _KEYS_MAX:
+            _KEYS.clear()
+        _KEYS[memo] = key
+    return key
+
+
+def _cache_key(sql: str, args: Sequence[Any]) -> str:
+    base = _SQL_HASHES.get(sql)
+    if base is None:
+        if len(_SQL_HASHES) >= _SQL_HASHES_MAX:
+            _SQL_HASHES.clear()
+        base = _SQL_HASHES[sql] = hashlib.sha1(sql.encode("utf-8"))
+    h = base.copy()
     for arg in args:
         h.update(b"\x00")
         h.update(type(arg).__name__.encode())
@@ -61,7 +97,7 @@ class QueryCache:
     def __init__(self, max_entries: int = 100, timer: Callable[[], float] = time.monotonic):
         self._fresh: TLRUCache = TLRUCache(maxsize=max_entries, ttu=_ttu, timer=timer)
         self._last_good: LRUCache = LRUCache(maxsize=max_entries)
-        self._inflight: dict[str, asyncio.Task] = {}
+        self._inflight: dict[str, _Flight] = {}
         self.hits = 0  # answered from a fresh entry
         self.misses = 0  # started a load
         self.coalesced = 0  # waited for another caller's load
@@ -81,23 +117,31 @@ class QueryCache:
     async def get(self, key: str, ttl_s: float,
                   loader: Callable[[], Awaitable[Any]]) -> CacheOutcome:
         """Fresh entry, else the shared load of `key`; DataFailure from the loader becomes a value."""
-        entry = self._fresh.get(key)
-        if entry is not None:
-            self.hits += 1
-            return CacheOutcome(entry, cache_hit=True, stale=False, error=None, loaded=False)
+        if key in self._fresh:
+            entry = self._fresh.get(key)
+            if entry is not None:
+                self.hits += 1
+                return CacheOutcome(entry, cache_hit=True, stale=False, error=None, loaded=False)
 
-        task = self._inflight.get(key)
-        leader = task is None
-        if task is None:
+        loop = asyncio.get_running_loop()
+        flight = self._inflight.get(key)
+        leader = flight is None
+        if flight is None:
             self.misses += 1
-            task = asyncio.get_running_loop().create_task(self._load(key, ttl_s, loader))
-            self._inflight[key] = task
-            task.add_done_callback(lambda t, k=key: self._finish(k, t))
+            flight = self._inflight[key] = _Flight()
+            flight.task = loop.create_task(self._load(key, ttl_s, loader, flight))
         else:
             self.coalesced += 1
-
+        # Each caller waits on a future of its own, resolved by the load task: a
+        # caller that is cancelled cancels only its future, never the load.
+        waiter = loop.create_future()
+        flight.waiters.append(waiter)
         try:
-            entry = await asyncio.shield(task)
+            entry = await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                waiter.exception()  # settled just before the cancel: nothing left to report
+            raise
         except DataFailure as failure:
             if leader:
                 self.failures += 1
@@ -108,18 +152,42 @@ class QueryCache:
                                 error=failure.error, loaded=False)
         return CacheOutcome(entry, cache_hit=not leader, stale=False, error=None, loaded=leader)
 
-    async def _load(self, key: str, ttl_s: float, loader: Callable[[], Awaitable[Any]]) -> CacheEntry:
-        value = await loader()
-        entry = CacheEntry(value, datetime.now(timezone.utc), ttl_s)
-        if ttl_s > 0:
-            self._fresh[key] = entry
-        self._last_good[key] = entry
-        return entry
+    async def _load(self, key: str, ttl_s: float, loader: Callable[[], Awaitable[Any]],
+                    flight: "_Flight") -> None:
+        """Run the loader once and hand its outcome to every caller waiting for it."""
+        try:
+            value = await loader()
+            entry = CacheEntry(value, datetime.now(timezone.utc), ttl_s)
+            if ttl_s > 0:
+                self._fresh[key] = entry
+            self._last_good[key] = entry
+        except Exception as exc:  # DataFailure, or a bug: raised in every caller
+            self._settle(key, flight, exc)
+            return
+        except BaseException:  # cancelled with the loop
+            self._settle(key, flight, None)
+            raise
+        self._settle(key, flight, entry)
 
-    def _finish(self, key: str, task: asyncio.Task) -> None:
-        if self._inflight.get(key) is task:
+    def _settle(self, key: str, flight: "_Flight", outcome: Any) -> None:
+        if self._inflight.get(key) is flight:
             del self._inflight[key]
-        # Retrieve the outcome so an abandoned failed load does not log
-        # "exception was never retrieved".
-        if not task.cancelled():
-            task.exception()
+        for waiter in flight.waiters:
+            if waiter.done():
+                continue  # its caller was cancelled
+            if outcome is None:
+                waiter.cancel()
+            elif isinstance(outcome, BaseException):
+                waiter.set_exception(outcome)
+            else:
+                waiter.set_result(outcome)
+
+
+class _Flight:
+    """One load in progress: its task and the futures of the callers waiting for it."""
+
+    __slots__ = ("task", "waiters")
+
+    def __init__(self) -> None:
+        self.task: asyncio.Task | None = None  # kept referenced while it runs
+        self.waiters: list[asyncio.Future] = []

@@ -17,6 +17,8 @@ success after failures logs db_recover.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import logging
 import time
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Sequence
@@ -30,8 +32,8 @@ from ksys_app.data.pool import Database
 from ksys_app.data.queries import Query
 from ksys_app.data.result import ReadResult
 from ksys_app.data.rows import (
-    CommHourRow, CommSlo, FeatureRow, LatestRow, SeriesRow, TechRow,
-    comm_hour_row, feature_row, latest_row, qc_rule, series_row, tech_row, window_stats,
+    CommSlo, FeatureRow, LatestRow, SeriesRow, TechRow,
+    feature_row, latest_row, qc_rule, series_row, tech_row, window_stats,
 )
 from ksys_app.domain.comm import HourCell, Outage, build_heatmap_grid, merge_outages
 from ksys_app.domain.kpi import QcRule, WindowStats
@@ -51,6 +53,7 @@ METRICS, FEATURES, SNAPSHOT, COMM, TAGS = "metrics", "features", "snapshot", "co
 class _Loaded:
     rows: tuple
     truncated: bool
+    warning: DataError | None  # PAYLOAD_BLOAT of these rows (same for every reader)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -188,11 +191,14 @@ class Repository:
         lo, hi = validate.local_span_utc(day, HEATMAP_DAYS, self.tz)
         tz = self.tz
 
-        def grid(rows: Sequence[CommHourRow]) -> tuple[HourCell, ...]:
-            return tuple(build_heatmap_grid(day, rows, tz, days=HEATMAP_DAYS))
+        def grid(records: Sequence[Any]) -> list[HourCell]:
+            # The grid reads the records' columns itself (bucket, success_rate,
+            # recv/exp/missing_msgs, last_seen_min: rows.CommHourRow's fields)
+            # and converts each value once, instead of a CommHourRow in between.
+            return build_heatmap_grid(day, records, tz, days=HEATMAP_DAYS)
 
         return await self.run(queries.COMM_HOURS, (tag, lo, hi, queries.MAX_HEATMAP_HOURS + 1),
-                              kind=COMM, convert=comm_hour_row, limit=queries.MAX_HEATMAP_HOURS,
+                              kind=COMM, convert=None, limit=queries.MAX_HEATMAP_HOURS,
                               post=grid, empty_is_no_rows=False,
                               ctx=ReadContext(day.isoformat(), tag, "comm_success_1h"))
 
@@ -249,14 +255,17 @@ class Repository:
     # ------------------------------------------------------------------ read path
 
     async def run(self, query: Query, args: tuple[Any, ...], *, kind: str,
-                  convert: Callable[[Any], Any], limit: int | None,
+                  convert: Callable[[Any], Any] | None, limit: int | None,
                   newest_first: bool = False,
-                  post: Callable[[tuple], tuple] | None = None,
+                  post: Callable[[Sequence], Sequence] | None = None,
                   empty_is_no_rows: bool = True,
                   ctx: ReadContext = ReadContext()) -> ReadResult:
         """The one execution path of every read (also used by tests with their own Query).
 
         `args` must already hold limit + 1 as the LIMIT parameter when `limit` is set.
+        `convert` maps one record to a row (a rows.RowMapper converts the whole
+        result at once); None passes the records to `post` as they are, which
+        must then turn them into rows. The rows end up in a tuple.
         """
         t0 = time.monotonic()
         meta = {"query": query.name, "window": ctx.window, "tag": ctx.tag, "view": ctx.view}
@@ -270,21 +279,28 @@ class Repository:
             truncated = limit is not None and len(records) > limit
             if truncated:
                 records = records[:limit]
-            rows = tuple(convert(r) for r in records)
-            if newest_first:
-                rows = rows[::-1]
+            many = getattr(convert, "many", None)
+            if many is not None:
+                rows = many(records, reverse=newest_first)
+            else:
+                rows = records if convert is None else list(map(convert, records))
+                if newest_first:
+                    rows = rows[::-1]
             if post is not None:
                 rows = post(rows)
+            if type(rows) is not tuple:
+                rows = tuple(rows)
             dur = _ms_since(q0)
-            logevents.log_event(logevents.QUERY, range=ctx.window, tag=ctx.tag, view=ctx.view,
-                                rowcount=len(records), dur_ms=dur, cache_hit=False,
-                                query=query.name, truncated=truncated)
+            if _QUERY_LOGGED():
+                logevents.log_event(logevents.QUERY, range=ctx.window, tag=ctx.tag, view=ctx.view,
+                                    rowcount=len(records), dur_ms=dur, cache_hit=False,
+                                    query=query.name, truncated=truncated)
             warning = self._payload_warning(rows)
             if warning is not None:
                 logevents.log_event(logevents.PAYLOAD_BLOAT, range=ctx.window, tag=ctx.tag,
                                     view=ctx.view, rowcount=len(rows), dur_ms=dur,
                                     cache_hit=False, query=query.name, message=warning.message)
-            return _Loaded(rows, truncated)
+            return _Loaded(rows, truncated, warning)
 
         outcome = await self.cache.get(cache_key(query.sql, args), self.settings.ttl_for(kind), load)
         dur_ms = _ms_since(t0)
@@ -308,15 +324,18 @@ class Repository:
             error=error,
             truncated=loaded.truncated,
             fetched_at=entry.fetched_at,
-            warning=self._payload_warning(loaded.rows),
+            warning=loaded.warning,
             dur_ms=dur_ms,
             **meta,
         )
 
     def _payload_warning(self, rows: tuple) -> DataError | None:
-        if not rows or not dataclasses.is_dataclass(rows[0]):
+        if not rows:
             return None
-        estimate = len(rows) * len(dataclasses.fields(rows[0])) * _BYTES_PER_FIELD
+        n_fields = _field_count(rows[0])
+        if n_fields is None:
+            return None
+        estimate = len(rows) * n_fields * _BYTES_PER_FIELD
         budget = self.settings.payload_warn_bytes
         if estimate <= budget:
             return None
@@ -358,6 +377,20 @@ class Repository:
 
 def _ms_since(t0: float) -> float:
     return (time.monotonic() - t0) * 1000.0
+
+
+def _field_count(row: Any) -> int | None:
+    """Fields of a row type (NamedTuple or dataclass); None for anything else (str, tuple...)."""
+    fields = getattr(type(row), "_fields", None)
+    if isinstance(fields, tuple) and isinstance(row, tuple):
+        return len(fields)
+    if dataclasses.is_dataclass(row):
+        return len(dataclasses.fields(row))
+    return None
+
+
+# The debug-level `query` event is built only when something will log it.
+_QUERY_LOGGED = functools.partial(logevents.logger.isEnabledFor, logging.DEBUG)
 
 
 def _no_rows_message(ctx: ReadContext) -> str:

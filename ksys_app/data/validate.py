@@ -30,6 +30,8 @@ def tag_name(value: object) -> str:
         raise InvalidInput(f"tag must be a string, got {type(value).__name__}")
     if not 1 <= len(value) <= MAX_TAG_LEN:
         raise InvalidInput(f"tag must be 1..{MAX_TAG_LEN} characters, got {len(value)}")
+    if value.isprintable():
+        return value  # no character of category Cc or Cs (nor any other non-printable one)
     for pos, ch in enumerate(value):
         if unicodedata.category(ch) in ("Cc", "Cs"):
             raise InvalidInput(

@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
-from typing import Any, Iterable, Literal
+from functools import lru_cache, partial
+from itertools import compress, count, islice, repeat
+from operator import attrgetter, ge, is_not
+from typing import Any, Callable, Iterable, Literal, NamedTuple
 
 from ksys_app.domain.timefmt import DEFAULT_TZ, TzLike, require_aware, resolve_tz
 
 HOUR = timedelta(hours=1)
+_UTC = timezone.utc
+_isfinite = math.isfinite
+_new_cell = tuple.__new__  # HourCell from a tuple of its fields, without the keyword parsing
+_BUCKET = attrgetter("bucket_utc")
+_RATE = attrgetter("success_rate")
+_TZINFO = attrgetter("tzinfo")
 
 CommStatus = Literal["ok", "late", "no_data"]
 ColourBand = Literal["none", "crit", "warn", "ok"]
@@ -55,9 +64,9 @@ def comm_status(
     return "late" if age.total_seconds() > allowed else "ok"
 
 
-@dataclass(frozen=True, slots=True)
-class HourCell:
-    bucket_utc: datetime  # start of the UTC hour this cell shows
+class HourCell(NamedTuple):
+    """One hour of the heatmap (immutable; build_heatmap_grid makes them, already checked)."""
+    bucket_utc: datetime  # start of the UTC hour this cell shows (aware, UTC)
     local_day: date
     local_hour: int  # 0..23 wall-clock hour in the display zone
     success_rate: float | None  # None = no row for this hour (empty, not 0)
@@ -65,11 +74,6 @@ class HourCell:
     exp_msgs: int | None
     missing_msgs: int | None
     last_seen: datetime | None
-
-    def __post_init__(self) -> None:
-        require_aware(self.bucket_utc, "bucket_utc")
-        if not 0 <= self.local_hour <= 23:
-            raise ValueError(f"local_hour must be 0..23, got {self.local_hour}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +83,7 @@ class Outage:
     hours: int
 
 
-def _field(row: Any, key: str) -> Any:
-    """Read a column from a mapping, an asyncpg Record (both have .get) or an object."""
-    getter = getattr(row, "get", None)
-    if callable(getter):
-        return getter(key)
+def _attr(row: Any, key: str) -> Any:
     return getattr(row, key, None)
 
 
@@ -99,7 +99,9 @@ def _opt_int(x: Any) -> int | None:
 
 
 def _utc(ts: datetime, name: str) -> datetime:
-    return require_aware(ts, name).astimezone(timezone.utc)
+    if type(ts) is datetime and ts.tzinfo is _UTC:
+        return ts  # what astimezone(utc) returns for it, without the checks
+    return require_aware(ts, name).astimezone(_UTC)
 
 
 def local_hour_starts_utc(day: date, tz: TzLike = DEFAULT_TZ) -> list[datetime]:
@@ -138,38 +140,69 @@ def build_heatmap_grid(
     if days < 1:
         raise ValueError(f"days must be >= 1, got {days}")
 
-    by_bucket: dict[datetime, Any] = {}
+    # bucket -> how to read that row's columns: .get of a mapping or an asyncpg
+    # Record, attribute access for any other object
+    by_bucket: dict[datetime, Callable[[str], Any]] = {}
     for row in rows:
-        raw = _field(row, "bucket")
-        if raw is None:
+        get = getattr(row, "get", None)
+        if not callable(get):
+            get = partial(_attr, row)
+        bucket = get("bucket")
+        if bucket is None:
             raise ValueError(f"heatmap row without a bucket: {row!r}")
-        bucket = _utc(raw, "bucket")
-        if bucket in by_bucket:
+        if type(bucket) is not datetime or bucket.tzinfo is not _UTC:
+            bucket = _utc(bucket, "bucket")
+        if by_bucket.setdefault(bucket, get) is not get:
             raise DuplicateBucketError(f"two heatmap rows for bucket {bucket.isoformat()}")
-        by_bucket[bucket] = row
 
+    empty, where = _empty_grid(start_day, resolve_tz(tz), days)
+    cells = list(empty)
+    for bucket, get in by_bucket.items():
+        slots = where.get(bucket)
+        if slots is None:
+            continue  # outside the grid
+        # What _opt_float / _opt_int / _utc give, with the common types taken as they are.
+        rate = get("success_rate")
+        if rate is not None:
+            rate = float(rate)
+            if not _isfinite(rate):
+                rate = None
+        recv, exp, missing = get("recv_msgs"), get("exp_msgs"), get("missing_msgs")
+        if type(recv) is not int:
+            recv = _opt_int(recv)
+        if type(exp) is not int:
+            exp = _opt_int(exp)
+        if type(missing) is not int:
+            missing = _opt_int(missing)
+        last_seen = get("last_seen_min")
+        if last_seen is not None and (type(last_seen) is not datetime or last_seen.tzinfo is not _UTC):
+            last_seen = _utc(last_seen, "last_seen_min")
+        for i in slots:
+            cell = empty[i]
+            cells[i] = _new_cell(HourCell, (cell[0], cell[1], cell[2], rate, recv, exp, missing, last_seen))
+    return cells
+
+
+@lru_cache(maxsize=16)
+def _empty_grid(start_day: date, zone: tzinfo,
+                days: int) -> tuple[tuple[HourCell, ...], dict[datetime, tuple[int, ...]]]:
+    """The grid's empty cells (day-major) and, per UTC bucket, the cell positions showing it.
+
+    A pure function of its arguments, kept for the few grids a page asks for
+    again and again (every refresh of /comm): the local-to-UTC conversion of
+    720 wall-clock hours is most of the cost of a grid. The cells are immutable
+    and the dict is only read, so sharing them is safe. (A spring-forward DST
+    day maps two cells to one bucket.)
+    """
     cells: list[HourCell] = []
+    where: dict[datetime, tuple[int, ...]] = {}
     for offset in range(days):
         day = start_day + timedelta(days=offset)
-        for hour, bucket in enumerate(local_hour_starts_utc(day, tz)):
-            row = by_bucket.get(bucket)
-            if row is None:
-                cells.append(HourCell(bucket, day, hour, None, None, None, None, None))
-                continue
-            last_seen = _field(row, "last_seen_min")
-            cells.append(
-                HourCell(
-                    bucket_utc=bucket,
-                    local_day=day,
-                    local_hour=hour,
-                    success_rate=_opt_float(_field(row, "success_rate")),
-                    recv_msgs=_opt_int(_field(row, "recv_msgs")),
-                    exp_msgs=_opt_int(_field(row, "exp_msgs")),
-                    missing_msgs=_opt_int(_field(row, "missing_msgs")),
-                    last_seen=None if last_seen is None else _utc(last_seen, "last_seen_min"),
-                )
-            )
-    return cells
+        for hour, bucket in enumerate(local_hour_starts_utc(day, zone)):
+            slots = where.get(bucket)
+            where[bucket] = (len(cells),) if slots is None else slots + (len(cells),)
+            cells.append(_new_cell(HourCell, (bucket, day, hour, None, None, None, None, None)))
+    return tuple(cells), where
 
 
 def merge_outages(cells: Iterable[HourCell], slo_crit: float, now: datetime) -> list[Outage]:
@@ -188,22 +221,33 @@ def merge_outages(cells: Iterable[HourCell], slo_crit: float, now: datetime) -> 
     Outage.hours always equals (end_utc - start_utc) in hours.
     """
     require_aware(now, "now")
-    unique = {_utc(c.bucket_utc, "bucket_utc"): c for c in cells}
-    ordered = sorted(unique.items())
-    first_data = next((b for b, c in ordered if c.success_rate is not None), None)
-    if first_data is None:
+    if not isinstance(cells, (list, tuple)):
+        cells = list(cells)
+    buckets = list(map(_BUCKET, cells))
+    if set(map(type, buckets)) != {datetime} or set(map(_TZINFO, buckets)) != {_UTC}:
+        buckets = [_utc(b, "bucket_utc") for b in buckets]
+    if any(map(ge, buckets, islice(buckets, 1, None))):
+        # Not strictly ascending: duplicates (a spring-forward grid) or another order.
+        unique = dict(zip(buckets, cells))  # each bucket once, its last cell
+        buckets = sorted(unique)
+        rates = list(map(_RATE, map(unique.__getitem__, buckets)))
+    else:  # a grid without a DST jump: already in order, each bucket once
+        rates = list(map(_RATE, cells))
+    first = next(compress(count(), map(is_not, rates, repeat(None))), None)  # first data
+    if first is None:
         return []
-
-    def is_bad(bucket: datetime, cell: HourCell) -> bool:
-        if cell.success_rate is not None:
-            return cell.success_rate < slo_crit
-        return bucket > first_data and bucket + HOUR <= now
+    first_data = buckets[first]
+    over_by = now - HOUR  # an empty hour counts once bucket + 1 h <= now
 
     outages: list[Outage] = []
     start: datetime | None = None
     end: datetime | None = None
-    for bucket, cell in ordered:
-        if not is_bad(bucket, cell):
+    # Hours before the first data are never bad: start there.
+    for bucket, rate in zip(islice(buckets, first, None), islice(rates, first, None)):
+        if rate is not None:
+            if not rate < slo_crit:
+                continue
+        elif not first_data < bucket <= over_by:
             continue
         if start is not None and end == bucket:
             end = bucket + HOUR

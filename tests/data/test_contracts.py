@@ -9,7 +9,6 @@ them differ; `settled` repeats the pair when that happens.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from datetime import timedelta
 from typing import Any, Awaitable, Callable
@@ -117,7 +116,7 @@ async def test_series_matches_raw_data(seeded, repo, window):
         got, want = await settled(lambda: repo.series(tag, window),
                                   lambda: expected_series(seeded.admin_dsn, tag, window))
         assert not got.failed, got.error
-        assert [dataclasses.astuple(r) for r in got.rows] == want
+        assert [tuple(r) for r in got.rows] == want
         assert got.truncated is False and got.stale is False
         assert got.view == parse_window(window).view
         assert_utc_buckets(got.rows, parse_window(window).bucket)
@@ -182,7 +181,7 @@ async def test_tech_matches_raw_data(seeded, repo, window):
     assert len(got.rows) == len(want) > 0
     for r, w in zip(got.rows, want):
         assert (r.bucket, r.tag_name) == (w[0], w[1])
-        assert_close(dataclasses.astuple(r)[2:], w[2:])
+        assert_close(tuple(r)[2:], w[2:])
     assert got.view == "tech_ind_1m_mv"
     assert_utc_buckets(got.rows, timedelta(minutes=1))
     if window == "24h":
@@ -194,10 +193,10 @@ async def test_latest_matches_raw_data(seeded, repo):
                          "SELECT DISTINCT ON (tag_name) tag_name, value, ts FROM influx_hist "
                          "ORDER BY tag_name, ts DESC")
     got, want = await settled(repo.latest, expect)
-    assert [dataclasses.astuple(r) for r in got.rows] == want
+    assert [tuple(r) for r in got.rows] == want
     for tag in ("D200", seed.NASTY_TAG):
         one = await repo.latest(tag)
-        assert [dataclasses.astuple(r) for r in one.rows] == [w for w in want if w[0] == tag]
+        assert [tuple(r) for r in one.rows] == [w for w in want if w[0] == tag]
     assert got.cache_hit is False and got.stale is False
 
 
@@ -224,3 +223,30 @@ async def test_reads_run_as_the_read_only_role(seeded, make_repo):
                               "current_setting('transaction_read_only') AS ro LIMIT $1")
     got = await repo.run(q, (2,), kind="snapshot", convert=tuple, limit=1)
     assert got.rows == (("eco_ro", "900ms", "5s", "on"),)
+
+
+async def test_rows_are_the_same_whichever_way_they_are_built(seeded, repo):
+    """RowMapper.many builds rows positionally only when columns and types already match;
+    numeric columns or another column order take the by-name path. Same rows either way."""
+    from psycopg.rows import dict_row
+
+    from ksys_app.data.queries import Query
+    from ksys_app.data.rows import SeriesRow, series_row
+
+    cols = "bucket, tag_name, avg, min, max, last, first, n"
+    exact = Query("test_rows_exact", f"SELECT {cols} FROM influx_agg_1m WHERE tag_name = 'S1' "
+                                     "ORDER BY bucket LIMIT $1")
+    # n as numeric (Decimal), min as numeric of an exact value, columns reordered.
+    other = Query("test_rows_other", "SELECT n::numeric AS n, first, last, max, "
+                                     "round(min)::numeric AS min, avg, tag_name, bucket "
+                                     "FROM influx_agg_1m WHERE tag_name = 'S1' ORDER BY bucket LIMIT $1")
+    a = await repo.run(exact, (5001,), kind="metrics", convert=series_row, limit=5000)
+    b = await repo.run(other, (5001,), kind="metrics", convert=series_row, limit=5000)
+    with psycopg.connect(seeded.admin_dsn) as conn:
+        cur = conn.cursor(row_factory=dict_row)
+        want_a = [series_row(r) for r in cur.execute(exact.sql.replace("$1", "5000")).fetchall()]
+        want_b = [series_row(r) for r in cur.execute(other.sql.replace("$1", "5000")).fetchall()]
+    assert len(a.rows) > 1 and list(a.rows) == want_a and list(b.rows) == want_b
+    for r in a.rows + b.rows:
+        assert type(r) is SeriesRow and type(r.n) is int and type(r.min) is float
+    assert [(r.bucket, r.n, r.min) for r in b.rows] == [(r.bucket, r.n, float(round(r.min))) for r in a.rows]

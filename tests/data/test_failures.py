@@ -181,3 +181,69 @@ async def test_unconfigured_repository_reports_config(monkeypatch, tmp_path):
     got = await repo.latest()
     assert got.error.code == ErrorCode.CONFIG and "TS_DSN is not set" in got.error.message
     await repository.close_repository()
+
+
+PID = Query("test_pid", "SELECT pg_backend_pid() AS pid LIMIT $1")
+
+
+def app_connections(admin: str) -> int:
+    dbname = psycopg.conninfo.conninfo_to_dict(admin)["dbname"]
+    with psycopg.connect(admin, autocommit=True) as conn:
+        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+                            "AND application_name = 'ksys-dashboard'", (dbname,)).fetchone()[0]
+
+
+async def test_pool_keeps_to_its_size_and_queues_reads(plain_db, make_repo):
+    admin, ro = plain_db
+    repo = make_repo(ro, pool_max_size=2)
+    # Six different statements (six cache keys), each holding its connection a while.
+    results = await asyncio.gather(*(repo.run(SLEEP, (0.2, n), kind="metrics", convert=tuple, limit=n - 1)
+                                     for n in range(2, 8)))
+    assert all(r.error is None and r.rows == (("",),) for r in results)
+    assert repo.db.round_trips == 6
+    assert app_connections(admin) == 2
+
+
+async def test_busy_pool_gives_db_conn_after_the_connect_timeout_then_recovers(plain_db, make_repo):
+    _, ro = plain_db
+    repo = make_repo(ro, pool_max_size=1, connect_timeout_s=1.0)
+    slow = asyncio.create_task(repo.run(SLEEP, (3.0, 2), kind="metrics", convert=tuple, limit=1))
+    while repo.db.round_trips == 0:  # until the slow read holds the only connection
+        await asyncio.sleep(0.01)
+    busy = await repo.latest()
+    assert busy.error.code == ErrorCode.DB_CONN and "connect timeout" in busy.error.message
+    assert (await slow).error is None
+    again = await repo.latest()  # the slot came back: no leak
+    assert again.error is None and len(again.rows) == 2
+
+
+async def test_connection_is_reused_after_server_errors(plain_db, make_repo):
+    # Released connections get no reset round trip (see ksys_app.data.pool): a statement the
+    # server refused or cancelled leaves the connection usable, and it is used again.
+    _, ro = plain_db
+    repo = make_repo(ro, statement_timeout_ms=200, pool_max_size=1)
+    first = await repo.run(PID, (2,), kind="snapshot", convert=tuple, limit=1)
+    failed = await repo.run(Query("test_div", "SELECT 1 / 0 AS x LIMIT $1"), (2,), kind="snapshot",
+                            convert=tuple, limit=1)
+    assert failed.error.code == ErrorCode.DB_ERROR
+    timed_out = await repo.run(SLEEP, (2.0, 2), kind="snapshot", convert=tuple, limit=1)
+    assert timed_out.error.code == ErrorCode.DB_TIMEOUT
+    after = await repo.run(PID, (2,), kind="snapshot", convert=tuple, limit=1)
+    assert after.rows == first.rows and after.error is None
+
+
+async def test_idle_connections_above_min_size_are_closed(plain_db, make_repo, monkeypatch):
+    from ksys_app.data import pool
+
+    monkeypatch.setattr(pool._Pool, "MAX_IDLE_S", 0.3)
+    admin, ro = plain_db
+    repo = make_repo(ro, pool_min_size=1, pool_max_size=3)
+    await asyncio.gather(*(repo.run(SLEEP, (0.2, n), kind="metrics", convert=tuple, limit=n - 1)
+                           for n in range(2, 5)))
+    assert app_connections(admin) == 3
+    for _ in range(100):
+        if app_connections(admin) == 1:
+            break
+        await asyncio.sleep(0.05)
+    assert app_connections(admin) == 1  # min_size stays open
+    assert (await repo.latest()).error is None

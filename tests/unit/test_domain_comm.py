@@ -267,3 +267,48 @@ def test_success_colour_band(rate, band):
 def test_success_colour_band_rejects_inverted_thresholds():
     with pytest.raises(ValueError):
         success_colour_band(0.5, slo_warn=0.9, slo_crit=0.99)
+
+
+# --- grid and outages: the fast paths give what the plain definitions give --
+
+def test_heatmap_spring_forward_row_fills_both_cells_of_its_bucket():
+    rows = [{"bucket": utc(2025, 3, 9, 7), "success_rate": 0.5, "recv_msgs": 5, "exp_msgs": 10,
+             "missing_msgs": 5, "last_seen_min": utc(2025, 3, 9, 7, 59)}]
+    cells = build_heatmap_grid(date(2025, 3, 9), rows, tz="America/New_York", days=1)
+    assert cells[2].bucket_utc == cells[3].bucket_utc == utc(2025, 3, 9, 7)
+    assert (cells[2].local_hour, cells[3].local_hour) == (2, 3)
+    assert cells[2][3:] == cells[3][3:] == (0.5, 5, 10, 5, utc(2025, 3, 9, 7, 59))
+    assert sum(c.success_rate is not None for c in cells) == 2
+
+
+def test_heatmap_grids_of_other_days_zones_and_lengths_do_not_mix():
+    a = build_heatmap_grid(date(2025, 8, 1), [], tz="Asia/Seoul", days=2)
+    b = build_heatmap_grid(date(2025, 8, 1), [], tz="America/New_York", days=2)
+    c = build_heatmap_grid(date(2025, 8, 2), [], tz="Asia/Seoul", days=1)
+    assert a[0].bucket_utc == utc(2025, 7, 31, 15) and b[0].bucket_utc == utc(2025, 8, 1, 4)
+    assert len(a) == 48 and len(c) == 24 and c[0] == a[24]
+    a.append("changed")  # the caller's list is its own
+    assert len(build_heatmap_grid(date(2025, 8, 1), [], tz="Asia/Seoul", days=2)) == 48
+
+
+def test_heatmap_values_are_normalised_like_before():
+    rows = [SimpleNamespace(bucket=utc(2025, 7, 31, 15), success_rate=Decimal("NaN"), recv_msgs=Decimal(3),
+                            exp_msgs=4.0, missing_msgs=None, last_seen_min=datetime(2025, 8, 1, 0, 59, tzinfo=KST)),
+            {"bucket": utc(2025, 7, 31, 16), "success_rate": float("inf"), "recv_msgs": True}]
+    cells = build_heatmap_grid(date(2025, 8, 1), rows, days=1)
+    assert cells[0][3:] == (None, 3, 4, None, utc(2025, 7, 31, 15, 59))
+    assert type(cells[0].recv_msgs) is int and type(cells[0].exp_msgs) is int
+    assert cells[0].last_seen.tzinfo is UTC
+    assert cells[1].success_rate is None and cells[1].recv_msgs == 1 and type(cells[1].recv_msgs) is int
+
+
+def test_outages_of_cells_in_another_zone_and_order_are_the_same():
+    rates = {h: 1.0 for h in range(24)}
+    rates.update({3: 0.5, 4: 0.2, 9: 0.0})
+    cells = grid(rates)
+    want = merge_outages(cells, 0.9, AFTER_DAY)
+    as_kst = [c._replace(bucket_utc=c.bucket_utc.astimezone(KST)) for c in reversed(cells)]
+    assert merge_outages(iter(as_kst), 0.9, AFTER_DAY) == want == [
+        Outage(hour_utc(3), hour_utc(5), 2), Outage(hour_utc(9), hour_utc(10), 1)]
+    with pytest.raises(NaiveDatetimeError):
+        merge_outages([cells[0]._replace(bucket_utc=datetime(2025, 8, 1))], 0.9, AFTER_DAY)

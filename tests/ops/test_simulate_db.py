@@ -58,7 +58,7 @@ def _expected(cfg: SimConfig, start, end) -> set[tuple[int, str, float]]:
 
 def _summary(conn, cfg: SimConfig):
     return conn.execute(
-        f"SELECT count(*), sum(value), md5(string_agg(tag_name || ts::text || value::text, ',' "
+        f"SELECT count(*), sum(value::numeric), md5(string_agg(tag_name || ts::text || value::text, ',' "
         f"ORDER BY ts, tag_name)) FROM influx_hist WHERE {RAW}", {"tags": list(cfg.tags)}).fetchone()
 
 

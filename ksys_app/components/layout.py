@@ -3,9 +3,25 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.components.react_router import ReactRouterLink
 
 ROUTES = (("/", "Dashboard", "nav-dashboard"), ("/trend", "Trend", "nav-trend"),
           ("/tech", "Tech", "nav-tech"), ("/comm", "Comm", "nav-comm"))
+
+
+# What App(theme=...)'s Radix Theme wrapper did to these pages (rxconfig.py now leaves
+# Radix Themes out while no Radix component is used): white page, its text colour and
+# font smoothing, word breaking, the text selection colour, the navigation links' focus
+# ring, and the colour tokens (slate gray, blue accent) that Reflex's chart tooltip and
+# active dots are drawn with.
+THEME_CSS = """
+.app { background-color: #fff; color: #1c2024; overflow-wrap: break-word;
+       -webkit-font-smoothing: antialiased; -moz-osx-font-smoothing: grayscale;
+       --gray-1: #fcfcfd; --gray-3: #f0f0f3; --gray-4: #e8e8ec; --gray-11: #60646c;
+       --gray-12: #1c2024; --accent-2: #f4faff; --accent-10: #0588f0; }
+.app ::selection { background-color: rgba(0, 147, 255, 0.24); }
+.nav-link:focus-visible { outline: 2px solid #5eb1ef; outline-offset: 2px; }
+"""
 
 
 def tid(name: str) -> dict:
@@ -27,8 +43,9 @@ def db_indicator(state) -> rx.Component:
 
 def navbar(state, active: str) -> rx.Component:
     links = [
-        rx.link(label, href=route, class_name="nav-link" + (" active" if route == active else ""),
-                custom_attrs={**tid(testid), **({"aria-current": "page"} if route == active else {})})
+        # client-side navigation: the websocket and the page states stay
+        ReactRouterLink.create(label, to=route, class_name="nav-link" + (" active" if route == active else ""),
+                               custom_attrs={**tid(testid), **({"aria-current": "page"} if route == active else {})})
         for route, label, testid in ROUTES
     ]
     return rx.el.header(
@@ -141,6 +158,7 @@ def content_states(state, content: rx.Component, has_data, lines: int = 8,
 
 def shell(state, active: str, title: str, controls: rx.Component, *body: rx.Component) -> rx.Component:
     return rx.el.div(
+        rx.el.style(THEME_CSS),
         navbar(state, active),
         rx.el.main(
             rx.el.div(

@@ -170,8 +170,11 @@ LIMIT $1
 """)
 
 # Hourly rows of one tag for UTC instants [$2, $3): the local days of the grid.
+# success_rate is numeric in the view; as double precision it decodes straight to
+# a float instead of a Decimal per hour (bench finding 5).
 COMM_HOURS = Query("comm_heatmap_hours", """
-SELECT bucket, tag_name, recv_msgs, exp_msgs, success_rate, missing_msgs, last_seen_min
+SELECT bucket, tag_name, recv_msgs, exp_msgs, success_rate::double precision AS success_rate,
+       missing_msgs, last_seen_min
 FROM public.comm_success_1h
 WHERE tag_name = $1
   AND bucket >= $2

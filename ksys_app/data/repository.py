@@ -192,10 +192,11 @@ class Repository:
         tz = self.tz
 
         def grid(records: Sequence[Any]) -> list[HourCell]:
-            # The grid reads the records' columns itself (bucket, success_rate,
-            # recv/exp/missing_msgs, last_seen_min: rows.CommHourRow's fields)
-            # and converts each value once, instead of a CommHourRow in between.
-            return build_heatmap_grid(day, records, tz, days=HEATMAP_DAYS)
+            # The grid reads the records' columns itself, by position (bucket,
+            # success_rate, recv/exp/missing_msgs, last_seen_min: rows.CommHourRow's
+            # fields), and converts each value once, instead of a CommHourRow in between.
+            columns = tuple(records[0].keys()) if records else None
+            return build_heatmap_grid(day, records, tz, days=HEATMAP_DAYS, columns=columns)
 
         return await self.run(queries.COMM_HOURS, (tag, lo, hi, queries.MAX_HEATMAP_HOURS + 1),
                               kind=COMM, convert=None, limit=queries.MAX_HEATMAP_HOURS,

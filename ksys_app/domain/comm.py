@@ -13,8 +13,8 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from functools import lru_cache, partial
 from itertools import compress, count, islice, repeat
-from operator import attrgetter, ge, is_not
-from typing import Any, Callable, Iterable, Literal, NamedTuple
+from operator import attrgetter, ge, is_not, itemgetter
+from typing import Any, Callable, Iterable, Literal, NamedTuple, Sequence
 
 from ksys_app.domain.timefmt import DEFAULT_TZ, TzLike, require_aware, resolve_tz
 
@@ -124,6 +124,7 @@ def build_heatmap_grid(
     rows: Iterable[Any],
     tz: TzLike = DEFAULT_TZ,
     days: int = 30,
+    columns: Sequence[str] | None = None,
 ) -> list[HourCell]:
     """Lay hourly UTC rows onto a days x 24 grid of local days/hours, day-major.
 
@@ -131,8 +132,11 @@ def build_heatmap_grid(
     whose hour has no row keeps success_rate None (shown empty, not as 0%).
     Rows (mappings, records or objects) carry bucket, success_rate, recv_msgs,
     exp_msgs, missing_msgs, last_seen_min; they are matched to cells by exact
-    UTC bucket, rows outside the grid are ignored. On DST days see
-    local_hour_starts_utc; a repeated hour's second occurrence has no cell.
+    UTC bucket, rows outside the grid are ignored (two rows for one cell's
+    hour raise DuplicateBucketError). With `columns` (the rows'
+    column names in order, e.g. an asyncpg result's keys) each row is read by
+    position. On DST days see local_hour_starts_utc; a repeated hour's second
+    occurrence has no cell.
     Zones with a non-whole-hour offset need rows bucketed on local hours.
     """
     if isinstance(start_day, datetime) or not isinstance(start_day, date):
@@ -140,47 +144,58 @@ def build_heatmap_grid(
     if days < 1:
         raise ValueError(f"days must be >= 1, got {days}")
 
-    # bucket -> how to read that row's columns: .get of a mapping or an asyncpg
-    # Record, attribute access for any other object
-    by_bucket: dict[datetime, Callable[[str], Any]] = {}
-    for row in rows:
-        get = getattr(row, "get", None)
-        if not callable(get):
-            get = partial(_attr, row)
-        bucket = get("bucket")
-        if bucket is None:
-            raise ValueError(f"heatmap row without a bucket: {row!r}")
-        if type(bucket) is not datetime or bucket.tzinfo is not _UTC:
-            bucket = _utc(bucket, "bucket")
-        if by_bucket.setdefault(bucket, get) is not get:
-            raise DuplicateBucketError(f"two heatmap rows for bucket {bucket.isoformat()}")
-
     empty, where = _empty_grid(start_day, resolve_tz(tz), days)
     cells = list(empty)
-    for bucket, get in by_bucket.items():
+    for bucket, rate, recv, exp, missing, last_seen in map(_row_reader(columns), rows):
+        if bucket is None:
+            raise ValueError("heatmap row without a bucket")
+        if type(bucket) is not datetime or bucket.tzinfo is not _UTC:
+            bucket = _utc(bucket, "bucket")
         slots = where.get(bucket)
         if slots is None:
             continue  # outside the grid
+        if cells[slots[0]] is not empty[slots[0]]:
+            raise DuplicateBucketError(f"two heatmap rows for bucket {bucket.isoformat()}")
         # What _opt_float / _opt_int / _utc give, with the common types taken as they are.
-        rate = get("success_rate")
         if rate is not None:
-            rate = float(rate)
+            if type(rate) is not float:
+                rate = float(rate)
             if not _isfinite(rate):
                 rate = None
-        recv, exp, missing = get("recv_msgs"), get("exp_msgs"), get("missing_msgs")
         if type(recv) is not int:
             recv = _opt_int(recv)
         if type(exp) is not int:
             exp = _opt_int(exp)
         if type(missing) is not int:
             missing = _opt_int(missing)
-        last_seen = get("last_seen_min")
         if last_seen is not None and (type(last_seen) is not datetime or last_seen.tzinfo is not _UTC):
             last_seen = _utc(last_seen, "last_seen_min")
         for i in slots:
             cell = empty[i]
             cells[i] = _new_cell(HourCell, (cell[0], cell[1], cell[2], rate, recv, exp, missing, last_seen))
     return cells
+
+
+# The columns a heatmap row carries, in the order the grid reads them.
+_HOUR_COLUMNS = ("bucket", "success_rate", "recv_msgs", "exp_msgs", "missing_msgs", "last_seen_min")
+
+
+def _row_reader(columns: Sequence[str] | None) -> Callable[[Any], tuple]:
+    """row -> its _HOUR_COLUMNS values: by position when the rows' column order is given
+    (one C call a row), else by name (a missing column reads as None)."""
+    if columns is None:
+        return _read_by_name
+    missing = [c for c in _HOUR_COLUMNS if c not in columns]
+    if missing:
+        raise ValueError(f"heatmap rows lack the columns {missing}")
+    return itemgetter(*(list(columns).index(c) for c in _HOUR_COLUMNS))
+
+
+def _read_by_name(row: Any) -> tuple:
+    get = getattr(row, "get", None)  # a mapping or an asyncpg Record
+    if not callable(get):
+        get = partial(_attr, row)
+    return tuple(get(c) for c in _HOUR_COLUMNS)
 
 
 @lru_cache(maxsize=16)

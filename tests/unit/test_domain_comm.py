@@ -302,6 +302,27 @@ def test_heatmap_values_are_normalised_like_before():
     assert cells[1].success_rate is None and cells[1].recv_msgs == 1 and type(cells[1].recv_msgs) is int
 
 
+def test_heatmap_rows_read_by_position_give_the_same_cells():
+    columns = ("bucket", "tag_name", "recv_msgs", "exp_msgs", "success_rate", "missing_msgs", "last_seen_min")
+    as_dicts = [
+        {"bucket": utc(2025, 7, 31, 15), "tag_name": "D1", "recv_msgs": 342, "exp_msgs": 360,
+         "success_rate": 0.95, "missing_msgs": 18, "last_seen_min": utc(2025, 7, 31, 15, 59)},
+        {"bucket": datetime(2025, 8, 1, 2, tzinfo=KST), "tag_name": "D1", "recv_msgs": Decimal(3),
+         "exp_msgs": 4, "success_rate": Decimal("NaN"), "missing_msgs": None, "last_seen_min": None},
+        {"bucket": utc(2025, 7, 1, 0), "tag_name": "D1", "recv_msgs": 1, "exp_msgs": 1,
+         "success_rate": 1.0, "missing_msgs": 0, "last_seen_min": None},  # outside the grid
+    ]
+    as_tuples = [tuple(d[c] for c in columns) for d in as_dicts]
+    by_position = build_heatmap_grid(date(2025, 8, 1), as_tuples, days=1, columns=columns)
+    assert by_position == build_heatmap_grid(date(2025, 8, 1), as_dicts, days=1)
+    assert by_position[0][3:] == (0.95, 342, 360, 18, utc(2025, 7, 31, 15, 59))
+    assert by_position[2][3:] == (None, 3, 4, None, None)
+    with pytest.raises(DuplicateBucketError):
+        build_heatmap_grid(date(2025, 8, 1), as_tuples + as_tuples[:1], days=1, columns=columns)
+    with pytest.raises(ValueError, match="success_rate"):
+        build_heatmap_grid(date(2025, 8, 1), [], days=1, columns=columns[:4])
+
+
 def test_outages_of_cells_in_another_zone_and_order_are_the_same():
     rates = {h: 1.0 for h in range(24)}
     rates.update({3: 0.5, 4: 0.2, 9: 0.0})

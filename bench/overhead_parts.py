@@ -79,7 +79,7 @@ async def _parts(dsn: str, names: list[str], runs: int) -> None:
             base = statistics.median(times["raw asyncpg"])
             for label, ts in times.items():
                 p50 = statistics.median(ts)
-                print(f"  {label:30} {p50 * 1e6:9.1f} µs  +{(p50 - base) * 1e6:7.1f}")
+                print(f"  {label:30} {p50 * 1e6:9.1f} µs {(p50 - base) * 1e6:+8.1f}")
             mapper = ROW_MAPPERS.get(name.split("_")[0])
             if mapper is not None:
                 records = await raw.fetch(*c.raw[0][:1], *c.raw[0][1])

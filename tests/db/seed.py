@@ -1,4 +1,4 @@
-"""Deterministic raw readings for database tests.
+"""Deterministic raw readings for database tests, and the PRD reference query they compare with.
 
 Values are multiples of 1/4 below 2**20, so every sum is exact in binary floating
 point whatever order a server adds them in: rollup sums compare with ==.
@@ -10,6 +10,20 @@ import random
 from datetime import datetime, timedelta, timezone
 
 import psycopg
+
+# The PRD's definition of tech_ind_1m_mv (12.1 #4), evaluated over all history.
+PRD_TECH = """
+SELECT bucket, tag_name, avg,
+       avg(avg) OVER w10 AS sma_10, avg(avg) OVER w60 AS sma_60,
+       avg + 2*stddev_samp(avg) OVER w20 AS bb_top, avg - 2*stddev_samp(avg) OVER w20 AS bb_bot,
+       (avg - lag(avg, 60) OVER (PARTITION BY tag_name ORDER BY bucket)) AS slope_60
+FROM public.influx_agg_1m
+WINDOW
+  w10 AS (PARTITION BY tag_name ORDER BY bucket ROWS BETWEEN 9  PRECEDING AND CURRENT ROW),
+  w20 AS (PARTITION BY tag_name ORDER BY bucket ROWS BETWEEN 19 PRECEDING AND CURRENT ROW),
+  w60 AS (PARTITION BY tag_name ORDER BY bucket ROWS BETWEEN 59 PRECEDING AND CURRENT ROW)
+ORDER BY tag_name, bucket
+"""
 
 
 def exact_value(rng: random.Random) -> float:

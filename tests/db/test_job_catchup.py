@@ -19,26 +19,12 @@ import pytest
 
 from ksys_app.ops.refresh import refresh_range
 from tests.data.seed import pause_timescaledb_policies
-from tests.db.seed import exact_value
+from tests.db.seed import PRD_TECH, exact_value
 
 DAY = timedelta(days=1)
 MINUTE = timedelta(minutes=1)
 INPUTS = ("INLET_PRESSURE", "OUTLET_PRESSURE", "FEED_FLOW", "PRODUCT_FLOW")
 VIRTUAL = ("PRESSURE_DIFF", "RECOVERY_RATE", "OPERATING_TIME", "TOTAL_PRODUCT_VOLUME_1H")
-
-# The PRD's definition of tech_ind_1m_mv (12.1 #4) over all history.
-PRD_TECH = """
-SELECT bucket, tag_name, avg,
-       avg(avg) OVER w10 AS sma_10, avg(avg) OVER w60 AS sma_60,
-       avg + 2*stddev_samp(avg) OVER w20 AS bb_top, avg - 2*stddev_samp(avg) OVER w20 AS bb_bot,
-       (avg - lag(avg, 60) OVER (PARTITION BY tag_name ORDER BY bucket)) AS slope_60
-FROM public.influx_agg_1m
-WINDOW
-  w10 AS (PARTITION BY tag_name ORDER BY bucket ROWS BETWEEN 9  PRECEDING AND CURRENT ROW),
-  w20 AS (PARTITION BY tag_name ORDER BY bucket ROWS BETWEEN 19 PRECEDING AND CURRENT ROW),
-  w60 AS (PARTITION BY tag_name ORDER BY bucket ROWS BETWEEN 59 PRECEDING AND CURRENT ROW)
-ORDER BY tag_name, bucket
-"""
 
 # Worst case of one day's virtual-tag upsert, reasoned in 0010_job_catchup.sql:
 # 4 tags x (1 440 rows + 2 partial batches of 1 000 at each end of two chunks).

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from ksys_app.ops.refresh import refresh_range
-from tests.db.seed import seed_readings
+from tests.db.seed import PRD_TECH, seed_readings
 
 TAGS = ["D100", "D200", "D300"]
 
@@ -97,21 +97,6 @@ def test_comm_success_equals_direct_counts(seeded):
         assert exp == want
         assert float(rate) == pytest.approx(min(1.0, recv / want))
         assert missing == max(0, want - recv)
-
-
-# The PRD's definition of tech_ind_1m_mv (12.1 #4), evaluated over all history.
-PRD_TECH = """
-SELECT bucket, tag_name, avg,
-       avg(avg) OVER w10 AS sma_10, avg(avg) OVER w60 AS sma_60,
-       avg + 2*stddev_samp(avg) OVER w20 AS bb_top, avg - 2*stddev_samp(avg) OVER w20 AS bb_bot,
-       (avg - lag(avg, 60) OVER (PARTITION BY tag_name ORDER BY bucket)) AS slope_60
-FROM public.influx_agg_1m
-WINDOW
-  w10 AS (PARTITION BY tag_name ORDER BY bucket ROWS BETWEEN 9  PRECEDING AND CURRENT ROW),
-  w20 AS (PARTITION BY tag_name ORDER BY bucket ROWS BETWEEN 19 PRECEDING AND CURRENT ROW),
-  w60 AS (PARTITION BY tag_name ORDER BY bucket ROWS BETWEEN 59 PRECEDING AND CURRENT ROW)
-ORDER BY tag_name, bucket
-"""
 
 
 def _assert_tech_matches(conn: psycopg.Connection) -> None:

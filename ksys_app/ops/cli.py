@@ -142,6 +142,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from ksys_app.ops.verify import verify
+
+    return verify(_dsn(args, "KSYS_ADMIN_DSN", "TS_DSN"), since=args.since, until=args.until,
+                  relation=args.relation, timeout_s=args.timeout_s)
+
+
 def cmd_demo(_args: argparse.Namespace) -> int:
     from ksys_app.ops.demo import run_demo
 
@@ -162,6 +169,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dsn", help="admin DSN (default: KSYS_ADMIN_DSN, then TS_DSN)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("verify", help="recompute every derived relation from raw readings and report differences",
+                       description="Recomputes virtual tags, rollups, features, comm and indicators from influx_hist "
+                                   "with the PRD's definitions, day by day, read-only. Exit 1 on any difference.")
+    p.add_argument("--dsn", help="admin DSN (default: KSYS_ADMIN_DSN, then TS_DSN)")
+    p.add_argument("--since", metavar="T", help="ISO date or time with zone (default: 7 days before --until)")
+    p.add_argument("--until", metavar="T", help="ISO date or time with zone (default: now)")
+    p.add_argument("--relation", action="append", metavar="NAME",
+                   help="only this relation (repeatable): virtual_tags, influx_agg_1m, influx_agg_10m, influx_agg_1h, "
+                        "influx_agg_1d, features_5m, comm_success_1h, tech_ind_1m_mv")
+    p.add_argument("--timeout-s", type=float, default=60.0, help="statement timeout per day and relation (default 60)")
+    p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("serve", help="run the dashboard in production mode against a database")
     p.add_argument("--dsn", help="read-only app DSN (default: TS_DSN)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from typing import Callable
 
 import psycopg
@@ -80,7 +81,30 @@ def check_objects(conn: psycopg.Connection, out: Checks) -> None:
                      "ksys migrate --dsn <admin DSN>" if lacking_idx else ""))
 
 
-def check_timescaledb(conn: psycopg.Connection, out: Checks) -> None:
+# PostgreSQL 15.20 changed portal handling in a way TimescaleDB 2.28.x's job
+# runner trips over: every background job fails with this error (15.18 works;
+# TimescaleDB 2.29 no longer supports PostgreSQL 15).
+PORTAL_BUG = 'cannot drop portal "" while it is being set up'
+
+
+def _failed_job_check(conn: psycopg.Connection, name: str, job_id: int, server_version: str) -> Check:
+    row = conn.execute("SELECT sqlerrcode, err_message FROM timescaledb_information.job_errors "
+                       "WHERE job_id = %s ORDER BY finish_time DESC NULLS LAST LIMIT 1", (job_id,)).fetchone()
+    code, message = row if row else (None, None)
+    # CALL run_job() runs the job in this session and leaves job_stats as they are: only a
+    # run by the scheduler clears "Failed", so the fix asks the scheduler to run it now.
+    rerun = f"SELECT alter_job({job_id}, next_start => now());"
+    if message and PORTAL_BUG in message:
+        return Check(name, FAIL, f"last run failed: {message} (SQLSTATE {code}): PostgreSQL {server_version} with "
+                                 "TimescaleDB 2.28.x fails every background job this way",
+                     "run PostgreSQL 15.19 or older (15.18 works; e.g. pin the image's PostgreSQL minor version), "
+                     "or upgrade to PostgreSQL 16/17 with a current TimescaleDB; then " + rerun)
+    return Check(name, FAIL, f"last run failed: {message or 'no error recorded'}" + (f" (SQLSTATE {code})" if code else ""),
+                 f"fix the cause (SELECT * FROM timescaledb_information.job_errors WHERE job_id = {job_id};), "
+                 f"then {rerun} — its next successful run clears the Failed status")
+
+
+def check_timescaledb(conn: psycopg.Connection, out: Checks, info_version: str = "") -> None:
     hyper = {r[0] for r in conn.execute(
         "SELECT hypertable_name FROM timescaledb_information.hypertables WHERE hypertable_schema = 'public'")}
     lacking = [h for h in ("influx_hist", "predictions", "anomalies") if h not in hyper]
@@ -128,9 +152,7 @@ def check_timescaledb(conn: psycopg.Connection, out: Checks) -> None:
             out.append(Check(name, FAIL, "no next_start",
                              f"restart PostgreSQL, then CALL run_job({job_id}); to kick-start it"))
         elif last_status == "Failed":
-            out.append(Check(name, FAIL, "last run failed",
-                             f"SELECT * FROM timescaledb_information.job_errors WHERE job_id = {job_id}; "
-                             f"fix the cause, then CALL run_job({job_id});"))
+            out.append(_failed_job_check(conn, name, job_id, info_version))
         else:
             out.append(Check(name, OK, f"next_start {next_start:%Y-%m-%d %H:%M:%S%z}, last {last_status or 'not run yet'}"))
 
@@ -147,35 +169,90 @@ def check_ksys_jobs(conn: psycopg.Connection, out: Checks) -> None:
                              f"UPDATE ksys.jobs SET enabled = true WHERE job_name = '{name}';"))
         elif status == "Failed":
             out.append(Check(label, FAIL, f"last run failed: {error}",
-                             f"fix the cause; the next tick retries (SELECT ksys.tick(); to run now)"))
+                             f"fix the cause; the next tick retries (CALL ksys.run_tick(); to run now)"))
         elif overdue:
             out.append(Check(label, FAIL, "has not succeeded for more than three schedule intervals",
-                             "the scheduler is not calling ksys.tick(): see the scheduler check"))
+                             "the scheduler is not calling ksys.run_tick(): see the scheduler check"))
         else:
             out.append(Check(label, OK, f"last {status or 'not run yet'}, next {next_start:%H:%M:%S}"
                              if next_start and next_start.year > 1 else f"last {status or 'not run yet'}, due now"))
 
 
-def check_rollup_lag(conn: psycopg.Connection, engine: str, out: Checks) -> None:
-    """Plain PostgreSQL only: the rollup tables must keep up with raw data."""
-    if engine != "postgres":
-        return
-    rows = conn.execute(
-        """SELECT j.job_name, d.target::text, j.schedule_interval + d.bucket_width + interval '2 minutes',
-                  (SELECT max(ts) FROM public.influx_hist WHERE ts > now() - j.start_offset)
-           FROM ksys.rollup_def d JOIN ksys.jobs j USING (job_name) ORDER BY j.run_order""").fetchall()
-    for job, target, allowed, raw_max in rows:
-        if raw_max is None:
-            out.append(Check(f"lag {target}", OK, "no recent raw data"))
+# Derived relation -> (target lag, bucket width, consumer of the change log).
+# Targets: one minute where the tick recomputes every minute; otherwise the
+# TimescaleDB policy period of that relation (PRD.md section 2).
+FRESHNESS: dict[str, tuple[timedelta, timedelta, str]] = {
+    "virtual tags": (timedelta(minutes=1), timedelta(minutes=1), "virtual_tags"),
+    "influx_agg_1m": (timedelta(minutes=1), timedelta(minutes=1), "derived"),
+    "tech_ind_1m_mv": (timedelta(minutes=1), timedelta(minutes=1), "derived"),
+    "features_5m": (timedelta(minutes=5), timedelta(minutes=5), "derived"),
+    "influx_agg_10m": (timedelta(minutes=10), timedelta(minutes=10), "derived"),
+    "comm_success_1h": (timedelta(minutes=15), timedelta(hours=1), "derived"),
+    "influx_agg_1h": (timedelta(hours=1), timedelta(hours=1), "derived"),
+    "influx_agg_1d": (timedelta(days=1), timedelta(days=1), "derived"),
+}
+
+
+@dataclass
+class Freshness:
+    relation: str
+    lag: timedelta | None        # None: no recent raw data to be behind
+    target: timedelta
+    pending: int                 # pending change ranges of its consumer
+    detail: str
+
+
+def measure_freshness(conn: psycopg.Connection) -> list[Freshness]:
+    """Lag of each derived relation: how far its newest bucket is behind the newest raw
+    reading, or how long its oldest pending change has waited, whichever is more."""
+    now, raw_max, inputs_max = conn.execute(
+        "SELECT now(), max(ts) FILTER (WHERE NOT tag_name = ANY (ksys.virtual_tag_names())), "
+        "max(ts) FILTER (WHERE tag_name = ANY (ksys.virtual_inputs())) FROM public.influx_latest").fetchone()
+    backlog = {c: (n, oldest) for c, n, oldest in conn.execute("SELECT consumer, ranges, oldest FROM ksys.backlog()")}
+    out = []
+    for relation, (target, width, consumer) in FRESHNESS.items():
+        n_pending, oldest = backlog.get(consumer, (0, None))
+        waited = max(timedelta(0), now - oldest) if oldest else timedelta(0)
+        newest_raw = inputs_max if relation == "virtual tags" else raw_max
+        if newest_raw is None:
+            out.append(Freshness(relation, None, target, n_pending, "no raw readings"))
             continue
-        mat_max = conn.execute(f"SELECT max(bucket) FROM {target}").fetchone()[0]
-        lag = raw_max - mat_max if mat_max else None
-        if lag is None or lag > allowed:
-            out.append(Check(f"lag {target}", FAIL,
-                             f"newest bucket {mat_max} behind raw {raw_max:%Y-%m-%d %H:%M:%S}",
-                             "check the scheduler; SELECT ksys.tick(); or `ksys worker --once` catches up"))
+        look = 4 * target + 2 * width
+        if relation == "virtual tags":
+            newest = conn.execute(
+                "SELECT max(ts) FROM public.influx_hist WHERE tag_name = ANY (ksys.virtual_tag_names()) "
+                "AND ts > %s - %s", (newest_raw, look)).fetchone()[0]
+            # the minute in progress is not complete, so it has no virtual rows yet
+            due = newest_raw.replace(second=0, microsecond=0)
         else:
-            out.append(Check(f"lag {target}", OK, f"{lag} behind raw (allowed {allowed})"))
+            newest = conn.execute(f"SELECT max(bucket) FROM public.{relation} WHERE bucket > %s - %s",
+                                  (newest_raw, look)).fetchone()[0]
+            due = newest_raw
+        behind = max(timedelta(0), due - (newest + width)) if newest else look
+        lag = max(behind, waited)
+        detail = (f"newest bucket {newest:%Y-%m-%d %H:%M}" if newest else f"no bucket in the last {look}") + \
+                 f", newest reading {newest_raw:%H:%M:%S}; {n_pending} pending change range(s)" + \
+                 (f", oldest waiting {_span(waited)}" if n_pending else "")
+        out.append(Freshness(relation, lag, target, n_pending, detail))
+    return out
+
+
+def _span(d: timedelta) -> str:
+    s = int(d.total_seconds())
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def check_freshness(conn: psycopg.Connection, out: Checks) -> None:
+    for f in measure_freshness(conn):
+        name = f"lag {f.relation}"
+        if f.lag is None:
+            out.append(Check(name, OK, f.detail))
+        elif f.lag > 2 * f.target:
+            out.append(Check(name, FAIL, f"{_span(f.lag)} behind (target {_span(f.target)}): {f.detail}",
+                             "check the scheduler and the ksys jobs above; `ksys worker --once` (or "
+                             "CALL ksys.run_tick();) works off one day of pending changes per tick"))
+        else:
+            out.append(Check(name, OK, f"{_span(f.lag)} behind (target {_span(f.target)}): {f.detail}"))
 
 
 def check_scheduler(conn: psycopg.Connection, dsn: str, out: Checks) -> None:
@@ -254,9 +331,9 @@ def run_checks(dsn: str) -> Checks:
             return out
         check_objects(conn, out)
         if engine == "timescaledb":
-            check_timescaledb(conn, out)
+            check_timescaledb(conn, out, info.version)
         check_ksys_jobs(conn, out)
-        check_rollup_lag(conn, engine, out)
+        check_freshness(conn, out)
         check_scheduler(conn, dsn, out)
         check_roles(conn, out)
     return out

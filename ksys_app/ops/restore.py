@@ -52,7 +52,8 @@ from ksys_app.ops.db import connect, describe, first_line, with_dbname
 from ksys_app.ops.errors import OpsError
 from ksys_app.ops.migrate import check_history, migrate, migrations_dir, plan
 from ksys_app.ops.pgtools import conninfo_and_env, find_tool, server_major, tail
-from ksys_app.ops.schedule import cron_job_name
+from ksys_app.ops.refresh import tick
+from ksys_app.ops.schedule import TICK_COMMANDS, cron_job_name
 from ksys_app.ops.server import ServerInfo, probe
 
 Out = Callable[[str], None]
@@ -188,8 +189,8 @@ def _unschedule_stale(dsn: str, info: ServerInfo, dbname: str, out: Out) -> None
         with connect(cron_dsn) as cron:
             if not cron.execute("SELECT to_regclass('cron.job') IS NOT NULL").fetchone()[0]:
                 return
-            rows = cron.execute("SELECT jobid FROM cron.job WHERE jobname = %s OR (database = %s AND command = "
-                                "'SELECT ksys.tick()')", (cron_job_name(dbname), dbname)).fetchall()
+            rows = cron.execute("SELECT jobid FROM cron.job WHERE jobname = %s OR (database = %s AND command = ANY(%s))",
+                                (cron_job_name(dbname), dbname, list(TICK_COMMANDS))).fetchall()
             for (jobid,) in rows:
                 cron.execute("SELECT cron.unschedule(%s::bigint)", (jobid,))
             if rows:
@@ -521,7 +522,7 @@ def restore(file: Path, target_dsn: str, force: bool = False, maintenance_db: st
             for line in lines:
                 if line.startswith(("applied", "scheduler", "eco_ro")):
                     out(f"    {line}")
-            conn.execute("SELECT ksys.tick()")
+            tick(conn)
             timer.step("migrate + schedule + first tick", t0)
         else:
             out("  not a ksys database: no grants, schedule or tick (run `ksys migrate` on it)")

@@ -1,4 +1,4 @@
-"""Who calls ksys.tick() every minute: pg_cron where it is preloaded, else `ksys worker`.
+"""Who calls ksys.run_tick() every minute: pg_cron where it is preloaded, else `ksys worker`.
 
 pg_cron's extension can only be created in the database named by
 cron.database_name; when the app lives in another database the job is created
@@ -16,7 +16,10 @@ from ksys_app.ops.errors import OpsError
 from ksys_app.ops.server import ServerInfo
 
 TICK_SCHEDULE = "* * * * *"
-TICK_COMMAND = "SELECT ksys.tick()"
+# A procedure: on TimescaleDB it refreshes continuous aggregates, which commit
+# by themselves (migration 0013). pg_cron runs a lone CALL outside a transaction block.
+TICK_COMMAND = "CALL ksys.run_tick()"
+TICK_COMMANDS = (TICK_COMMAND, "SELECT ksys.tick()")   # the current one and the one before 0013
 
 
 def cron_job_name(database: str) -> str:
@@ -45,7 +48,7 @@ def _schedule_in(cron_conn: psycopg.Connection, database: str) -> None:
 
 def ensure_schedule(conn: psycopg.Connection, dsn: str, info: ServerInfo,
                     out: Callable[[str], None]) -> str:
-    """Schedule ksys.tick(); returns 'pg_cron' or 'worker'."""
+    """Schedule ksys.run_tick(); returns 'pg_cron' or 'worker'."""
     if info.pg_cron_usable:
         try:
             if info.cron_database == info.database:

@@ -1,11 +1,12 @@
-"""Migration 0010: the indicators' bounded look-back and catch-up in bounded spans.
+"""Bounded work per tick: the indicators' look-back (0010) and catching up on
+pending changes one day of data time per tick (0013).
 
 - refresh_tech_ind reads each tag's 60 preceding rows from the day before p_from
   when that day holds them and from all history otherwise: results must equal a
   full recompute for dense, sparse, gapped and edge-case tags.
-- virtual_tags and tech_ind_1m_mv catch up from a watermark far behind one day
-  per tick. On TimescaleDB the virtual-tag upsert into compressed chunks must
-  stay under timescaledb.max_tuples_decompressed_per_dml_transaction.
+- A bulk load of weeks is worked off one day per tick, newest first; on
+  TimescaleDB the virtual-tag upsert into compressed chunks stays under
+  timescaledb.max_tuples_decompressed_per_dml_transaction.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from datetime import datetime, timedelta, timezone
 import psycopg
 import pytest
 
-from ksys_app.ops.refresh import refresh_range
+from ksys_app.ops.refresh import backlog, refresh_range, tick
+from ksys_app.ops.verify import RELATIONS, verify_relations
 from tests.data.seed import pause_timescaledb_policies
 from tests.db.seed import PRD_TECH, exact_value
 
@@ -71,28 +73,33 @@ def _assert_rows_match(got: list[tuple], want: list[tuple]) -> None:
 
 
 def _tick(conn: psycopg.Connection) -> None:
-    assert conn.execute("SELECT ksys.tick()").fetchone()[0] == 0
+    assert tick(conn) == 0
     failed = conn.execute("SELECT job_name, last_error FROM ksys.jobs WHERE last_run_status = 'Failed'").fetchall()
     assert failed == []
 
 
-def _watermark(conn: psycopg.Connection, job: str) -> datetime:
-    return conn.execute("SELECT watermark FROM ksys.jobs WHERE job_name = %s", (job,)).fetchone()[0]
+def _pending_span(conn: psycopg.Connection, consumer: str) -> timedelta:
+    conn.execute("SELECT ksys.collect_changes()")
+    return backlog(conn)[consumer][1]
 
 
-def _catch_up(conn: psycopg.Connection, job: str, max_ticks: int) -> int:
-    """Tick until `job` is caught up: every tick advances its watermark by one day
-    while behind, the last one by less, to the current minute. Returns the ticks."""
-    before = _watermark(conn, job)
+def _work_off(conn: psycopg.Connection, consumer: str, max_ticks: int) -> int:
+    """Tick until `consumer` has nothing left to do; each tick takes at most a day
+    of its pending data time. Returns the ticks."""
     for n in range(1, max_ticks + 1):
+        before = _pending_span(conn, consumer)
         _tick(conn)
-        after = _watermark(conn, job)
-        if after - before != DAY:  # less than a day left: up to the tick's current minute
-            current = conn.execute("SELECT date_bin('1 minute', now(), ksys.bucket_origin())").fetchone()[0]
-            assert timedelta(0) <= after - before < DAY and current - MINUTE <= after <= current, (before, after)
+        after = _pending_span(conn, consumer)
+        if after == timedelta(0):
             return n
-        before = after
-    raise AssertionError(f"{job} not caught up after {max_ticks} ticks (watermark {before})")
+        assert before - after <= DAY + MINUTE and after < before, (before, after)
+    raise AssertionError(f"{consumer} still has {_pending_span(conn, consumer)} pending after {max_ticks} ticks")
+
+
+def _assert_verified(conn: psycopg.Connection, start: datetime, end: datetime, relations: list[str]) -> None:
+    results = verify_relations(conn, start, end, relations)
+    assert all(r.compared > 0 for r in results), results
+    assert [(r.name, r.differ, r.examples) for r in results if r.differ or r.pending] == []
 
 
 # --- refresh_tech_ind: exact with a one-day look-back -------------------------------------------------
@@ -152,8 +159,6 @@ def test_tech_lookback_equals_full_recompute_for_sparse_and_gapped_tags(migrated
         _assert_rows_match(_tech(conn), want)
 
 
-# --- virtual tags: bounded catch-up, compressed chunks on TimescaleDB ---------------------------------
-
 def _inputs(start: datetime, end: datetime) -> list[tuple[datetime, str, float]]:
     """One reading a minute per input tag; FEED_FLOW is sometimes 0 or below 1."""
     rng = random.Random(20)
@@ -169,75 +174,34 @@ def _inputs(start: datetime, end: datetime) -> list[tuple[datetime, str, float]]
     return rows
 
 
-def _virtual(conn: psycopg.Connection) -> dict[tuple[datetime, str], float]:
-    return {(r[0], r[1]): r[2] for r in conn.execute(
-        "SELECT ts, tag_name, value FROM influx_hist WHERE tag_name = ANY(%s)", (list(VIRTUAL),))}
-
+# --- catching up one day per tick ---------------------------------------------------------------------
 
 def test_virtual_tags_catch_up_one_day_per_tick(migrated_dsn, engine):
-    """24 days of inputs with their virtual tags; some virtual rows missing or wrong,
-    the watermark at the start. TimescaleDB: chunks older than 7 days compressed and
-    the decompression limit lowered to the worst case of one day (a fifth of the
-    default), which one statement over the whole span exceeds. Every tick succeeds
-    and advances the watermark by a day; the end result is the direct computation
-    over the uncompressed data."""
+    """24 days of inputs loaded at once. TimescaleDB: chunks older than 7 days
+    compressed and the decompression limit lowered to the worst case of one day (a
+    fifth of the default), which one statement over the whole span exceeds. Every
+    tick succeeds and works off a day; the result is the PRD's computation."""
     now = _now_minute()
     start = now - 24 * DAY
     end = now - 2 * MINUTE
     with psycopg.connect(migrated_dsn, autocommit=True) as conn:
         _pause_policies(conn, engine)
         _copy(conn, _inputs(start, end))
-        conn.execute("SELECT ksys.compute_virtual_tags(%s, %s)", (start, now))
-        want = _virtual(conn)
-        assert len(want) > 4 * 23 * 1440 * 0.9
-
-        # missing minutes (old and recent) and stale values inside what gets compressed
-        conn.execute("DELETE FROM influx_hist WHERE tag_name = ANY(%s) AND ((ts >= %s AND ts < %s) OR ts >= %s)",
-                     (list(VIRTUAL), start + 3 * DAY, start + 6 * DAY, now - 2 * DAY))
-        conn.execute("UPDATE influx_hist SET value = value + 1000 WHERE tag_name = ANY(%s) AND ts >= %s AND ts < %s",
-                     (list(VIRTUAL), start + 8 * DAY, start + 11 * DAY))
-        assert _virtual(conn) != want
-
         if engine == "timescaledb":
             compressed = conn.execute("SELECT count(compress_chunk(c)) FROM show_chunks('influx_hist', "
                                       "older_than => interval '7 days') c").fetchone()[0]
             assert compressed >= 2
             conn.execute(f"SET timescaledb.max_tuples_decompressed_per_dml_transaction = {DAY_DECOMPRESSION_BOUND}")
+            conn.execute("SELECT ksys.collect_changes()")
             with pytest.raises(psycopg.Error, match="tuple decompression limit exceeded"):
-                conn.execute("SELECT ksys.compute_virtual_tags(%s, %s)", (start, now))  # 0004's single catch-up
+                with conn.transaction():
+                    conn.execute("SELECT ksys.compute_virtual_tags(%s, %s)", (start, now))
+                    conn.execute("SELECT ksys.compute_virtual_tags(%s, %s)", (start, now))  # now updates
+        ticks = _work_off(conn, "virtual_tags", max_ticks=30)
+        assert 24 <= ticks <= 26  # 24 days and a bit; one more when a minute boundary passed meanwhile
+        refresh_range(conn)
+        _assert_verified(conn, start, now, ["virtual_tags"])
 
-        conn.execute("UPDATE ksys.jobs SET watermark = %s, next_start = '-infinity' WHERE job_name = 'virtual_tags'",
-                     (start,))
-        conn.execute("UPDATE ksys.jobs SET watermark = %s WHERE job_name = 'tech_ind_1m_mv'", (now,))
-        ticks = _catch_up(conn, "virtual_tags", max_ticks=30)
-        assert 24 <= ticks <= 26  # 24 days; one more when a minute boundary passed meanwhile
-        assert _virtual(conn) == want
-
-        # caught up: the trailing start_offset again, up to the current minute
-        _tick(conn)
-        current = conn.execute("SELECT date_bin('1 minute', now(), ksys.bucket_origin())").fetchone()[0]
-        assert current - MINUTE <= _watermark(conn, "virtual_tags") <= current
-        assert _virtual(conn) == want
-
-
-def test_virtual_tags_null_watermark_starts_at_the_oldest_input(migrated_dsn, engine):
-    """A job that never ran starts at the oldest input reading, one day per tick."""
-    now = _now_minute()
-    start = now - 2 * DAY - timedelta(hours=5)
-    with psycopg.connect(migrated_dsn, autocommit=True) as conn:
-        _pause_policies(conn, engine)
-        _copy(conn, _inputs(start, now - 2 * MINUTE))
-        conn.execute("UPDATE ksys.jobs SET watermark = NULL WHERE job_name = 'virtual_tags'")
-        _tick(conn)
-        assert _watermark(conn, "virtual_tags") == start + DAY
-        minutes = {ts for (ts, tag) in _virtual(conn) if tag == "PRESSURE_DIFF"}
-        assert min(minutes) == start and max(minutes) == start + DAY - MINUTE
-        assert _catch_up(conn, "virtual_tags", max_ticks=5) in (2, 3)  # 1 day 5 h left
-        minutes = {ts for (ts, tag) in _virtual(conn) if tag == "PRESSURE_DIFF"}
-        assert len(minutes) == (now - 2 * MINUTE - start) // MINUTE
-
-
-# --- tech_ind_1m_mv: bounded catch-up ------------------------------------------------------------------
 
 def test_tech_catch_up_one_day_per_tick_equals_full_recompute(migrated_dsn, engine):
     rng = random.Random(30)
@@ -249,46 +213,34 @@ def test_tech_catch_up_one_day_per_tick_equals_full_recompute(migrated_dsn, engi
     with psycopg.connect(migrated_dsn, autocommit=True) as conn:
         _pause_policies(conn, engine)
         _copy(conn, rows)
-        refresh_range(conn, start, end)
-        want = conn.execute(PRD_TECH).fetchall()
-        conn.execute("DELETE FROM tech_ind_1m_mv")
-        conn.execute("UPDATE ksys.jobs SET watermark = %s, next_start = '-infinity' WHERE job_name = 'tech_ind_1m_mv'",
-                     (start - 3 * DAY,))
-        conn.execute("UPDATE ksys.jobs SET watermark = %s WHERE job_name = 'virtual_tags'", (now,))
-
-        _tick(conn)  # three days without readings skipped, then the first day of data
-        assert _watermark(conn, "tech_ind_1m_mv") == start + DAY
+        _tick(conn)  # the newest day first
         got = _tech(conn)
-        assert max(r[0] for r in got) == start + DAY - MINUTE
-        _assert_rows_match(got, [w for w in want if w[0] < start + DAY])
+        assert min(r[0] for r in got) >= end - DAY - timedelta(hours=1)
+        assert _work_off(conn, "derived", max_ticks=8) in (4, 5)  # 3 days 7 h left
+        _assert_rows_match(_tech(conn), conn.execute(PRD_TECH).fetchall())
+        _assert_verified(conn, start, now, ["tech_ind_1m_mv", "influx_agg_1m"])
 
-        assert _catch_up(conn, "tech_ind_1m_mv", max_ticks=8) in (4, 5)  # 3 days 7 h left
-        _assert_rows_match(_tech(conn), want)
 
-
-def test_catch_up_skips_time_without_readings(migrated_dsn, engine):
-    """As after restoring a backup ten days old: readings up to ten days ago, the
-    watermarks there, ingest back for the last 90 minutes. One tick brings both
-    jobs up to the current minute, with the same rows as computing everything."""
+def test_late_reading_reaches_every_relation_in_one_tick(migrated_dsn, engine):
+    """Settled data for three days; then a reading three days late, a corrected
+    value and a deleted reading. One tick later every relation agrees with raw."""
     now = _now_minute()
-    old_start, old_end = now - 12 * DAY, now - 10 * DAY
-    new_start, end = now - timedelta(minutes=90), now - 2 * MINUTE
+    start = now - 3 * DAY
     with psycopg.connect(migrated_dsn, autocommit=True) as conn:
         _pause_policies(conn, engine)
-        _copy(conn, _inputs(old_start, old_end))
-        refresh_range(conn, old_start, old_end)
-        conn.execute("UPDATE ksys.jobs SET watermark = %s, next_start = '-infinity' "
-                     "WHERE job_name IN ('virtual_tags', 'tech_ind_1m_mv')", (old_end,))
-        conn.execute("UPDATE ksys.jobs SET next_start = '-infinity'")
-        _copy(conn, _inputs(new_start, end))
-
+        _copy(conn, _inputs(start, now - 2 * MINUTE) + _every("D100", start, now - 2 * MINUTE, MINUTE,
+                                                               random.Random(4)))
+        refresh_range(conn)
+        late = start + timedelta(hours=5, seconds=44)
+        conn.execute("INSERT INTO influx_hist (ts, tag_name, value) VALUES (%s, 'FEED_FLOW', 0.25), "
+                     "(%s, 'D100', 12345.5)", (late, late))
+        conn.execute("UPDATE influx_hist SET value = value + 7 WHERE tag_name = 'PRODUCT_FLOW' "
+                     "AND ts >= %s AND ts < %s", (start + DAY, start + DAY + 3 * MINUTE))
+        conn.execute("DELETE FROM influx_hist WHERE tag_name = 'INLET_PRESSURE' AND ts >= %s AND ts < %s",
+                     (start + 2 * DAY, start + 2 * DAY + 2 * MINUTE))
         _tick(conn)
-        current = conn.execute("SELECT date_bin('1 minute', now(), ksys.bucket_origin())").fetchone()[0]
-        for job in ("virtual_tags", "tech_ind_1m_mv"):
-            assert current - MINUTE <= _watermark(conn, job) <= current
-        minutes = sorted(ts for (ts, tag) in _virtual(conn) if tag == "PRESSURE_DIFF" and ts >= old_end)
-        assert minutes == [new_start + k * MINUTE for k in range(88)]
-        got = _virtual(conn)
-        conn.execute("SELECT ksys.compute_virtual_tags(%s, %s)", (old_start, current))
-        assert _virtual(conn) == got
-        _assert_rows_match(_tech(conn), conn.execute(PRD_TECH).fetchall())
+        _assert_verified(conn, start, now, list(RELATIONS))
+        assert conn.execute("SELECT n FROM influx_agg_1m WHERE tag_name = 'D100' AND bucket = %s",
+                            (late.replace(second=0),)).fetchone() == (2,)
+        assert conn.execute("SELECT count(*) FROM influx_hist WHERE tag_name = 'PRESSURE_DIFF' AND ts >= %s "
+                            "AND ts < %s", (start + 2 * DAY, start + 2 * DAY + 2 * MINUTE)).fetchone() == (0,)

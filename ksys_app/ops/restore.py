@@ -48,6 +48,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from ksys_app.ops import manifest as mf
+from ksys_app.ops.doctor import PORTAL_BUG
 from ksys_app.ops.db import connect, describe, first_line, with_dbname
 from ksys_app.ops.errors import OpsError
 from ksys_app.ops.migrate import check_history, migrate, migrations_dir, plan
@@ -61,6 +62,7 @@ Out = Callable[[str], None]
 EXIT_REFUSED = 1
 EXIT_MISMATCH = 1
 EXIT_RESTART_NEEDED = 3
+EXIT_JOBS_FAILED = 1
 
 # Role migrations re-run after the restore: pg_restore --no-acl drops every GRANT.
 GRANT_MIGRATIONS = ("0005_roles.sql", "0006_external_reader.sql")
@@ -371,10 +373,54 @@ def activate_timescaledb_jobs(conn: psycopg.Connection, out: Out, wait_s: float 
                                "WHERE job_id >= 1000 AND scheduled AND next_start IS NULL").fetchone()[0]
         out(f"  warning: jobs without next_start: {missing}")
         return False
-    n, first = conn.execute("SELECT count(*), min(next_start) FROM timescaledb_information.jobs "
-                            "WHERE job_id >= 1000 AND scheduled").fetchone()
-    out(f"  TimescaleDB scheduler running; {n} jobs scheduled, next at {first:%H:%M:%S%z}")
     return True
+
+
+JOB_RUN_WAIT_S = 120.0
+
+
+def failed_timescaledb_jobs(conn: psycopg.Connection, out: Out, wait_s: float = JOB_RUN_WAIT_S) -> list[str]:
+    """Have the scheduler run every scheduled job now and wait for each outcome.
+
+    A next_start only says a job is planned; after a restore every run can still
+    fail (PostgreSQL 15.20 with TimescaleDB 2.28: `cannot drop portal`). Returns
+    one line per job that failed or did not finish, with its error; empty: all ran.
+    """
+    started = conn.execute("SELECT now()").fetchone()[0]
+    jobs = [r[0] for r in conn.execute("SELECT job_id FROM timescaledb_information.jobs "
+                                       "WHERE job_id >= 1000 AND scheduled ORDER BY job_id")]
+    for job_id in jobs:
+        conn.execute("SELECT alter_job(%s, next_start => now())", (job_id,))
+    if not jobs:
+        out("  no scheduled TimescaleDB jobs (all paused): nothing to run")
+        return []
+
+    def outcomes() -> dict[int, tuple]:
+        return {r[0]: r[1:] for r in conn.execute(
+            """SELECT s.job_id, s.last_run_status, s.last_run_started_at >= %s AND s.job_status <> 'Running',
+                      j.proc_name, coalesce(j.hypertable_schema || '.' || j.hypertable_name, '')
+               FROM timescaledb_information.job_stats s JOIN timescaledb_information.jobs j USING (job_id)
+               WHERE s.job_id = ANY(%s)""", (started, jobs))}
+
+    _wait(lambda: all(done for _status, done, *_ in outcomes().values()) and len(outcomes()) == len(jobs),
+          wait_s, 1.0)
+    problems = []
+    for job_id, (status, done, proc, target) in sorted(outcomes().items()):
+        name = f"job {job_id} {proc} {target}".strip()
+        if not done:
+            problems.append(f"{name}: did not run to the end within {wait_s:.0f} s")
+        elif status != "Success":
+            err = conn.execute("SELECT coalesce(sqlerrcode, '?'), coalesce(err_message, 'no error recorded') "
+                               "FROM timescaledb_information.job_errors WHERE job_id = %s "
+                               "ORDER BY finish_time DESC NULLS LAST LIMIT 1", (job_id,)).fetchone()
+            line = f"{name}: {status}" + (f": {err[1]} (SQLSTATE {err[0]})" if err else "")
+            if err and PORTAL_BUG in err[1]:
+                line += (" — PostgreSQL 15.20 with TimescaleDB 2.28.x fails every background job this way; run "
+                         "PostgreSQL 15.19 or older (15.18 works) or PostgreSQL 16/17 with a current TimescaleDB")
+            problems.append(line)
+    if not problems:
+        out(f"  every TimescaleDB job ran successfully after the restore ({len(jobs)} jobs)")
+    return problems
 
 
 def worker_warnings(conn: psycopg.Connection) -> list[str]:
@@ -492,6 +538,11 @@ def restore(file: Path, target_dsn: str, force: bool = False, maintenance_db: st
         mismatch = None
         if manifest:
             t0 = time.monotonic()
+            if toc.has_timescaledb:
+                # In restore mode the planner leaves compressed chunk data out of every
+                # query: the counts would miss it. Only this session leaves the mode;
+                # the database stays in it (no background job runs) until step 6.
+                conn.execute("SET timescaledb.restoring = off")
             upto = datetime.fromisoformat(manifest["backup_time"])
             actual = mf.hist_summary(conn, upto)
             mismatch = mf.first_difference(manifest["influx_hist"]["days"], actual)
@@ -537,6 +588,10 @@ def restore(file: Path, target_dsn: str, force: bool = False, maintenance_db: st
                     f"a restore); restart PostgreSQL: {restart_hint(conn)}")
                 out(f"  then run: ksys restore --resume --target-dsn <this DSN>   (kick-starts the jobs)")
                 code = code or EXIT_RESTART_NEEDED
+            else:
+                for problem in failed_timescaledb_jobs(conn, out):
+                    out(f"  FAILED {problem}")
+                    code = code or EXIT_JOBS_FAILED
             timer.step("TimescaleDB jobs", t0)
         t0 = time.monotonic()
         conn.execute("ANALYZE")
@@ -563,11 +618,17 @@ def resume(target_dsn: str, out: Out = print) -> int:
             conn.execute("SELECT timescaledb_post_restore()")
             conn.execute(sql.SQL("ALTER DATABASE {} SET timescaledb.restoring = off").format(sql.Identifier(dbname)))
         ok = activate_timescaledb_jobs(conn, out, wait_s=60.0)
+        problems = failed_timescaledb_jobs(conn, out) if ok else []
+        for problem in problems:
+            out(f"  FAILED {problem}")
         timer.step("TimescaleDB jobs", t0)
         for warning in worker_warnings(conn):
             out(f"  warning: {warning}")
         if not ok:
             out(f"the TimescaleDB scheduler is still not running; restart PostgreSQL: {restart_hint(conn)}")
             return EXIT_RESTART_NEEDED
+        if problems:
+            out("resume finished, but TimescaleDB jobs fail (see above; `ksys doctor` shows the fix)")
+            return EXIT_JOBS_FAILED
     out(f"resume done in {timer.total:.1f} s")
     return 0

@@ -229,15 +229,19 @@ BEGIN
 END
 $$;
 
--- The newest piece of at most p_budget of a consumer's pending time below p_bound.
-CREATE OR REPLACE FUNCTION ksys.next_pending(p_consumer text, p_bound timestamptz, p_budget interval,
-                                             OUT o_lo timestamptz, OUT o_hi timestamptz)
+-- Every piece a tick takes: the newest pending time below p_bound, range by range,
+-- until p_budget of data time is used (the last piece cut to what is left).
+CREATE OR REPLACE FUNCTION ksys.pending_pieces(p_consumer text, p_bound timestamptz, p_budget interval)
+RETURNS TABLE (lo timestamptz, hi timestamptz)
 LANGUAGE sql STABLE AS $$
-  SELECT greatest(lo, least(hi, p_bound) - p_budget), least(hi, p_bound)
-  FROM ksys.pending_ranges
-  WHERE consumer = p_consumer AND lo < p_bound
-  ORDER BY hi DESC
-  LIMIT 1
+  SELECT greatest(r.lo, r.hi - (p_budget - r.used)), r.hi
+  FROM (SELECT p.lo, least(p.hi, p_bound) AS hi,
+               coalesce(sum(least(p.hi, p_bound) - p.lo) OVER (ORDER BY p.hi DESC
+                          ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), interval '0') AS used
+        FROM ksys.pending_ranges p
+        WHERE p.consumer = p_consumer AND p.lo < p_bound) r
+  WHERE r.used < p_budget
+  ORDER BY r.hi DESC
 $$;
 
 -- [p_lo, p_hi) of a consumer is done: cut it out of its pending ranges.
@@ -397,28 +401,24 @@ $$;
 CREATE OR REPLACE FUNCTION ksys.process_pending(p_consumer text, p_budget interval)
 RETURNS interval LANGUAGE plpgsql AS $$
 DECLARE
-  r        record;
-  v_bound  timestamptz := ksys.consumer_bound(p_consumer);
-  v_left   interval := p_budget;
+  r      record;
+  v_done interval := interval '0';
 BEGIN
   PERFORM ksys.collect_changes();
-  LOOP
-    EXIT WHEN v_left <= interval '0';
-    SELECT * INTO r FROM ksys.next_pending(p_consumer, v_bound, v_left);
-    EXIT WHEN r.o_lo IS NULL;
+  FOR r IN SELECT * FROM ksys.pending_pieces(p_consumer, ksys.consumer_bound(p_consumer), p_budget) LOOP
     IF p_consumer = 'virtual_tags' THEN
-      PERFORM ksys.compute_virtual_tags(greatest(r.o_lo, ksys.retention_horizon()), r.o_hi);
+      PERFORM ksys.compute_virtual_tags(greatest(r.lo, ksys.retention_horizon()), r.hi);
     ELSIF p_consumer = 'derived' THEN
-      PERFORM ksys.refresh_rollups_span(r.o_lo, r.o_hi);
-      PERFORM ksys.refresh_tech_span(greatest(r.o_lo, ksys.retention_horizon()), r.o_hi);
-      PERFORM ksys.register_tags_in(r.o_lo, r.o_hi);
+      PERFORM ksys.refresh_rollups_span(r.lo, r.hi);
+      PERFORM ksys.refresh_tech_span(greatest(r.lo, ksys.retention_horizon()), r.hi);
+      PERFORM ksys.register_tags_in(r.lo, r.hi);
     ELSE
       RAISE EXCEPTION 'unknown change consumer %', p_consumer;
     END IF;
-    PERFORM ksys.mark_done(p_consumer, r.o_lo, r.o_hi);
-    v_left := v_left - (r.o_hi - r.o_lo);
+    PERFORM ksys.mark_done(p_consumer, r.lo, r.hi);
+    v_done := v_done + (r.hi - r.lo);
   END LOOP;
-  RETURN p_budget - v_left;
+  RETURN v_done;
 END
 $$;
 
@@ -501,6 +501,28 @@ BEGIN
 END
 $$;
 
+-- The refreshes for a tick's pieces: per continuous aggregate, each piece's
+-- window, windows less than an hour apart merged into one call.
+CREATE OR REPLACE FUNCTION ksys.cagg_windows(p_los timestamptz[], p_his timestamptz[])
+RETURNS TABLE (pos bigint, cagg regclass, w_lo timestamptz, w_hi timestamptz)
+LANGUAGE sql STABLE AS $$
+  WITH w AS (
+    SELECT c.ordinality AS pos, c.cagg, x.w_lo, x.w_hi
+    FROM ksys.cagg_chain() WITH ORDINALITY c
+    CROSS JOIN unnest(p_los, p_his) AS p(lo, hi)
+    CROSS JOIN LATERAL ksys.cagg_window(c.cagg, c.width, c.end_offset, p.lo, p.hi) x
+    WHERE x.w_lo IS NOT NULL
+  ), marked AS (
+    SELECT *, CASE WHEN w_lo <= max(w_hi) OVER (PARTITION BY pos ORDER BY w_lo
+                                                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + interval '1 hour'
+                   THEN 0 ELSE 1 END AS starts_group
+    FROM w
+  ), grouped AS (
+    SELECT *, sum(starts_group) OVER (PARTITION BY pos ORDER BY w_lo ROWS UNBOUNDED PRECEDING) AS g FROM marked
+  )
+  SELECT pos, min(cagg::text)::regclass, min(w_lo), max(w_hi) FROM grouped GROUP BY pos, g ORDER BY pos, 3
+$$;
+
 -- The scheduler's entry point (pg_cron, `ksys worker`): the jobs, then on
 -- TimescaleDB the continuous aggregates and indicators over the pending ranges.
 -- failures: failed jobs, or -1 when another tick is running.
@@ -509,8 +531,8 @@ LANGUAGE plpgsql AS $$
 DECLARE
   c_budget constant interval := interval '1 day';
   c_lock   constant bigint := hashtext('ksys.tick');
-  v_left   interval := c_budget;
-  r        record;
+  v_plos   timestamptz[];
+  v_phis   timestamptz[];
   v_caggs  regclass[];
   v_los    timestamptz[];
   v_his    timestamptz[];
@@ -524,28 +546,30 @@ BEGIN
   failures := ksys.tick();
   COMMIT;
   IF ksys.engine() = 'timescaledb' AND EXISTS (SELECT 1 FROM ksys.jobs WHERE job_name = 'derived' AND enabled) THEN
-    LOOP
-      EXIT WHEN v_left <= interval '0';
-      SELECT * INTO r FROM ksys.next_pending('derived', 'infinity', v_left);
-      EXIT WHEN r.o_lo IS NULL;
-      -- windows first, then the refreshes: each refresh commits, which an open
-      -- query loop would not survive
-      SELECT array_agg(x.cagg), array_agg(x.w_lo), array_agg(x.w_hi) INTO v_caggs, v_los, v_his
-      FROM (SELECT c.cagg, w.w_lo, w.w_hi
-            FROM ksys.cagg_chain() WITH ORDINALITY c
-            CROSS JOIN LATERAL ksys.cagg_window(c.cagg, c.width, c.end_offset, r.o_lo, r.o_hi) w
-            WHERE w.w_lo IS NOT NULL
-            ORDER BY c.ordinality) x;
-      COMMIT;
+    SELECT array_agg(p.lo ORDER BY p.hi DESC), array_agg(p.hi ORDER BY p.hi DESC) INTO v_plos, v_phis
+    FROM ksys.pending_pieces('derived', 'infinity', c_budget) p;
+    IF v_plos IS NOT NULL THEN
+      -- force => true: every bucket of the changed windows is recomputed, whatever
+      -- TimescaleDB's own invalidation log says. The log tells which windows
+      -- changed; TimescaleDB 2.28.3 leaves a bucket stale when a late write's
+      -- newest timestamp lies exactly on that bucket's start (a virtual-tag row,
+      -- a reading on a whole minute): its invalidation is processed as if that
+      -- bucket were excluded.
+      SELECT array_agg(x.cagg ORDER BY x.pos, x.w_lo), array_agg(x.w_lo ORDER BY x.pos, x.w_lo),
+             array_agg(x.w_hi ORDER BY x.pos, x.w_lo)
+        INTO v_caggs, v_los, v_his
+      FROM ksys.cagg_windows(v_plos, v_phis) x;
+      COMMIT;   -- each refresh commits by itself, which an open query loop would not survive
       FOR i IN 1 .. coalesce(array_length(v_caggs, 1), 0) LOOP
-        CALL refresh_continuous_aggregate(v_caggs[i], v_los[i], v_his[i]);
+        CALL refresh_continuous_aggregate(v_caggs[i], v_los[i], v_his[i], force => true);
       END LOOP;
-      PERFORM ksys.refresh_tech_span(greatest(r.o_lo, ksys.retention_horizon()), r.o_hi);
-      PERFORM ksys.register_tags_in(r.o_lo, r.o_hi);
-      PERFORM ksys.mark_done('derived', r.o_lo, r.o_hi);
+      FOR i IN 1 .. array_length(v_plos, 1) LOOP
+        PERFORM ksys.refresh_tech_span(greatest(v_plos[i], ksys.retention_horizon()), v_phis[i]);
+        PERFORM ksys.register_tags_in(v_plos[i], v_phis[i]);
+        PERFORM ksys.mark_done('derived', v_plos[i], v_phis[i]);
+      END LOOP;
       COMMIT;
-      v_left := v_left - (r.o_hi - r.o_lo);
-    END LOOP;
+    END IF;
   END IF;
   PERFORM pg_advisory_unlock(c_lock);
 END

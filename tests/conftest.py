@@ -63,13 +63,17 @@ def pg_server() -> Iterator[TestServer]:
         shutil.rmtree(base, ignore_errors=True)
 
 
+def unschedule_cron(server: TestServer, name: str) -> None:
+    """Remove pg_cron's tick of database `name` (tests that count their own ticks)."""
+    if server.has_pg_cron and server.cluster is not None:
+        with psycopg.connect(server.dsn(server.cluster.database), autocommit=True) as cron:
+            if cron.execute("SELECT to_regclass('cron.job') IS NOT NULL").fetchone()[0]:
+                cron.execute("SELECT cron.unschedule(jobid) FROM cron.job WHERE database = %s", (name,))
+
+
 def drop_database(server: TestServer, name: str) -> None:
+    unschedule_cron(server, name)
     with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
-        if server.has_pg_cron and server.cluster is not None:
-            cron_db = server.cluster.database
-            with psycopg.connect(server.dsn(cron_db), autocommit=True) as cron:
-                if cron.execute("SELECT to_regclass('cron.job') IS NOT NULL").fetchone()[0]:
-                    cron.execute("SELECT cron.unschedule(jobid) FROM cron.job WHERE database = %s", (name,))
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

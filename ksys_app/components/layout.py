@@ -111,10 +111,19 @@ def stale_badge(state) -> rx.Component:
 
 def status_line(state, *extra: rx.Component, show_time: bool = True) -> rx.Component:
     """Right side of a section head: stale badge, or the time of the data."""
-    fresh = (rx.cond(state.data_time != "",
-                     rx.el.span("updated ", state.data_time, class_name="muted small",
-                                custom_attrs=tid("data-time")),
-                     rx.el.span(""))
+    # "data as of": the newest reading (or bucket) shown, which is what tells an
+    # operator how current the numbers are; "read": when the database answered.
+    fresh = (rx.el.span(
+                 rx.cond(state.data_as_of != "",
+                         rx.el.span("data as of ", state.data_as_of, custom_attrs=tid("data-as-of"),
+                                    title="time of the newest reading or bucket shown"),
+                         rx.el.span("")),
+                 rx.cond((state.data_as_of != "") & (state.data_time != ""), rx.el.span(" · "), rx.el.span("")),
+                 rx.cond(state.data_time != "",
+                         rx.el.span("read ", state.data_time, custom_attrs=tid("data-time"),
+                                    title="when the database answered"),
+                         rx.el.span("")),
+                 class_name="muted small")
              if show_time else rx.el.span(""))
     return rx.el.div(
         *extra,

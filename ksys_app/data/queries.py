@@ -54,8 +54,8 @@ LIMIT $3
 
 # Per tag over the window's rollup: count = sum of n, extremes, first of the
 # earliest bucket, last of the newest bucket, prev_last = last of the bucket
-# before it (delta_pct compares the last two buckets, PRD 4 / B10), and the
-# time of the tag's newest raw reading from influx_latest.
+# before it (delta_pct compares the last two buckets, PRD 4 / B10); the tile's
+# value and time are one reading's (see `last` below).
 # One hash aggregate finds each tag's bucket range; first / last / prev_last are
 # then primary-key probes (prev_last searches backwards only after a gap).
 # Ordered aggregates (array_agg(... ORDER BY bucket)) sorted every row of the
@@ -75,8 +75,12 @@ WITH w AS (
 SELECT w.tag_name, w.n, w.min, w.max,
        (SELECT f.first FROM public.{view} f
          WHERE f.tag_name = w.tag_name AND f.bucket = w.first_bucket) AS first,
-       (SELECT l.last FROM public.{view} l
-         WHERE l.tag_name = w.tag_name AND l.bucket = w.last_bucket)  AS last,
+       -- value and time of the tile come from one reading: the newest raw one when
+       -- it falls in the newest bucket or after it (the snapshot's row), else the
+       -- newest bucket's last value with that bucket's time
+       CASE WHEN lt.ts >= w.last_bucket THEN lt.value
+            ELSE (SELECT l.last FROM public.{view} l
+                   WHERE l.tag_name = w.tag_name AND l.bucket = w.last_bucket) END AS last,
        coalesce(
          (SELECT p.last FROM public.{view} p
            WHERE p.tag_name = w.tag_name AND p.bucket = w.last_bucket - {width}
@@ -86,7 +90,7 @@ SELECT w.tag_name, w.n, w.min, w.max,
              AND p.bucket >= now() - $1::interval
            ORDER BY p.bucket DESC LIMIT 1))                            AS prev_last,
        w.last_bucket,
-       lt.ts AS last_ts
+       CASE WHEN lt.ts >= w.last_bucket THEN lt.ts ELSE w.last_bucket END AS last_ts
 FROM w
 LEFT JOIN public.influx_latest lt ON lt.tag_name = w.tag_name
 ORDER BY w.tag_name

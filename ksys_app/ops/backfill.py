@@ -276,7 +276,7 @@ def backfill(dsn: str, path: Path, skip_bad: bool = False, out: Out = print,
     if inserted or updated:
         t0 = time.monotonic()
         with connect(dsn) as conn:
-            refresh_range(conn, first_ts, last_ts)
+            refresh_range(conn, first_ts, last_ts, out=out)
         refresh_s = time.monotonic() - t0
         out(f"  rollups, virtual tags and indicators refreshed for {first_ts:%Y-%m-%d} .. {last_ts:%Y-%m-%d} "
             f"in {refresh_s:.1f} s")

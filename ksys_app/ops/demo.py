@@ -129,6 +129,31 @@ def _wait_ready(port: int, procs: list[subprocess.Popen], timeout_s: float = REA
     raise OpsError(f"the dashboard did not serve data within {timeout_s:.0f} s ({last})")
 
 
+def _wait_current(dsn: str, procs: list[subprocess.Popen], timeout_s: float = READY_TIMEOUT_S) -> None:
+    """Wait until every derived relation is within its lag target (ksys doctor's measure)."""
+    from ksys_app.ops.db import connect
+    from ksys_app.ops.doctor import measure_freshness
+
+    deadline = time.monotonic() + timeout_s
+    said = 0.0
+    behind: list[str] = []
+    while time.monotonic() < deadline:
+        for proc in procs:
+            if proc.poll() is not None:
+                raise OpsError(f"a demo process exited early ({' '.join(proc.args[3:5])}); see .ksys/logs/")
+        with connect(dsn) as conn:
+            behind = [f"{f.relation} {f.lag}" for f in measure_freshness(conn)
+                      if f.lag is not None and f.lag > f.target]
+        if not behind:
+            return
+        if time.monotonic() - said > 5:
+            _say("waiting for derived data to catch up: " + ", ".join(behind))
+            said = time.monotonic()
+        time.sleep(1)
+    raise OpsError(f"derived data did not catch up within {timeout_s:.0f} s: {', '.join(behind)}; "
+                   "see `ksys doctor` and .ksys/logs/")
+
+
 def _check_page(port: int, expected_tags: int) -> int:
     """Load `/` in Chromium when it is available and count the KPI tiles."""
     try:
@@ -178,9 +203,17 @@ def run_demo() -> int:
             frontend.build_frontend(port, out=_say)
             procs.append(_start(_ksys("serve", "--port", str(port)), logs / "dashboard.log", env=app_env))
             health = _wait_ready(port, procs)
+            _wait_current(admin, procs)
             _say(f"dashboard ready in {time.monotonic() - started:.1f} s: http://localhost:{port}/ "
                  f"({health['tags']} tags)")
             if exit_after_ready:
+                # what README promises right after "ready": verify finds nothing, doctor's lags in target
+                from ksys_app.ops.verify import verify
+
+                lines: list[str] = []
+                if verify(admin, out=lines.append) != 0:
+                    raise OpsError("ksys verify found differences right after ready:\n" + "\n".join(lines))
+                _say(f"ksys verify: {lines[-1]} (last {7} days, every derived relation)")
                 tiles = _check_page(port, health["tags"])
                 if tiles >= 0:
                     _say(f"page / shows {tiles} KPI tiles for {health['tags']} tags")

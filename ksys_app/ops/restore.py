@@ -373,6 +373,10 @@ def activate_timescaledb_jobs(conn: psycopg.Connection, out: Out, wait_s: float 
                                "WHERE job_id >= 1000 AND scheduled AND next_start IS NULL").fetchone()[0]
         out(f"  warning: jobs without next_start: {missing}")
         return False
+    n, first = conn.execute("SELECT count(*), min(next_start) FROM timescaledb_information.jobs "
+                            "WHERE job_id >= 1000 AND scheduled").fetchone()
+    out(f"  TimescaleDB scheduler running; {n} jobs scheduled"
+        + (f", next at {first:%H:%M:%S%z}" if first else ""))
     return True
 
 

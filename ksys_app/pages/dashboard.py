@@ -18,9 +18,14 @@ def dashboard() -> rx.Component:
         controls_bar(window_select(S), button("Refresh", S.refresh, "refresh-btn")),
         rx.el.section(
             rx.el.div(rx.el.h2("Latest snapshot", class_name="section-title"),
-                      status_line(S, rx.el.span("read ", S.snapshot_time, " · every 60 s",
-                                                class_name="muted small",
-                                                custom_attrs=tid("snapshot-time")),
+                      status_line(S, rx.cond(S.data_as_of != "",
+                                             rx.el.span("data as of ", S.data_as_of, " · ",
+                                                        class_name="muted small", custom_attrs=tid("data-as-of"),
+                                                        title="time of the newest reading shown"),
+                                             rx.el.span("")),
+                                  rx.el.span("read ", S.snapshot_time, " · every 60 s",
+                                             class_name="muted small",
+                                             custom_attrs=tid("snapshot-time")),
                                   show_time=False),
                       class_name="section-head"),
             # The snapshot does not depend on the window: empty only when no tag has a reading.

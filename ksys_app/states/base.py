@@ -57,6 +57,17 @@ def _client_connected(token: str) -> bool:
         return True
 
 
+def newest_data_time(result: ReadResult):
+    """The newest reading time or bucket start among a read's rows (None without rows)."""
+    newest = None
+    for row in result.rows:
+        for name in ("ts", "last_ts", "bucket"):
+            t = getattr(row, name, None)
+            if t is not None and hasattr(t, "tzinfo") and (newest is None or t > newest):
+                newest = t
+    return newest
+
+
 def outcome(result: ReadResult) -> dict[str, Any]:
     """What the page keeps of a read's trust state (picklable, small)."""
     err = result.error
@@ -87,6 +98,7 @@ class PageState(rx.State, mixin=True):
     error_code: str = ""
     error_message: str = ""
     data_time: str = ""  # local time the shown rows were read
+    data_as_of: str = ""  # local time of the newest data in the shown rows
     empty_reason: str = ""
     notice: str = ""
     retry_attempt: int = 0
@@ -247,6 +259,9 @@ class PageState(rx.State, mixin=True):
             self._retry_at = 0.0
         fetched = [o["fetched_at"] for o in outcomes.values() if o["fetched_at"] is not None]
         self.data_time = format_local(min(fetched), get_repository().tz) if fetched else ""
+        newest = [t for t in (newest_data_time(r) for r in results.values()) if t is not None]
+        if newest:
+            self.data_as_of = format_local(max(newest), get_repository().tz)
         primary = outcomes.get(ALL) or next(iter(outcomes.values()), None)
         self.empty_reason = (self._empty_reason()
                              if primary and primary["no_rows"] and not self.failed else "")

@@ -23,7 +23,7 @@ from ksys_app.states.base import PageState
 SNAPSHOT, TILES = "snapshot", "tiles"
 SNAPSHOT_PERIOD_S = 60.0
 DEFAULT_INTERVAL_S = 60.0  # exp_per_min 1 when a tag has no ingest_expectation row
-COMM_LABEL = {"ok": "ok", "late": "late", "no_data": "no data"}
+COMM_LABEL = {"ok": "ok", "late": "late", "no_data": "no data", "unknown": "unknown"}
 
 
 def value_text(x: float | None) -> str:
@@ -33,12 +33,15 @@ def value_text(x: float | None) -> str:
 
 
 def snapshot_rows(latest: Sequence[LatestRow], rules: Mapping[str, QcRule],
-                  intervals: Mapping[str, float], now: datetime, tz) -> list[dict[str, str]]:
+                  intervals: Mapping[str, float], now: datetime, tz,
+                  stale: bool = False) -> list[dict[str, str]]:
+    """Rows of the snapshot table. `stale`: the database did not answer and these are
+    the last good rows, so whether a tag still communicates is not known."""
     rows = []
     for r in latest:
         rule = rules.get(r.tag_name)
-        status = comm_status(r.ts, now, intervals.get(r.tag_name, DEFAULT_INTERVAL_S),
-                             rule.max_gap_seconds if rule else None)
+        status = "unknown" if stale else comm_status(r.ts, now, intervals.get(r.tag_name, DEFAULT_INTERVAL_S),
+                                                       rule.max_gap_seconds if rule else None)
         rows.append({
             "tag": r.tag_name,
             "ts": format_local(r.ts, tz),
@@ -127,7 +130,7 @@ class DashboardState(PageState, rx.State):
         if SNAPSHOT in parts:
             intervals = {e.tag_name: e.interval_s for e in data["exp"].rows}
             self.snapshot = snapshot_rows(latest.rows, rules, intervals,
-                                          datetime.now(timezone.utc), repo.tz)
+                                          datetime.now(timezone.utc), repo.tz, stale=latest.stale or latest.failed)
             self.snapshot_time = (format_local(latest.fetched_at, repo.tz)
                                   if latest.fetched_at else "")
             self._snapshot_at = now

@@ -21,6 +21,8 @@ WRITES = [
     "DELETE FROM influx_agg_1m",
     "TRUNCATE influx_hist",
     "SELECT ksys.tick()",
+    "CALL ksys.run_tick()",
+    "SELECT ksys.collect_changes()",
     "CREATE TABLE public.sneaky (x int)",
 ]
 
@@ -43,6 +45,27 @@ def test_app_role_cannot_write(migrated_dsn, pg_server, statement):
 def test_doctor_passes_on_fresh_database(migrated_dsn):
     failed = [c for c in run_checks(migrated_dsn) if c.status == FAIL]
     assert failed == []
+
+
+def test_doctor_measures_each_relations_lag(migrated_dsn, engine):
+    """Current after a tick; a change left pending for 20 minutes fails the relations
+    with a one-minute target, not those with an hourly or daily one."""
+    from ksys_app.ops.refresh import settle
+
+    with psycopg.connect(migrated_dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO influx_hist (ts, tag_name, value) SELECT now() - g * interval '10 seconds', t, g "
+                     "FROM generate_series(0, 400) g, unnest(ARRAY['D100', 'FEED_FLOW', 'PRODUCT_FLOW', "
+                     "'INLET_PRESSURE', 'OUTLET_PRESSURE']) t")
+        settle(conn)
+        lags = {c.name: c for c in run_checks(migrated_dsn) if c.name.startswith("lag ")}
+        assert len(lags) == 8 and all(c.status != FAIL for c in lags.values()), lags
+        conn.execute("INSERT INTO influx_hist (ts, tag_name, value) VALUES (now() - interval '2 hours', 'D100', 1)")
+        conn.execute("UPDATE ksys.hist_changes SET logged_at = now() - interval '20 minutes'")
+    lags = {c.name: c for c in run_checks(migrated_dsn) if c.name.startswith("lag ")}
+    failed = {name for name, c in lags.items() if c.status == FAIL}
+    assert {"lag influx_agg_1m", "lag tech_ind_1m_mv", "lag features_5m"} <= failed
+    assert "lag influx_agg_1h" not in failed and "lag influx_agg_1d" not in failed
+    assert "pending change range" in lags["lag influx_agg_1m"].detail and "ksys worker --once" in lags["lag influx_agg_1m"].fix
 
 
 def test_doctor_names_the_fix_for_a_disabled_job(migrated_dsn):

@@ -45,6 +45,7 @@ def test_demo_serves_tiles_for_every_simulated_tag(first_run):
     assert first_run.returncode == 0, first_run.stdout[-3000:] + first_run.stderr[-3000:]
     out = first_run.stdout
     assert "dashboard ready in" in out
+    assert "ksys verify: no differences" in out  # right after ready: every derived relation equals raw
     assert "KPI tiles for" in out, "the page check must have run (Chromium and Playwright are installed by make test)"
     line = next(l for l in out.splitlines() if "KPI tiles for" in l)
     tiles, tags = int(line.split("shows ")[1].split()[0]), int(line.split("for ")[1].split()[0])

@@ -8,7 +8,7 @@ import pytest
 
 from ksys_app.domain.comm import comm_status
 from ksys_app.domain.kpi import QcRule, alarm_badge, status_level
-from ksys_app.domain.timefmt import format_local
+from ksys_app.domain.timefmt import format_local, format_local_short
 from ksys_app.domain.windows import DEFAULT_WINDOW, WINDOW_CODES
 from tests.e2e.conftest import QC_RULES, screenshot, table_rows, wait_loaded, wait_url
 
@@ -27,10 +27,12 @@ def test_tiles_one_per_tag_with_last_value_and_range(seeded_app, page, db):
     rows = latest(db)
     tiles = page.locator("[data-testid=kpi-tile]")
     assert tiles.count() == len(rows) == 3
-    for tag, (value, _ts) in rows.items():
+    for tag, (value, ts) in rows.items():
         tile = page.locator(f"[data-testid=kpi-tile][data-tag={tag}]")
         assert tile.locator("[data-testid=kpi-title]").inner_text() == tag
+        # value and time of one reading: the snapshot's newest one
         assert tile.locator("[data-testid=kpi-value]").inner_text() == f"{value:.1f}"  # PRD value_s
+        assert tile.locator("[data-testid=kpi-ts]").inner_text() == format_local_short(ts, "Asia/Seoul")
         rule = RULES[tag]
         assert tile.locator("[data-testid=kpi-range]").inner_text() == f"{rule.min_val:.1f} ~ {rule.max_val:.1f}"
         gauge = tile.locator("[data-testid=kpi-gauge]")
@@ -62,6 +64,8 @@ def test_snapshot_table_matches_influx_latest(seeded_app, page, db):
                                      "els => els.map(e => e.getAttribute('data-comm'))")
     assert len(dots) == 3 and set(dots) <= {"ok", "late", "no_data"}
     assert page.inner_text("[data-testid=db-status]").strip() == "DB ok"
+    newest = max(ts for _v, ts in rows.values())
+    assert page.inner_text("[data-testid=data-as-of]").strip() == f"data as of {format_local(newest, 'Asia/Seoul')} ·"
     screenshot(page, "dashboard")
 
 

@@ -21,6 +21,9 @@ def test_outage_shows_stale_then_error_and_recovers_without_reload(seeded_app, p
     wait_loaded(page)
     wait_chart(page, "trend-chart", lines=5)
     page.evaluate("window.__noReload = true")
+    dash = page.context.new_page()
+    dash.goto(seeded_app.url + "/")
+    wait_loaded(dash)
     rows_before = page.get_attribute("[data-testid=history-count]", "data-count")
     try:
         pg_server.cluster.stop()
@@ -47,6 +50,12 @@ def test_outage_shows_stale_then_error_and_recovers_without_reload(seeded_app, p
         second.goto(f"{seeded_app.url}/comm?tag=D300")
         second.wait_for_selector("[data-testid=error-box]", timeout=20_000)
         assert second.locator("[data-testid=hm-cell]").count() == 0
+        # the snapshot's Comm. column: not known while the database does not answer
+        dash.click("[data-testid=refresh-btn]")
+        dash.wait_for_selector("[data-testid=stale-badge]", timeout=20_000)
+        dots = dash.eval_on_selector_all("[data-testid=snapshot-row] [data-comm]",
+                                         "els => els.map(e => e.getAttribute('data-comm'))")
+        assert dots and set(dots) == {"unknown"}
     finally:
         pg_server.cluster.start()
     t0 = time.monotonic()
@@ -64,5 +73,8 @@ def test_outage_shows_stale_then_error_and_recovers_without_reload(seeded_app, p
     second.wait_for_function("document.querySelectorAll('[data-testid=hm-cell]').length === 720",
                              timeout=30_000)
     assert second.get_attribute("[data-testid=db-status]", "data-status") == "ok"
+    dash.click("[data-testid=refresh-btn]")
+    dash.wait_for_function("Array.from(document.querySelectorAll('[data-testid=snapshot-row] [data-comm]'))"
+                           ".every(e => e.getAttribute('data-comm') !== 'unknown')", timeout=30_000)
     wait_loaded(page)
     screenshot(page, "outage_recovered")

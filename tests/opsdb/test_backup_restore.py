@@ -154,7 +154,8 @@ def test_restore_refuses_a_non_empty_database_and_force_replaces_it(new_database
     occupied = new_database()
     migrate(occupied, engine="postgres", out=lambda _l: None)
     with psycopg.connect(occupied, autocommit=True) as conn:
-        conn.execute("INSERT INTO influx_hist (ts, tag_name, value) VALUES ('2024-06-01Z', 'KEEP_ME', 1)")
+        # within the 365-day retention, so that no tick deletes it while the test looks
+        conn.execute("INSERT INTO influx_hist (ts, tag_name, value) VALUES (now() - interval '30 days', 'KEEP_ME', 1)")
     before = summary(occupied)
 
     proc = run_cli("restore", str(dump), "--target-dsn", occupied)

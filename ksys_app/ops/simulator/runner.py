@@ -160,7 +160,7 @@ def fill(conn: psycopg.Connection, cfg: SimConfig, *, days: float | None = None,
     if refresh and result.rows:
         if result.start < t_now - SCHEDULER_COVERS:
             t1 = time.perf_counter()
-            refresh_range(conn, result.start, result.end)
+            refresh_range(conn, result.start, result.end, out=out)
             result.refresh_seconds = time.perf_counter() - t1
             out(f"refreshed rollups, virtual tags and indicators in {result.refresh_seconds:.2f} s")
         else:

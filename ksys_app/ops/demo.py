@@ -210,10 +210,10 @@ def run_demo() -> int:
                 # what README promises right after "ready": verify finds nothing, doctor's lags in target
                 from ksys_app.ops.verify import verify
 
-                lines: list[str] = []
-                if verify(admin, out=lines.append) != 0:
-                    raise OpsError("ksys verify found differences right after ready:\n" + "\n".join(lines))
-                _say(f"ksys verify: {lines[-1]} (last {7} days, every derived relation)")
+                report: list[str] = []
+                if verify(admin, out=report.append) != 0:
+                    raise OpsError("ksys verify found differences right after ready:\n" + "\n".join(report))
+                _say(f"ksys verify: {report[-1].splitlines()[-1]} (last 7 days, every derived relation)")
                 tiles = _check_page(port, health["tags"])
                 if tiles >= 0:
                     _say(f"page / shows {tiles} KPI tiles for {health['tags']} tags")

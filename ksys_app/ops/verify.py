@@ -40,90 +40,92 @@ PENDING = """
 """
 
 
-def _rollup_sql(view: str, width: str) -> str:
-    cols = ["n", "sum", "min", "max", "first", "last"]
-    diff = " OR ".join(f"NOT {_close('r.' + c, 'g.' + c)}" for c in cols)
+def _diff_sql(ctes: str, problems: str, pending_if: str) -> str:
+    """Compare CTEs `ref` (recomputed) and `got` (stored), both keyed (bucket, tag_name).
+
+    `problems`: further `WHEN ... THEN text` arms after missing / extra rows;
+    `pending_if`: when a pending change range p (lo, hi) overlaps what the row depends on.
+    """
     return f"""
-WITH ref AS (
-  SELECT date_bin('{width}', ts, {ORIGIN}) AS bucket, tag_name, count(*)::float8 AS n, sum(value) AS sum,
-         min(value) AS min, max(value) AS max,
-         (array_agg(value ORDER BY ts ASC))[1] AS first, (array_agg(value ORDER BY ts DESC))[1] AS last
-  FROM public.influx_hist WHERE ts >= %(d0)s AND ts < %(d1)s AND ts >= %(horizon)s
-  GROUP BY 1, 2
-), got AS (
-  SELECT bucket, tag_name, n::float8 AS n, sum, min, max, first, last, avg, diff
-  FROM public.{view} WHERE bucket >= %(d0)s AND bucket < %(d1)s AND bucket >= %(horizon)s
-), pending AS ({PENDING}), cmp AS (
+WITH {ctes}, pending AS ({PENDING}), cmp AS (
   SELECT coalesce(r.bucket, g.bucket) AS bucket, coalesce(r.tag_name, g.tag_name) AS tag_name,
          CASE WHEN r.bucket IS NULL THEN 'extra row'
               WHEN g.bucket IS NULL THEN 'missing row'
-              WHEN {diff} THEN format('n %%s/%%s sum %%s/%%s min %%s/%%s max %%s/%%s first %%s/%%s last %%s/%%s',
-                     g.n, r.n, g.sum, r.sum, g.min, r.min, g.max, r.max, g.first, r.first, g.last, r.last)
-              WHEN NOT {_close('g.avg', 'r.sum / r.n')} THEN format('avg %%s, sum/n %%s', g.avg, r.sum / r.n)
-              WHEN NOT {_close('g.diff', 'r.last - r.first')} THEN format('diff %%s, last-first %%s', g.diff,
-                                                                     r.last - r.first)
+              {problems}
          END AS problem
   FROM ref r FULL JOIN got g USING (bucket, tag_name)
 )
-SELECT bucket, tag_name, problem,
-       EXISTS (SELECT 1 FROM pending p WHERE p.lo < bucket + interval '{width}' AND p.hi > bucket) AS pending
+SELECT bucket, tag_name, problem, EXISTS (SELECT 1 FROM pending p WHERE {pending_if}) AS pending
 FROM cmp
 """
 
 
-FEATURES_SQL = f"""
-WITH ref AS (
+def _any_differs(cols: tuple[str, ...]) -> str:
+    return " OR ".join(f"NOT {_close('r.' + c, 'g.' + c)}" for c in cols)
+
+
+def _overlaps(width: str, before: str = "0") -> str:
+    return f"p.lo < bucket + interval '{width}' AND p.hi > bucket - interval '{before}'"
+
+
+IN_DAY = "ts >= %(d0)s AND ts < %(d1)s AND ts >= %(horizon)s"
+BUCKETS_IN_DAY = "bucket >= %(d0)s AND bucket < %(d1)s AND bucket >= %(horizon)s"
+
+
+def _rollup_sql(view: str, width: str) -> str:
+    return _diff_sql(f"""
+ref AS (
+  SELECT date_bin('{width}', ts, {ORIGIN}) AS bucket, tag_name, count(*)::float8 AS n, sum(value) AS sum,
+         min(value) AS min, max(value) AS max,
+         (array_agg(value ORDER BY ts ASC))[1] AS first, (array_agg(value ORDER BY ts DESC))[1] AS last
+  FROM public.influx_hist WHERE {IN_DAY}
+  GROUP BY 1, 2
+), got AS (
+  SELECT bucket, tag_name, n::float8 AS n, sum, min, max, first, last, avg, diff
+  FROM public.{view} WHERE {BUCKETS_IN_DAY}
+)""", f"""
+              WHEN {_any_differs(("n", "sum", "min", "max", "first", "last"))}
+                THEN format('n %%s/%%s sum %%s/%%s min %%s/%%s max %%s/%%s first %%s/%%s last %%s/%%s',
+                            g.n, r.n, g.sum, r.sum, g.min, r.min, g.max, r.max, g.first, r.first, g.last, r.last)
+              WHEN NOT {_close('g.avg', 'r.sum / r.n')} THEN format('avg %%s, sum/n %%s', g.avg, r.sum / r.n)
+              WHEN NOT {_close('g.diff', 'r.last - r.first')}
+                THEN format('diff %%s, last-first %%s', g.diff, r.last - r.first)""", _overlaps(width))
+
+
+FEATURES_SQL = _diff_sql(f"""
+ref AS (
   SELECT date_bin('5 minutes', ts, {ORIGIN}) AS bucket, tag_name, avg(value) AS mean, stddev_samp(value) AS std,
          min(value) AS min, max(value) AS max,
          percentile_cont(0.1) WITHIN GROUP (ORDER BY value) AS p10,
          percentile_cont(0.9) WITHIN GROUP (ORDER BY value) AS p90, count(*)::float8 AS n
-  FROM public.influx_hist WHERE ts >= %(d0)s AND ts < %(d1)s AND ts >= %(horizon)s
+  FROM public.influx_hist WHERE {IN_DAY}
   GROUP BY 1, 2
 ), got AS (
   SELECT bucket, tag_name, mean_5m AS mean, std_5m AS std, min_5m AS min, max_5m AS max, p10_5m AS p10,
          p90_5m AS p90, n_5m::float8 AS n
-  FROM public.features_5m WHERE bucket >= %(d0)s AND bucket < %(d1)s AND bucket >= %(horizon)s
-), pending AS ({PENDING}), cmp AS (
-  SELECT coalesce(r.bucket, g.bucket) AS bucket, coalesce(r.tag_name, g.tag_name) AS tag_name,
-         CASE WHEN r.bucket IS NULL THEN 'extra row'
-              WHEN g.bucket IS NULL THEN 'missing row'
-              WHEN {" OR ".join(f"NOT {_close('r.' + c, 'g.' + c)}" for c in ("mean", "std", "min", "max", "p10", "p90", "n"))}
-                THEN format('mean %%s/%%s std %%s/%%s p10 %%s/%%s p90 %%s/%%s n %%s/%%s', g.mean, r.mean, g.std, r.std,
-                            g.p10, r.p10, g.p90, r.p90, g.n, r.n)
-         END AS problem
-  FROM ref r FULL JOIN got g USING (bucket, tag_name)
-)
-SELECT bucket, tag_name, problem,
-       EXISTS (SELECT 1 FROM pending p WHERE p.lo < bucket + interval '5 minutes' AND p.hi > bucket) AS pending
-FROM cmp
-"""
+  FROM public.features_5m WHERE {BUCKETS_IN_DAY}
+)""", f"""
+              WHEN {_any_differs(("mean", "std", "min", "max", "p10", "p90", "n"))}
+                THEN format('mean %%s/%%s std %%s/%%s p10 %%s/%%s p90 %%s/%%s n %%s/%%s', g.mean, r.mean,
+                            g.std, r.std, g.p10, r.p10, g.p90, r.p90, g.n, r.n)""", _overlaps("5 minutes"))
 
-COMM_SQL = f"""
-WITH ref AS (
+COMM_SQL = _diff_sql(f"""
+ref AS (
   SELECT date_bin('1 hour', ts, {ORIGIN}) AS bucket, tag_name, count(*) AS recv,
          max(date_bin('1 minute', ts, {ORIGIN})) AS last_seen
-  FROM public.influx_hist WHERE ts >= %(d0)s AND ts < %(d1)s AND ts >= %(horizon)s
+  FROM public.influx_hist WHERE {IN_DAY}
   GROUP BY 1, 2
 ), got AS (
   SELECT bucket, tag_name, recv_msgs AS recv, last_seen_min AS last_seen
-  FROM public.comm_success_1h WHERE bucket >= %(d0)s AND bucket < %(d1)s AND bucket >= %(horizon)s
-), pending AS ({PENDING}), cmp AS (
-  SELECT coalesce(r.bucket, g.bucket) AS bucket, coalesce(r.tag_name, g.tag_name) AS tag_name,
-         CASE WHEN r.bucket IS NULL THEN 'extra row'
-              WHEN g.bucket IS NULL THEN 'missing row'
+  FROM public.comm_success_1h WHERE {BUCKETS_IN_DAY}
+)""", """
               WHEN r.recv <> g.recv OR r.last_seen IS DISTINCT FROM g.last_seen
-                THEN format('recv %%s/%%s last_seen %%s/%%s', g.recv, r.recv, g.last_seen, r.last_seen)
-         END AS problem
-  FROM ref r FULL JOIN got g USING (bucket, tag_name)
-)
-SELECT bucket, tag_name, problem,
-       EXISTS (SELECT 1 FROM pending p WHERE p.lo < bucket + interval '1 hour' AND p.hi > bucket) AS pending
-FROM cmp
-"""
+                THEN format('recv %%s/%%s last_seen %%s/%%s', g.recv, r.recv, g.last_seen, r.last_seen)""",
+                     _overlaps("1 hour"))
 
 # PRD.md "Virtual tags": complete minutes only, from the minute averages of the inputs.
-VIRTUAL_SQL = f"""
-WITH m AS (
+VIRTUAL_SQL = _diff_sql(f"""
+m AS (
   SELECT date_bin('1 minute', ts, {ORIGIN}) AS minute, tag_name, avg(value) AS v
   FROM public.influx_hist
   WHERE tag_name IN ('INLET_PRESSURE', 'OUTLET_PRESSURE', 'FEED_FLOW', 'PRODUCT_FLOW')
@@ -152,26 +154,16 @@ WITH m AS (
 ), got AS (
   SELECT ts AS bucket, tag_name, value FROM public.influx_hist
   WHERE tag_name IN ('PRESSURE_DIFF', 'RECOVERY_RATE', 'OPERATING_TIME', 'TOTAL_PRODUCT_VOLUME_1H')
-    AND ts >= %(d0)s AND ts < %(d1)s AND ts < date_bin('1 minute', now(), {ORIGIN}) AND ts >= %(horizon)s
-), pending AS ({PENDING}), cmp AS (
-  SELECT coalesce(r.bucket, g.bucket) AS bucket, coalesce(r.tag_name, g.tag_name) AS tag_name,
-         CASE WHEN r.bucket IS NULL THEN 'extra row'
-              WHEN g.bucket IS NULL THEN 'missing row'
-              WHEN NOT {_close('r.value', 'g.value')} THEN format('value %%s, PRD %%s', g.value, r.value)
-         END AS problem
-  FROM ref r FULL JOIN got g USING (bucket, tag_name)
-)
-SELECT bucket, tag_name, problem,
-       EXISTS (SELECT 1 FROM pending p WHERE p.lo < bucket + interval '1 minute'
-                                         AND p.hi > bucket - interval '59 minutes') AS pending
-FROM cmp
-"""
+    AND {IN_DAY} AND ts < date_bin('1 minute', now(), {ORIGIN})
+)""", f"""
+              WHEN NOT {_close('r.value', 'g.value')} THEN format('value %%s, PRD %%s', g.value, r.value)""",
+                        _overlaps("1 minute", before="59 minutes"))
 
 # PRD.md "Technical indicators" over 1-minute averages from raw. The 60 rows
 # before the day come from the two days before it, or from all history for
 # tags that have fewer there.
-TECH_SQL = f"""
-WITH recent AS (
+TECH_SQL = _diff_sql(f"""
+recent AS (
   SELECT date_bin('1 minute', ts, {ORIGIN}) AS bucket, tag_name, avg(value) AS avg
   FROM public.influx_hist WHERE ts >= %(d0)s - interval '2 days' AND ts < %(d1)s
   GROUP BY 1, 2
@@ -195,22 +187,13 @@ WITH recent AS (
          avg - avg_60 AS slope_60
   FROM calc WHERE bucket >= %(d0)s AND bucket >= %(horizon)s
 ), got AS (
-  SELECT * FROM public.tech_ind_1m_mv WHERE bucket >= %(d0)s AND bucket < %(d1)s AND bucket >= %(horizon)s
-), pending AS ({PENDING}), cmp AS (
-  SELECT coalesce(r.bucket, g.bucket) AS bucket, coalesce(r.tag_name, g.tag_name) AS tag_name,
-         CASE WHEN r.bucket IS NULL THEN 'extra row'
-              WHEN g.bucket IS NULL THEN 'missing row'
-              WHEN {" OR ".join(f"NOT {_close('r.' + c, 'g.' + c)}" for c in ("avg", "sma_10", "sma_60", "bb_top", "bb_bot", "slope_60"))}
+  SELECT * FROM public.tech_ind_1m_mv WHERE {BUCKETS_IN_DAY}
+)""", f"""
+              WHEN {_any_differs(("avg", "sma_10", "sma_60", "bb_top", "bb_bot", "slope_60"))}
                 THEN format('avg %%s/%%s sma_10 %%s/%%s sma_60 %%s/%%s bb %%s/%%s slope_60 %%s/%%s', g.avg, r.avg,
-                            g.sma_10, r.sma_10, g.sma_60, r.sma_60, g.bb_top, r.bb_top, g.slope_60, r.slope_60)
-         END AS problem
-  FROM ref r FULL JOIN got g USING (bucket, tag_name)
-)
-SELECT bucket, tag_name, problem,
-       EXISTS (SELECT 1 FROM pending p WHERE p.lo < bucket + interval '1 minute'
-                                         AND p.hi > bucket - interval '1 day') AS pending
-FROM cmp
-"""
+                            g.sma_10, r.sma_10, g.sma_60, r.sma_60, g.bb_top, r.bb_top, g.slope_60, r.slope_60)""",
+                     # a row depends on the 60 rows before it: up to a day back for dense tags
+                     _overlaps("1 minute", before="1 day"))
 
 # name -> (SQL, consumer whose pending ranges it follows)
 RELATIONS: dict[str, tuple[str, str]] = {

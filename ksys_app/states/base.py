@@ -58,10 +58,14 @@ def _client_connected(token: str) -> bool:
 
 
 def newest_data_time(result: ReadResult):
-    """The newest reading time or bucket start among a read's rows (None without rows)."""
+    """The newest reading time or bucket start among a read's rows (None without rows).
+
+    Rows name it ts (readings), last_ts (KPI statistics), bucket (rollups) or
+    last_seen (heatmap hours: the newest minute with a reading; empty hours have none).
+    """
     newest = None
     for row in result.rows:
-        for name in ("ts", "last_ts", "bucket"):
+        for name in ("ts", "last_ts", "bucket", "last_seen"):
             t = getattr(row, name, None)
             if t is not None and hasattr(t, "tzinfo") and (newest is None or t > newest):
                 newest = t

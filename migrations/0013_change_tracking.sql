@@ -70,12 +70,14 @@ CREATE TABLE IF NOT EXISTS ksys.change_consumers (
   reach       interval,                -- ... and this much past their end
   merge_gap   interval NOT NULL        -- ranges closer than this are worked on as one
 );
--- derived: the log has a range per hour a statement touched, and a bulk load's
--- hours are a few seconds apart; one span per load keeps the 1 h / 1 d rollups
--- from being recomputed once per hour range.
+-- merge_gap: every piece costs a fixed set of statements (six rollups, the
+-- indicators' look-ups), about what recomputing an hour of a few dozen tags
+-- costs; so ranges less than an hour apart are one piece. Measured with
+-- bench/soak.py (20 late readings a second, anywhere in 3 days): a tick took
+-- 53 s with ranges merged only when 10 minutes apart, one per late reading.
 INSERT INTO ksys.change_consumers VALUES
-  ('virtual_tags', true,  interval '1 minute', interval '59 minutes', interval '0'),
-  ('derived',      false, NULL,                NULL,                  interval '10 minutes')
+  ('virtual_tags', true,  interval '1 minute', interval '59 minutes', interval '1 hour'),
+  ('derived',      false, NULL,                NULL,                  interval '1 hour')
 ON CONFLICT (consumer) DO NOTHING;
 
 -- Disjoint, merged [lo, hi) per consumer; logged_at is the oldest change inside
@@ -229,19 +231,24 @@ BEGIN
 END
 $$;
 
--- Every piece a tick takes: the newest pending time below p_bound, range by range,
--- until p_budget of data time is used (the last piece cut to what is left).
+-- Every piece a tick takes, until p_budget of data time is used (the last piece
+-- cut to its newest part): first a range reaching into the last hour (the live
+-- minutes stay current during a long catch-up), then the longest-waiting ones
+-- (so that late data spread over days, arriving faster than a tick works it
+-- off, cannot starve older ranges), newest first among equals (one bulk load).
 CREATE OR REPLACE FUNCTION ksys.pending_pieces(p_consumer text, p_bound timestamptz, p_budget interval)
 RETURNS TABLE (lo timestamptz, hi timestamptz)
 LANGUAGE sql STABLE AS $$
   SELECT greatest(r.lo, r.hi - (p_budget - r.used)), r.hi
-  FROM (SELECT p.lo, least(p.hi, p_bound) AS hi,
-               coalesce(sum(least(p.hi, p_bound) - p.lo) OVER (ORDER BY p.hi DESC
+  FROM (SELECT p.lo, least(p.hi, p_bound) AS hi, p.turn,
+               coalesce(sum(least(p.hi, p_bound) - p.lo) OVER (ORDER BY p.turn
                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), interval '0') AS used
-        FROM ksys.pending_ranges p
-        WHERE p.consumer = p_consumer AND p.lo < p_bound) r
+        FROM (SELECT q.*, row_number() OVER (ORDER BY q.hi > now() - interval '1 hour' DESC, q.logged_at,
+                                                      q.hi DESC) AS turn
+              FROM ksys.pending_ranges q
+              WHERE q.consumer = p_consumer AND q.lo < p_bound) p) r
   WHERE r.used < p_budget
-  ORDER BY r.hi DESC
+  ORDER BY r.turn
 $$;
 
 -- [p_lo, p_hi) of a consumer is done: cut it out of its pending ranges.

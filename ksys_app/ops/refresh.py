@@ -20,10 +20,6 @@ MAX_SETTLE_TICKS = 2000          # a year of backlog is ~370 ticks; this only st
 BUSY_WAIT_S = 0.2
 
 
-def engine_of(conn: psycopg.Connection) -> str:
-    return conn.execute("SELECT value FROM ksys.settings WHERE key = 'engine'").fetchone()[0]
-
-
 def tick(conn: psycopg.Connection) -> int:
     """One scheduler tick; returns the number of failed jobs (-1: another tick was running).
 

@@ -76,8 +76,8 @@ SELECT w.tag_name, w.n, w.min, w.max,
        (SELECT f.first FROM public.{view} f
          WHERE f.tag_name = w.tag_name AND f.bucket = w.first_bucket) AS first,
        -- value and time of the tile come from one reading: the newest raw one when
-       -- it falls in the newest bucket or after it (the snapshot's row), else the
-       -- newest bucket's last value with that bucket's time
+       -- it falls in the newest bucket or after it (the snapshot row), else the
+       -- last value of the newest bucket with the time of that bucket
        CASE WHEN lt.ts >= w.last_bucket THEN lt.value
             ELSE (SELECT l.last FROM public.{view} l
                    WHERE l.tag_name = w.tag_name AND l.bucket = w.last_bucket) END AS last,

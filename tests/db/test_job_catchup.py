@@ -77,7 +77,8 @@ def _assert_rows_match(got: list[tuple], want: list[tuple]) -> None:
 def _tick(conn: psycopg.Connection) -> None:
     while (failed := tick(conn)) == -1:   # a tick started by pg_cron is still running
         time.sleep(0.1)
-    assert failed == 0
+    assert failed == 0, conn.execute("SELECT job_name, last_error FROM ksys.jobs "
+                                     "WHERE last_run_status = 'Failed'").fetchall()
     failed = conn.execute("SELECT job_name, last_error FROM ksys.jobs WHERE last_run_status = 'Failed'").fetchall()
     assert failed == []
 

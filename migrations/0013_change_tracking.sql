@@ -333,9 +333,12 @@ BEGIN
     ) d
     WHERE minute >= p_from AND minute < p_to
   ), del AS (
-    -- the rows deleted and the rows upserted are disjoint, so one statement does both
+    -- the rows deleted and the rows upserted are disjoint, so one statement does both.
+    -- The tag names are literals: TimescaleDB then decompresses only the virtual
+    -- tags' batches (segmentby tag_name) to find what to delete, not every tag's.
     DELETE FROM public.influx_hist h
-    WHERE h.tag_name = ANY (ksys.virtual_tag_names()) AND h.ts >= p_from AND h.ts < p_to
+    WHERE h.tag_name IN ('PRESSURE_DIFF', 'RECOVERY_RATE', 'OPERATING_TIME', 'TOTAL_PRODUCT_VOLUME_1H')
+      AND h.ts >= p_from AND h.ts < p_to
       AND NOT EXISTS (SELECT 1 FROM derived v WHERE v.ts = h.ts AND v.tag_name = h.tag_name)
     RETURNING 1
   ), up AS (

@@ -25,7 +25,7 @@ test: system-deps $(STAMP)
 
 # KSYS_DATA_DIR (default .ksys/), KSYS_PORT (default 3000), KSYS_DEMO_EXIT_AFTER_READY=1
 demo: system-deps $(STAMP)
-	@$(PY) -m ksys_app.ops.cli demo
+	@$(PY) -m ksys_dev.demo
 
 # unit tests only (no database, no browser)
 test-fast: $(STAMP)

@@ -20,9 +20,9 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from bench.common import Stopwatch, log, summary_ms
-from ksys_app.ops.localpg import LocalCluster, free_port
-from ksys_app.ops.migrate import migrate
-from ksys_app.ops.refresh import refresh_range
+from ksys_dev.localpg import LocalCluster, free_port
+from ksys_app.ops.schema.migrate import migrate
+from ksys_app.ops.schema.refresh import refresh_range
 from ksys_app.ops.simulator import load, signals
 from ksys_app.ops.simulator import tags as tagdefs
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench.common import ROOT, log, percentile, tree_rss
 from ksys_app.domain.windows import WINDOW_CODES
-from ksys_app.ops.localpg import free_port
+from ksys_dev.localpg import free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -19,8 +19,8 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from ksys_app.ops.localpg import LocalCluster, available_libraries, free_port
-from ksys_app.ops.migrate import migrate
+from ksys_dev.localpg import LocalCluster, available_libraries, free_port
+from ksys_app.ops.schema.migrate import migrate
 
 
 @dataclass

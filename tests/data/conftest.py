@@ -12,7 +12,7 @@ import pytest
 
 from ksys_app.config import Settings
 from ksys_app.data.repository import Repository
-from ksys_app.ops.migrate import migrate
+from ksys_app.ops.schema.migrate import migrate
 from tests.conftest import ENGINES, drop_database
 from tests.data import seed
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from ksys_app.ops.refresh import refresh_range
+from ksys_app.ops.schema.refresh import refresh_range
 
 UTC = timezone.utc
 SEOUL = ZoneInfo("Asia/Seoul")

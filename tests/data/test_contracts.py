@@ -18,7 +18,7 @@ import pytest
 
 from ksys_app.data.errors import ErrorCode
 from ksys_app.domain.windows import parse_window
-from ksys_app.ops.refresh import refresh_range
+from ksys_app.ops.schema.refresh import refresh_range
 from tests.data import seed
 
 WINDOWS = ["1m", "24h", "7d", "30d", "12m"]

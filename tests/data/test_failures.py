@@ -10,8 +10,8 @@ import pytest
 
 from ksys_app.data.errors import ErrorCode
 from ksys_app.data.queries import Query
-from ksys_app.ops.migrate import migrate
-from ksys_app.ops.refresh import refresh_range
+from ksys_app.ops.schema.migrate import migrate
+from ksys_app.ops.schema.refresh import refresh_range
 
 SLEEP = Query("test_sleep", "SELECT pg_sleep($1)::text AS slept LIMIT $2")
 

@@ -17,10 +17,10 @@ from datetime import datetime, timedelta, timezone
 import psycopg
 import pytest
 
-from ksys_app.ops.backup import backup
-from ksys_app.ops.refresh import settle, tick
-from ksys_app.ops.restore import restore
-from ksys_app.ops.verify import RELATIONS, verify_relations
+from ksys_app.ops.dataops.backup import backup
+from ksys_app.ops.schema.refresh import settle, tick
+from ksys_app.ops.dataops.restore import restore
+from ksys_app.ops.schema.verify import RELATIONS, verify_relations
 from tests.db import reference as ref
 from tests.data.seed import pause_timescaledb_policies
 
@@ -143,7 +143,7 @@ def _assert_equal_to_reference(conn: psycopg.Connection, model: dict[Key, float]
 
 
 def test_any_arrival_order_gives_the_prd_numbers(engine, new_database, tmp_path):
-    from ksys_app.ops.migrate import migrate
+    from ksys_app.ops.schema.migrate import migrate
 
     rng = random.Random(SEED)
     now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
@@ -213,7 +213,7 @@ def test_any_arrival_order_gives_the_prd_numbers(engine, new_database, tmp_path)
 def test_verify_finds_a_wrong_bucket(migrated_dsn, engine, capsys):
     """`ksys verify` is not a test that cannot fail: damage one derived row of each
     kind and it reports each, with exit code 1."""
-    from ksys_app.ops.verify import verify
+    from ksys_app.ops.schema.verify import verify
 
     now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
     rng = random.Random(3)

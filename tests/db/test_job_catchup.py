@@ -19,8 +19,8 @@ from datetime import datetime, timedelta, timezone
 import psycopg
 import pytest
 
-from ksys_app.ops.refresh import backlog, refresh_range, tick
-from ksys_app.ops.verify import RELATIONS, verify_relations
+from ksys_app.ops.schema.refresh import backlog, refresh_range, tick
+from ksys_app.ops.schema.verify import RELATIONS, verify_relations
 from tests.conftest import unschedule_cron
 from tests.data.seed import pause_timescaledb_policies
 from tests.db.seed import PRD_TECH, exact_value

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from ksys_app.ops.errors import MigrationRefused
-from ksys_app.ops.migrate import LOCK_KEY, migrate, migrations_dir
+from ksys_app.ops.schema.migrate import LOCK_KEY, migrate, migrations_dir
 
 D = "double precision"
 TS = "timestamp with time zone"
@@ -171,3 +171,30 @@ def test_missing_privileges_is_one_line(new_database, pg_server):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_a_version_for_one_engine_only_and_history_the_checkout_lacks(new_database, tmp_path, monkeypatch):
+    """A version may exist for one engine only; a database's record of a deleted no-op
+    twin of such a version is accepted, a file the checkout does not know is not."""
+    from ksys_app.ops.schema.doctor import run_checks
+
+    directory = tmp_path / "migrations"
+    shutil.copytree(migrations_dir(), directory)
+    (directory / "0099_only_on_timescaledb.timescaledb.sql").write_text("SELECT 1;\n")
+    dsn = new_database()
+    result = migrate(dsn, engine="postgres", out=lambda _l: None, directory=directory)
+    assert "0099_only_on_timescaledb.timescaledb.sql" not in result.applied
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO ksys.schema_migrations (version, name, engine, file, checksum, duration_ms) "
+                     "VALUES (99, 'only_on_timescaledb', 'postgres', '0099_only_on_timescaledb.postgres.sql', "
+                     "'0', 0)")
+    assert migrate(dsn, out=lambda _l: None, directory=directory).applied == []   # a retired twin
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO ksys.schema_migrations (version, name, engine, file, checksum, duration_ms) "
+                     "VALUES (9998, 'from_the_future', 'postgres', '9998_from_the_future.sql', '0', 0)")
+    with pytest.raises(MigrationRefused, match="9998_from_the_future.sql which this checkout does not have"):
+        migrate(dsn, out=lambda _l: None, directory=directory)
+    # doctor reads the same history: it names the file instead of calling the database up to date
+    monkeypatch.setenv("KSYS_MIGRATIONS_DIR", str(directory))
+    checks = {c.name: c for c in run_checks(dsn)}
+    assert checks["migrations"].status == "fail" and "9998_from_the_future.sql" in checks["migrations"].detail

@@ -9,9 +9,9 @@ import time
 import psycopg
 import pytest
 
-from ksys_app.ops.doctor import run_checks, FAIL
-from ksys_app.ops.migrate import migrate
-from ksys_app.ops.schedule import TICK_COMMAND
+from ksys_app.ops.schema.doctor import run_checks, FAIL
+from ksys_app.ops.schema.migrate import migrate
+from ksys_app.ops.schema.schedule import TICK_COMMAND
 
 WRITES = [
     "INSERT INTO influx_hist (ts, tag_name, value) VALUES (now(), 'X', 1)",
@@ -50,7 +50,7 @@ def test_doctor_passes_on_fresh_database(migrated_dsn):
 def test_doctor_measures_each_relations_lag(migrated_dsn, engine):
     """Current after a tick; a change left pending for 20 minutes fails the relations
     with a one-minute target, not those with an hourly or daily one."""
-    from ksys_app.ops.refresh import settle
+    from ksys_app.ops.schema.refresh import settle
 
     with psycopg.connect(migrated_dsn, autocommit=True) as conn:
         conn.execute("INSERT INTO influx_hist (ts, tag_name, value) SELECT now() - g * interval '10 seconds', t, g "

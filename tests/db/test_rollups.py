@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import psycopg
 import pytest
 
-from ksys_app.ops.refresh import refresh_range
+from ksys_app.ops.schema.refresh import refresh_range
 from tests.db.seed import PRD_TECH, seed_readings
 
 TAGS = ["D100", "D200", "D300"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ksys_app.ops.localpg import free_port
+from ksys_dev.localpg import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -20,9 +20,9 @@ from typing import Iterator
 import psycopg
 import pytest
 
-from ksys_app.ops.localpg import free_port
-from ksys_app.ops.migrate import migrate
-from ksys_app.ops.refresh import refresh_range
+from ksys_dev.localpg import free_port
+from ksys_app.ops.schema.migrate import migrate
+from ksys_app.ops.schema.refresh import refresh_range
 from tests.db.seed import seed_readings
 
 ROOT = Path(__file__).resolve().parents[2]

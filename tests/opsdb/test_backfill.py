@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ksys_app.ops.backfill import backfill
+from ksys_app.ops.dataops.backfill import backfill
 from tests.opsdb.conftest import record_metric, run_cli, summary, write_readings_csv
 
 

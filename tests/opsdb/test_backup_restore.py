@@ -17,15 +17,15 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ksys_app.ops import restore as restore_mod
-from ksys_app.ops.backup import backup
-from ksys_app.ops.doctor import FAIL, run_checks
+from ksys_app.ops.dataops import restore as restore_mod
+from ksys_app.ops.dataops.backup import backup
+from ksys_app.ops.schema.doctor import FAIL, run_checks
 from ksys_app.ops.errors import OpsError
-from ksys_app.ops.manifest import load, manifest_path, write
-from ksys_app.ops.migrate import migrate
-from ksys_app.ops.refresh import refresh_range
-from ksys_app.ops.restore import parse_toc, restore
-from ksys_app.ops.schedule import TICK_COMMAND, cron_job_name
+from ksys_app.ops.dataops.manifest import load, manifest_path, write
+from ksys_app.ops.schema.migrate import migrate
+from ksys_app.ops.schema.refresh import refresh_range
+from ksys_app.ops.dataops.restore import parse_toc, restore
+from ksys_app.ops.schema.schedule import TICK_COMMAND, cron_job_name
 from tests.db.seed import seed_readings
 from tests.opsdb.conftest import dbname, record_metric, run_cli, summary, write_readings_csv
 

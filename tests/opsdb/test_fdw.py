@@ -9,7 +9,7 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from ksys_app.ops.refresh import refresh_range
+from ksys_app.ops.schema.refresh import refresh_range
 from tests.db.seed import seed_readings
 from tests.opsdb.conftest import dbname
 

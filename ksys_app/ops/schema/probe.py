@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 import psycopg
 
+# TimescaleDB numbers its own internal jobs below 1000; policies and user jobs from here.
+FIRST_POLICY_JOB_ID = 1000
+
 
 @dataclass(frozen=True)
 class ServerInfo:

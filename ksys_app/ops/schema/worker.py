@@ -7,16 +7,14 @@ tick running (pg_cron, a second worker) does nothing, so running one too many is
 from __future__ import annotations
 
 import signal
-import time
 from typing import Callable
 
 import psycopg
 
 from ksys_app.ops.db import connect, first_line
 from ksys_app.ops.errors import OpsError
-from ksys_app.ops.refresh import tick
-
-BACKOFF_S = (1, 2, 4, 8)
+from ksys_app.ops.schema.refresh import tick
+from ksys_app.retry import backoff_s, sleep_unless
 
 
 def run_worker(dsn: str, once: bool = False, interval_s: float = 15.0,
@@ -44,23 +42,14 @@ def run_worker(dsn: str, once: bool = False, interval_s: float = 15.0,
                         out(f"tick: {failed} job(s) failed; see `ksys doctor`")
                     if once:
                         return 1 if failed > 0 else 0
-                    if _sleep(interval_s, should_stop):
+                    if sleep_unless(interval_s, should_stop):
                         return 0
         except (OpsError, psycopg.OperationalError) as exc:
             if once:
                 raise OpsError(f"worker: {first_line(exc)}") from None
-            delay = BACKOFF_S[min(failures_in_row, len(BACKOFF_S) - 1)]
             failures_in_row += 1
+            delay = backoff_s(failures_in_row)
             out(f"worker: database unavailable ({first_line(exc)}); retrying in {delay} s")
-            if _sleep(delay, should_stop):
+            if sleep_unless(delay, should_stop):
                 return 0
 
-
-def _sleep(seconds: float, should_stop: Callable[[], bool]) -> bool:
-    """Sleep in small steps; True when asked to stop."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if should_stop():
-            return True
-        time.sleep(min(0.2, deadline - time.monotonic()))
-    return should_stop()

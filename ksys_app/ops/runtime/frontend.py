@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ksys_app.ops.errors import OpsError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 BUN_VERSION = "1.4.4"
 UI_SOURCES = ("ksys_app", "rxconfig.py", "assets")
 
@@ -118,5 +118,5 @@ def build_frontend(port: int, force: bool = False, out=print) -> bool:
 
 def serve_command(port: int, host: str) -> tuple[list[str], dict[str, str]]:
     """The server process: the exported frontend and the websocket on one port."""
-    return ([sys.executable, "-m", "ksys_app.ops.serve_prod", "--port", str(port), "--host", host],
+    return ([sys.executable, "-m", "ksys_app.ops.runtime.serve", "--port", str(port), "--host", host],
             reflex_env(port))

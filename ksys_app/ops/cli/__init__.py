@@ -1,0 +1,62 @@
+"""The `ksys` command: database and operations tasks (click).
+
+Every subcommand takes --dsn or reads the environment (admin commands:
+KSYS_ADMIN_DSN, then TS_DSN; `serve`: TS_DSN). Failures print one line,
+`ksys <command>: <why>`, and exit 2 (1 for findings such as doctor failures);
+Ctrl-C exits 130.
+
+    schema    migrate, doctor, verify, worker        (ksys_app.ops.schema)
+    data      backup, restore, qc, backfill          (ksys_app.ops.dataops)
+    runtime   serve, simulate                        (ksys_app.ops.runtime, .simulator)
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ksys_app.ops.cli import data_cmds, runtime_cmds, schema_cmds
+from ksys_app.ops.errors import OpsError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+def ksys() -> None:
+    """ksys telemetry dashboard: database and operations."""
+
+
+for module in (schema_cmds, data_cmds, runtime_cmds):
+    for command in module.COMMANDS:
+        ksys.add_command(command)
+
+
+def _command_path(argv: list[str]) -> str:
+    """`ksys qc sync` for an error raised while running that command."""
+    path, group = ["ksys"], ksys
+    for arg in argv:
+        if arg.startswith("-") or not isinstance(group, click.Group) or arg not in group.commands:
+            break
+        path.append(arg)
+        group = group.commands[arg]
+    return " ".join(path[:2]) if len(path) > 1 else "ksys"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = ksys.main(args=argv, prog_name="ksys", standalone_mode=False)
+    except click.exceptions.Exit as done:       # --help
+        return done.exit_code
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "ksys"
+        print(f"{where}: {exc.format_message()}", file=sys.stderr)
+        return 2
+    except click.ClickException as exc:
+        print(f"{_command_path(argv)}: {exc.format_message()}", file=sys.stderr)
+        return exc.exit_code
+    except OpsError as exc:
+        print(f"{_command_path(argv)}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except (KeyboardInterrupt, click.Abort):
+        return 130
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,113 @@
+"""`ksys serve | simulate`: the dashboard in production mode, and the telemetry simulator."""
+
+from __future__ import annotations
+
+import click
+
+from ksys_app.ops.cli.options import APP_ENV, dsn_option
+from ksys_app.ops.errors import OpsError
+from ksys_app.ops.simulator import runner, tags
+
+
+@click.command(help="Run the dashboard in production mode against a database.")
+@dsn_option(env=APP_ENV, role="read-only app DSN")
+@click.option("--port", type=click.IntRange(1, 65535), envvar="KSYS_PORT", default=3000, show_default=True,
+              help="HTTP port for pages and websocket (or KSYS_PORT)")
+@click.option("--host", default="0.0.0.0", show_default=True, help="listen address")
+@click.option("--rebuild", is_flag=True, help="rebuild the frontend even if unchanged")
+def serve(dsn: str, port: int, host: str, rebuild: bool) -> int:
+    import os
+
+    from ksys_app.ops.runtime import frontend
+    from ksys_app.ops.runtime.ports import port_in_use
+
+    if port_in_use(port):
+        raise OpsError(f"port {port} is already in use; pass --port or stop the other server")
+    frontend.build_frontend(port, force=rebuild)
+    command, env = frontend.serve_command(port, host)
+    env["TS_DSN"] = dsn
+    print(f"ksys dashboard on http://localhost:{port}/ (Ctrl-C stops it)", flush=True)
+    os.chdir(frontend.PROJECT_ROOT)
+    os.execvpe(command[0], command, env)
+    return 0  # not reached
+
+
+def _interval(_ctx, _param, value: int) -> int:
+    try:
+        tags.validate_interval(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc).removeprefix("interval ")) from None
+    return value
+
+
+def _tags(_ctx, _param, value: str | None) -> tuple[str, ...]:
+    try:
+        return tags.parse_tags(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@click.command(help="Deterministic telemetry: backfill, gap-fill, live writes, gap report.")
+@dsn_option()
+@click.option("--days", type=click.FloatRange(0, runner.MAX_DAYS, min_open=True), metavar="N",
+              help="backfill the last N days (default: only fill since each tag's last reading); "
+                   "with --gaps: the range to inspect (default 7)")
+@click.option("--follow", is_flag=True, help="after filling, write live readings until stopped")
+@click.option("--interval", type=click.IntRange(1, 60), default=10, show_default=True, callback=_interval,
+              metavar="S", help="seconds between readings, a divisor of 60")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=42, show_default=True, metavar="N",
+              help="seed of every value and dropout")
+@click.option("--gaps", is_flag=True, help="list gaps per tag and exit")
+@click.option("--tags", "tag_names", callback=_tags, metavar="D100,D200,...",
+              help="simulate only these tags (default: all)")
+def simulate(dsn: str, days: float | None, follow: bool, interval: int, seed: int, gaps: bool,
+             tag_names: tuple[str, ...]) -> int:
+    if gaps and follow:
+        raise click.UsageError("--gaps lists gaps and exits; it cannot be combined with --follow")
+    cfg = runner.SimConfig(seed=seed, interval_s=interval, tags=tag_names)
+    if gaps:
+        return _print_gaps(dsn, cfg, days if days is not None else runner.DEFAULT_GAP_DAYS)
+    return _run(dsn, cfg, days, follow)
+
+
+def _print_gaps(dsn: str, cfg: runner.SimConfig, days: float) -> int:
+    import psycopg
+
+    from ksys_app.ops.db import connect, first_line
+
+    try:
+        with connect(dsn) as conn:
+            found, silent = runner.list_gaps(conn, cfg, days=days)
+    except psycopg.Error as exc:
+        raise OpsError(f"database error: {first_line(exc)}") from None
+    print(runner.format_gaps(found, silent, days))
+    return 0
+
+
+def _run(dsn: str, cfg: runner.SimConfig, days: float | None, follow: bool) -> int:
+    import signal
+    import threading
+
+    import psycopg
+
+    from ksys_app.ops.db import first_line
+
+    stop = threading.Event()
+
+    def on_signal(_signum, _frame):  # first signal stops cleanly, a second one aborts
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        runner.run(dsn, cfg, days=days, live=follow, stop=stop, out=lambda line: print(line, flush=True))
+    except psycopg.Error as exc:
+        raise OpsError(f"database error: {first_line(exc)}") from None
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return 0
+
+
+COMMANDS = (serve, simulate)

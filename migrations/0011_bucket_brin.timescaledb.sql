@@ -1,5 +1,0 @@
--- Nothing to do on TimescaleDB. The plain-PostgreSQL twin of this migration
--- turns the (bucket) B-trees of the rollup tables into BRIN indexes (see
--- 0011_bucket_brin.postgres.sql for the measurement); here the rollups are
--- continuous aggregates whose own (tag_name, bucket) indexes the planner
--- already uses for per-tag reads.

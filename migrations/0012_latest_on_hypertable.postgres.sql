@@ -1,4 +1,0 @@
--- Nothing to do on plain PostgreSQL: influx_latest keeps 0009's lookup, which
--- only idx_hist_tag_ts can serve (the per-tag `ORDER BY ts DESC LIMIT 1` was
--- planned on the primary key (ts, tag_name) and took seconds for a silent tag).
--- TimescaleDB's twin of this migration replaces it there.

@@ -1,0 +1,1622 @@
+--
+-- PostgreSQL database dump
+--
+
+--
+-- Name: public; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA public;
+
+--
+-- Name: ksys; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA ksys;
+
+--
+-- Name: backlog(timestamp with time zone); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.backlog(p_before timestamp with time zone DEFAULT 'infinity'::timestamp with time zone) RETURNS TABLE(consumer text, ranges bigint, oldest timestamp with time zone, span interval)
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT c.consumer,
+         count(p.lo) + (SELECT count(*) FROM ksys.hist_changes h
+                         WHERE h.logged_at < p_before AND (h.inputs OR NOT c.inputs_only)),
+         -- a range of minutes not yet complete when it was logged waits from its end, not its logging
+         least(min(greatest(p.logged_at, p.lo + coalesce(c.grain, interval '0'))),
+               (SELECT min(h.logged_at) FROM ksys.hist_changes h
+                                   WHERE h.logged_at < p_before AND (h.inputs OR NOT c.inputs_only))),
+         coalesce(sum(least(p.hi, ksys.consumer_bound(c.consumer)) - p.lo), interval '0')
+  FROM ksys.change_consumers c
+  LEFT JOIN ksys.pending_ranges p
+    ON p.consumer = c.consumer AND p.lo < ksys.consumer_bound(c.consumer) AND p.logged_at < p_before
+  GROUP BY c.consumer
+$$;
+
+--
+-- Name: bucket_origin(); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.bucket_origin() RETURNS timestamp with time zone
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT TIMESTAMPTZ '2000-01-03 00:00:00+00' $$;
+
+--
+-- Name: cagg_chain(); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.cagg_chain() RETURNS TABLE(cagg regclass, width interval, end_offset interval)
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT c.cagg::regclass, c.width, c.end_offset
+  FROM (VALUES (1, 'public.influx_agg_1m',  interval '1 minute',   interval '1 minute'),
+               (2, 'public.features_5m',    interval '5 minutes',  interval '5 minutes'),
+               (3, 'public.influx_agg_10m', interval '10 minutes', interval '10 minutes'),
+               (4, 'public.influx_agg_1h',  interval '1 hour',     interval '1 hour'),
+               (5, 'public.influx_agg_1d',  interval '1 day',      interval '1 day'),
+               (6, 'ksys.comm_recv_1h',     interval '1 hour',     interval '1 hour')) c(pos, cagg, width, end_offset)
+  ORDER BY c.pos
+$$;
+
+--
+-- Name: cagg_window(regclass, interval, interval, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.cagg_window(p_cagg regclass, p_width interval, p_end_offset interval, p_lo timestamp with time zone, p_hi timestamp with time zone, OUT w_lo timestamp with time zone, OUT w_hi timestamp with time zone) RETURNS record
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+  v_mark timestamptz;
+BEGIN
+  SELECT _timescaledb_functions.to_timestamp(_timescaledb_functions.cagg_watermark(c.mat_hypertable_id))
+    INTO v_mark
+  FROM _timescaledb_catalog.continuous_agg c
+  WHERE c.user_view_schema = (SELECT nspname FROM pg_namespace n JOIN pg_class k ON k.relnamespace = n.oid
+                               WHERE k.oid = p_cagg)
+    AND c.user_view_name = (SELECT relname FROM pg_class WHERE oid = p_cagg);
+  w_lo := date_bin(p_width, greatest(p_lo, ksys.retention_horizon()), ksys.bucket_origin());
+  w_hi := least(date_bin(p_width, p_hi - interval '1 microsecond', ksys.bucket_origin()) + p_width,
+                greatest(date_bin(p_width, now() - p_end_offset, ksys.bucket_origin()), v_mark));
+  IF w_hi <= w_lo THEN
+    w_lo := NULL;
+    w_hi := NULL;
+  END IF;
+END
+$$;
+
+--
+-- Name: cagg_windows(timestamp with time zone[], timestamp with time zone[]); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.cagg_windows(p_los timestamp with time zone[], p_his timestamp with time zone[]) RETURNS TABLE(pos bigint, cagg regclass, w_lo timestamp with time zone, w_hi timestamp with time zone)
+    LANGUAGE sql STABLE
+    AS $$
+  WITH w AS (
+    SELECT c.ordinality AS pos, c.cagg, x.w_lo, x.w_hi
+    FROM ksys.cagg_chain() WITH ORDINALITY c
+    CROSS JOIN unnest(p_los, p_his) AS p(lo, hi)
+    CROSS JOIN LATERAL ksys.cagg_window(c.cagg, c.width, c.end_offset, p.lo, p.hi) x
+    WHERE x.w_lo IS NOT NULL
+  ), marked AS (
+    SELECT *, CASE WHEN w_lo <= max(w_hi) OVER (PARTITION BY pos ORDER BY w_lo
+                                                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + interval '1 hour'
+                   THEN 0 ELSE 1 END AS starts_group
+    FROM w
+  ), grouped AS (
+    SELECT *, sum(starts_group) OVER (PARTITION BY pos ORDER BY w_lo ROWS UNBOUNDED PRECEDING) AS g FROM marked
+  )
+  SELECT pos, min(cagg::text)::regclass, min(w_lo), max(w_hi) FROM grouped GROUP BY pos, g ORDER BY pos, 3
+$$;
+
+--
+-- Name: collect_changes(); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.collect_changes() RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE v_n bigint;
+BEGIN
+  PERFORM set_config('ksys.change_seen', '', true), set_config('ksys.change_last', '', true);
+  WITH taken AS (
+    DELETE FROM ksys.hist_changes RETURNING lo, hi, inputs, logged_at
+  ), fan AS (
+    SELECT c.consumer,
+           CASE WHEN c.grain IS NULL THEN t.lo
+                ELSE date_bin(c.grain, t.lo, ksys.bucket_origin()) END AS lo,
+           CASE WHEN c.grain IS NULL THEN t.hi
+                ELSE date_bin(c.grain, t.hi - interval '1 microsecond', ksys.bucket_origin())
+                     + c.grain + coalesce(c.reach, interval '0') END AS hi,
+           t.logged_at
+    FROM taken t
+    JOIN ksys.change_consumers c ON t.inputs OR NOT c.inputs_only
+  ), old AS (
+    DELETE FROM ksys.pending_ranges p
+    WHERE p.consumer IN (SELECT consumer FROM fan)
+    RETURNING p.consumer, p.lo, p.hi, p.logged_at
+  ), ranges AS (
+    SELECT r.*, c.merge_gap
+    FROM (SELECT * FROM old UNION ALL SELECT * FROM fan) r JOIN ksys.change_consumers c USING (consumer)
+  ), marked AS (
+    SELECT consumer, lo, hi, logged_at,
+           CASE WHEN lo <= max(hi) OVER (PARTITION BY consumer ORDER BY lo, hi
+                                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + merge_gap
+                THEN 0 ELSE 1 END AS starts_group
+    FROM ranges
+  ), grouped AS (
+    SELECT *, sum(starts_group) OVER (PARTITION BY consumer ORDER BY lo, hi ROWS UNBOUNDED PRECEDING) AS g
+    FROM marked
+  ), ins AS (
+    INSERT INTO ksys.pending_ranges (consumer, lo, hi, logged_at)
+    SELECT consumer, min(lo), max(hi), min(logged_at) FROM grouped GROUP BY consumer, g
+    RETURNING 1
+  )
+  SELECT count(*) INTO v_n FROM taken;
+  RETURN v_n;
+END
+$$;
+
+--
+-- Name: compute_virtual_tags(timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.compute_virtual_tags(p_from timestamp with time zone, p_to timestamp with time zone) RETURNS bigint
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_custom_plan'
+    AS $$
+DECLARE v_n bigint;
+BEGIN
+  WITH per_minute AS (
+    SELECT date_bin('1 minute', ts, ksys.bucket_origin()) AS minute, tag_name, avg(value) AS v
+    FROM public.influx_hist
+    WHERE tag_name = ANY (ksys.virtual_inputs())
+      AND ts >= p_from - interval '59 minutes' AND ts < p_to
+    GROUP BY 1, 2
+  ), wide AS (
+    SELECT minute,
+           max(v) FILTER (WHERE tag_name = 'INLET_PRESSURE')  AS inlet,
+           max(v) FILTER (WHERE tag_name = 'OUTLET_PRESSURE') AS outlet,
+           max(v) FILTER (WHERE tag_name = 'FEED_FLOW')       AS feed,
+           max(v) FILTER (WHERE tag_name = 'PRODUCT_FLOW')    AS product
+    FROM per_minute
+    GROUP BY minute
+  ), with_volume AS (
+    SELECT *,
+           sum(product / 60.0) OVER (ORDER BY minute
+                                     RANGE BETWEEN interval '59 minutes' PRECEDING AND CURRENT ROW) AS volume_1h
+    FROM wide
+  ), derived AS (
+    SELECT minute AS ts, tag_name, value FROM (
+      SELECT minute, 'PRESSURE_DIFF' AS tag_name, inlet - outlet AS value
+        FROM with_volume WHERE inlet IS NOT NULL AND outlet IS NOT NULL
+      UNION ALL
+      SELECT minute, 'RECOVERY_RATE', product / feed * 100
+        FROM with_volume WHERE product IS NOT NULL AND feed > 0
+      UNION ALL
+      SELECT minute, 'OPERATING_TIME', CASE WHEN feed > 1.0 THEN 1.0 ELSE 0.0 END
+        FROM with_volume WHERE feed IS NOT NULL
+      UNION ALL
+      SELECT minute, 'TOTAL_PRODUCT_VOLUME_1H', volume_1h
+        FROM with_volume WHERE product IS NOT NULL
+    ) d
+    WHERE minute >= p_from AND minute < p_to
+  ), del AS (
+    -- the rows deleted and the rows upserted are disjoint, so one statement does both.
+    -- The tag names are literals: TimescaleDB then decompresses only the virtual
+    -- tags' batches (segmentby tag_name) to find what to delete, not every tag's.
+    DELETE FROM public.influx_hist h
+    WHERE h.tag_name IN ('PRESSURE_DIFF', 'RECOVERY_RATE', 'OPERATING_TIME', 'TOTAL_PRODUCT_VOLUME_1H')
+      AND h.ts >= p_from AND h.ts < p_to
+      AND NOT EXISTS (SELECT 1 FROM derived v WHERE v.ts = h.ts AND v.tag_name = h.tag_name)
+    RETURNING 1
+  ), up AS (
+    INSERT INTO public.influx_hist AS h (ts, tag_name, value, qc, meta)
+    SELECT ts, tag_name, value, 0, '{"virtual": true}'::jsonb FROM derived
+    ON CONFLICT (ts, tag_name) DO UPDATE SET value = excluded.value
+      WHERE h.value IS DISTINCT FROM excluded.value
+    RETURNING 1
+  )
+  SELECT (SELECT count(*) FROM up) + (SELECT count(*) FROM del) INTO v_n;
+  RETURN v_n;
+END
+$$;
+
+--
+-- Name: consumer_bound(text); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.consumer_bound(p_consumer text) RETURNS timestamp with time zone
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT CASE p_consumer WHEN 'virtual_tags' THEN date_bin('1 minute', now(), ksys.bucket_origin())
+                         ELSE 'infinity'::timestamptz END
+$$;
+
+--
+-- Name: engine(); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.engine() RETURNS text
+    LANGUAGE sql STABLE
+    AS $$ SELECT value FROM ksys.settings WHERE key = 'engine' $$;
+
+--
+-- Name: log_hist_changes(); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.log_hist_changes() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+BEGIN
+  IF current_setting('ksys.skip_change_log', true) = 'on' THEN
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'TRUNCATE' THEN
+    INSERT INTO ksys.hist_changes (lo, hi, inputs)
+    VALUES (ksys.retention_horizon(), now() + interval '1 day', true);
+    RETURN NULL;
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    INSERT INTO ksys.hist_changes (lo, hi, inputs)
+    SELECT min(ts), max(ts) + interval '1 microsecond', bool_or(tag_name = ANY (ksys.virtual_inputs()))
+    FROM new_rows
+    GROUP BY date_bin('1 hour', ts, ksys.bucket_origin());
+  END IF;
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    INSERT INTO ksys.hist_changes (lo, hi, inputs)
+    SELECT min(ts), max(ts) + interval '1 microsecond', bool_or(tag_name = ANY (ksys.virtual_inputs()))
+    FROM old_rows
+    GROUP BY date_bin('1 hour', ts, ksys.bucket_origin());
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+--
+-- Name: log_hist_row_change(); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.log_hist_row_change() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+DECLARE
+  v_ts    timestamptz;
+  v_tag   text;
+  v_hour  timestamptz;
+  v_key   text;
+  v_seen  text;
+BEGIN
+  IF current_setting('ksys.skip_change_log', true) = 'on' THEN
+    RETURN NULL;
+  END IF;
+  FOR i IN 1 .. CASE WHEN TG_OP = 'UPDATE' THEN 2 ELSE 1 END LOOP
+    IF i = 1 AND TG_OP <> 'INSERT' THEN
+      v_ts := OLD.ts; v_tag := OLD.tag_name;
+    ELSE
+      v_ts := NEW.ts; v_tag := NEW.tag_name;
+    END IF;
+    v_hour := date_bin('1 hour', v_ts, ksys.bucket_origin());
+    v_key := extract(epoch FROM v_hour)::bigint::text
+             || CASE WHEN v_tag = ANY (ksys.virtual_inputs()) THEN 'i' ELSE 'o' END;
+    CONTINUE WHEN current_setting('ksys.change_last', true) = v_key;
+    v_seen := coalesce(current_setting('ksys.change_seen', true), '');
+    IF strpos(v_seen, '/' || v_key || '/') = 0 THEN
+      INSERT INTO ksys.hist_changes (lo, hi, inputs)
+      VALUES (v_hour, v_hour + interval '1 hour', v_tag = ANY (ksys.virtual_inputs()));
+      PERFORM set_config('ksys.change_seen', v_seen || '/' || v_key || '/', true);
+    END IF;
+    PERFORM set_config('ksys.change_last', v_key, true);
+  END LOOP;
+  RETURN NULL;
+END
+$$;
+
+--
+-- Name: mark_done(text, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.mark_done(p_consumer text, p_lo timestamp with time zone, p_hi timestamp with time zone) RETURNS void
+    LANGUAGE sql
+    AS $$
+  WITH hit AS (
+    DELETE FROM ksys.pending_ranges
+    WHERE consumer = p_consumer AND lo < p_hi AND hi > p_lo
+    RETURNING consumer, lo, hi, logged_at
+  )
+  INSERT INTO ksys.pending_ranges (consumer, lo, hi, logged_at)
+  SELECT consumer, lo, p_lo, logged_at FROM hit WHERE lo < p_lo
+  UNION ALL
+  SELECT consumer, p_hi, hi, logged_at FROM hit WHERE hi > p_hi
+$$;
+
+--
+-- Name: next_reading_minute(timestamp with time zone); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.next_reading_minute(p_from timestamp with time zone) RETURNS timestamp with time zone
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT date_bin('1 minute', min(ts), ksys.bucket_origin()) FROM public.influx_hist WHERE ts >= p_from
+$$;
+
+--
+-- Name: pending_pieces(text, timestamp with time zone, interval); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.pending_pieces(p_consumer text, p_bound timestamp with time zone, p_budget interval) RETURNS TABLE(lo timestamp with time zone, hi timestamp with time zone)
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT greatest(r.lo, r.hi - (p_budget - r.used)), r.hi
+  FROM (SELECT p.lo, least(p.hi, p_bound) AS hi, p.turn,
+               coalesce(sum(least(p.hi, p_bound) - p.lo) OVER (ORDER BY p.turn
+                          ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), interval '0') AS used
+        FROM (SELECT q.*, row_number() OVER (ORDER BY q.hi > now() - interval '1 hour' DESC, q.logged_at,
+                                                      q.hi DESC) AS turn
+              FROM ksys.pending_ranges q
+              WHERE q.consumer = p_consumer AND q.lo < p_bound) p) r
+  WHERE r.used < p_budget
+  ORDER BY r.turn
+$$;
+
+--
+-- Name: process_pending(text, interval); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.process_pending(p_consumer text, p_budget interval) RETURNS interval
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  r      record;
+  v_done interval := interval '0';
+BEGIN
+  PERFORM ksys.collect_changes();
+  FOR r IN SELECT * FROM ksys.pending_pieces(p_consumer, ksys.consumer_bound(p_consumer), p_budget) LOOP
+    IF p_consumer = 'virtual_tags' THEN
+      PERFORM ksys.compute_virtual_tags(greatest(r.lo, ksys.retention_horizon()), r.hi);
+    ELSIF p_consumer = 'derived' THEN
+      PERFORM ksys.refresh_rollups_span(r.lo, r.hi);
+      PERFORM ksys.refresh_tech_span(greatest(r.lo, ksys.retention_horizon()), r.hi);
+      PERFORM ksys.register_tags_in(r.lo, r.hi);
+    ELSE
+      RAISE EXCEPTION 'unknown change consumer %', p_consumer;
+    END IF;
+    PERFORM ksys.mark_done(p_consumer, r.lo, r.hi);
+    v_done := v_done + (r.hi - r.lo);
+  END LOOP;
+  RETURN v_done;
+END
+$$;
+
+--
+-- Name: refresh_rollup(text, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.refresh_rollup(p_job text, p_from timestamp with time zone, p_to timestamp with time zone) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+  d      ksys.rollup_def;
+  v_from timestamptz;
+  v_to   timestamptz;
+  v_cols text;
+  v_set  text;
+  v_n    bigint;
+BEGIN
+  SELECT * INTO STRICT d FROM ksys.rollup_def WHERE job_name = p_job;
+  v_from := date_bin(d.bucket_width, p_from, ksys.bucket_origin());
+  v_to   := date_bin(d.bucket_width, p_to, ksys.bucket_origin());
+  IF v_to < p_to THEN
+    v_to := v_to + d.bucket_width;
+  END IF;
+
+  SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum),
+         string_agg(format('%1$I = excluded.%1$I', attname), ', ' ORDER BY attnum)
+           FILTER (WHERE attname NOT IN ('bucket', 'tag_name'))
+    INTO v_cols, v_set
+  FROM pg_attribute
+  WHERE attrelid = d.target AND attnum > 0 AND NOT attisdropped;
+
+  EXECUTE format($q$
+    WITH src AS (SELECT * FROM ksys.%1$I($1, $2)),
+    del AS (
+      DELETE FROM %2$s t
+      WHERE t.bucket >= $1 AND t.bucket < $2
+        AND NOT EXISTS (SELECT 1 FROM src WHERE src.tag_name = t.tag_name AND src.bucket = t.bucket)
+      RETURNING 1),
+    up AS (
+      INSERT INTO %2$s AS t (%3$s) SELECT %3$s FROM src
+      ON CONFLICT (tag_name, bucket) DO UPDATE SET %4$s
+      WHERE (t.*) IS DISTINCT FROM (excluded.*)
+      RETURNING 1)
+    SELECT (SELECT count(*) FROM up) + (SELECT count(*) FROM del)$q$,
+    d.src_function, d.target, v_cols, v_set)
+  INTO v_n USING v_from, v_to;
+  RETURN v_n;
+END
+$_$;
+
+--
+-- Name: refresh_rollups_span(timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.refresh_rollups_span(p_lo timestamp with time zone, p_hi timestamp with time zone) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_job text;
+  v_lo  timestamptz := greatest(p_lo, ksys.retention_horizon());
+BEGIN
+  IF v_lo >= p_hi THEN
+    RETURN;
+  END IF;
+  FOREACH v_job IN ARRAY ARRAY['refresh_influx_agg_1m', 'refresh_features_5m', 'refresh_influx_agg_10m',
+                               'refresh_influx_agg_1h', 'refresh_influx_agg_1d', 'refresh_comm_recv_1h'] LOOP
+    PERFORM ksys.refresh_rollup(v_job, v_lo, p_hi);
+  END LOOP;
+END
+$$;
+
+--
+-- Name: refresh_tech_ind(timestamp with time zone); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.refresh_tech_ind(p_from timestamp with time zone) RETURNS bigint
+    LANGUAGE sql
+    AS $$
+  SELECT ksys.refresh_tech_ind(p_from, 'infinity'::timestamptz)
+$$;
+
+--
+-- Name: refresh_tech_ind(timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.refresh_tech_ind(p_from timestamp with time zone, p_to timestamp with time zone) RETURNS bigint
+    LANGUAGE plpgsql
+    SET jit TO 'off'
+    AS $$
+-- Recompute indicator rows with p_from <= bucket < p_to. Indicators of a bucket
+-- depend only on it and the 60 rows before it, so any span is exact.
+DECLARE v_n bigint;
+BEGIN
+  WITH tags AS (
+    SELECT DISTINCT tag_name FROM public.influx_agg_1m WHERE bucket >= p_from AND bucket < p_to
+  ), ctx AS (
+    SELECT c.bucket, t.tag_name, c.avg
+    FROM tags t
+    CROSS JOIN LATERAL (
+      (SELECT m.bucket, m.avg FROM public.influx_agg_1m m
+        WHERE m.tag_name = t.tag_name AND m.bucket < p_from
+          -- from the 60th bucket before p_from when the day before p_from holds
+          -- 60; otherwise all history (sparse tags, tags resuming after a gap)
+          AND m.bucket >= coalesce(
+                (SELECT x.bucket FROM public.influx_agg_1m x
+                  WHERE x.tag_name = t.tag_name AND x.bucket < p_from
+                    AND x.bucket >= p_from - interval '1 day'
+                  ORDER BY x.bucket DESC OFFSET 59 LIMIT 1),
+                '-infinity')
+        ORDER BY m.bucket DESC LIMIT 60)
+      UNION ALL
+      (SELECT m.bucket, m.avg FROM public.influx_agg_1m m
+        WHERE m.tag_name = t.tag_name AND m.bucket >= p_from AND m.bucket < p_to)
+    ) c
+  ), calc AS (
+    SELECT bucket, tag_name, avg,
+           avg(avg) OVER w10                      AS sma_10,
+           avg(avg) OVER w60                      AS sma_60,
+           avg + 2 * stddev_samp(avg) OVER w20    AS bb_top,
+           avg - 2 * stddev_samp(avg) OVER w20    AS bb_bot,
+           avg - lag(avg, 60) OVER (PARTITION BY tag_name ORDER BY bucket) AS slope_60
+    FROM ctx
+    WINDOW w10 AS (PARTITION BY tag_name ORDER BY bucket ROWS BETWEEN 9  PRECEDING AND CURRENT ROW),
+           w20 AS (PARTITION BY tag_name ORDER BY bucket ROWS BETWEEN 19 PRECEDING AND CURRENT ROW),
+           w60 AS (PARTITION BY tag_name ORDER BY bucket ROWS BETWEEN 59 PRECEDING AND CURRENT ROW)
+  ), fresh AS (
+    SELECT * FROM calc WHERE bucket >= p_from
+  ), del AS (
+    DELETE FROM public.tech_ind_1m_mv t
+    WHERE t.bucket >= p_from AND t.bucket < p_to
+      AND NOT EXISTS (SELECT 1 FROM fresh f WHERE f.tag_name = t.tag_name AND f.bucket = t.bucket)
+    RETURNING 1
+  ), up AS (
+    INSERT INTO public.tech_ind_1m_mv AS t (bucket, tag_name, avg, sma_10, sma_60, bb_top, bb_bot, slope_60)
+    SELECT bucket, tag_name, avg, sma_10, sma_60, bb_top, bb_bot, slope_60 FROM fresh
+    ON CONFLICT (tag_name, bucket) DO UPDATE
+      SET avg = excluded.avg, sma_10 = excluded.sma_10, sma_60 = excluded.sma_60,
+          bb_top = excluded.bb_top, bb_bot = excluded.bb_bot, slope_60 = excluded.slope_60
+      WHERE (t.*) IS DISTINCT FROM (excluded.*)
+    RETURNING 1
+  )
+  SELECT (SELECT count(*) FROM up) + (SELECT count(*) FROM del) INTO v_n;
+  RETURN v_n;
+END
+$$;
+
+--
+-- Name: refresh_tech_span(timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.refresh_tech_span(p_lo timestamp with time zone, p_hi timestamp with time zone) RETURNS bigint
+    LANGUAGE plpgsql
+    SET jit TO 'off'
+    AS $$
+DECLARE
+  v_lo   timestamptz := date_bin('1 minute', p_lo, ksys.bucket_origin());
+  v_last timestamptz := date_bin('1 minute', p_hi - interval '1 microsecond', ksys.bucket_origin());
+  v_to   timestamptz;
+BEGIN
+  SELECT max(coalesce(
+           (SELECT m.bucket FROM public.influx_agg_1m m
+             WHERE m.tag_name = t.tag_name AND m.bucket > v_last AND m.bucket <= v_last + interval '1 day'
+             ORDER BY m.bucket OFFSET 59 LIMIT 1) + interval '1 minute',
+           'infinity'::timestamptz))
+    INTO v_to
+  FROM (SELECT DISTINCT tag_name FROM public.influx_agg_1m WHERE bucket >= v_lo AND bucket <= v_last
+        UNION
+        SELECT DISTINCT tag_name FROM public.tech_ind_1m_mv WHERE bucket >= v_lo AND bucket <= v_last) t;
+  IF v_to IS NULL THEN
+    RETURN 0;
+  END IF;
+  RETURN ksys.refresh_tech_ind(v_lo, v_to);
+END
+$$;
+
+--
+-- Name: register_all_tags(); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.register_all_tags() RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE v_n bigint;
+BEGIN
+  WITH RECURSIVE t AS (
+    (SELECT tag_name FROM public.influx_hist ORDER BY tag_name LIMIT 1)
+    UNION ALL
+    SELECT (SELECT h.tag_name FROM public.influx_hist h
+             WHERE h.tag_name > t.tag_name ORDER BY h.tag_name LIMIT 1)
+    FROM t WHERE t.tag_name IS NOT NULL
+  ), ins AS (
+    INSERT INTO ksys.tag_registry (tag_name)
+    SELECT tag_name FROM t WHERE tag_name IS NOT NULL
+    ON CONFLICT (tag_name) DO NOTHING
+    RETURNING 1
+  )
+  SELECT count(*) INTO v_n FROM ins;
+  RETURN v_n;
+END
+$$;
+
+--
+-- Name: register_tags_in(timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.register_tags_in(p_lo timestamp with time zone, p_hi timestamp with time zone) RETURNS void
+    LANGUAGE sql
+    AS $$
+  INSERT INTO ksys.tag_registry (tag_name)
+  SELECT DISTINCT tag_name FROM public.influx_hist WHERE ts >= p_lo AND ts < p_hi
+  ON CONFLICT (tag_name) DO NOTHING
+$$;
+
+--
+-- Name: retention_horizon(); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.retention_horizon() RETURNS timestamp with time zone
+    LANGUAGE sql STABLE
+    AS $$ SELECT now() - interval '365 days' $$;
+
+--
+-- Name: run_job(text, boolean); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.run_job(p_job text, p_due boolean) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  c_budget constant interval := interval '1 day';
+  j ksys.jobs;
+BEGIN
+  SELECT * INTO STRICT j FROM ksys.jobs WHERE job_name = p_job;
+
+  IF p_job = 'virtual_tags' THEN
+    PERFORM ksys.process_pending('virtual_tags', c_budget);
+
+  ELSIF p_job = 'derived' THEN
+    IF ksys.engine() = 'postgres' THEN
+      PERFORM ksys.process_pending('derived', c_budget);
+    ELSE
+      PERFORM ksys.collect_changes();   -- the rest: ksys.run_tick()
+    END IF;
+
+  ELSIF p_job = 'tag_registry' THEN
+    INSERT INTO ksys.tag_registry (tag_name)
+    SELECT DISTINCT tag_name FROM public.influx_hist WHERE ts >= now() - j.start_offset
+    ON CONFLICT (tag_name) DO NOTHING;
+
+  ELSIF p_job = 'retention_influx_hist' THEN
+    IF p_due THEN
+      PERFORM set_config('ksys.skip_change_log', 'on', true);
+      DELETE FROM public.influx_hist WHERE ts < now() - j.start_offset;
+      PERFORM set_config('ksys.skip_change_log', 'off', true);
+    END IF;
+
+  ELSE
+    RAISE EXCEPTION 'unknown ksys job %', p_job;
+  END IF;
+END
+$$;
+
+--
+-- Name: run_tick(integer); Type: PROCEDURE; Schema: ksys; Owner: -
+--
+
+CREATE PROCEDURE ksys.run_tick(INOUT failures integer DEFAULT NULL::integer)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  c_budget constant interval := interval '1 day';
+  c_lock   constant bigint := hashtext('ksys.tick');
+  v_plos   timestamptz[];
+  v_phis   timestamptz[];
+  v_caggs  regclass[];
+  v_los    timestamptz[];
+  v_his    timestamptz[];
+BEGIN
+  -- A session lock: it must outlive the commits below. ksys.tick() takes the
+  -- same key per transaction, which a session holding it already gets.
+  IF NOT pg_try_advisory_lock(c_lock) THEN
+    failures := -1;
+    RETURN;
+  END IF;
+  failures := ksys.tick();
+  COMMIT;
+  IF ksys.engine() = 'timescaledb' AND EXISTS (SELECT 1 FROM ksys.jobs WHERE job_name = 'derived' AND enabled) THEN
+    SELECT array_agg(p.lo ORDER BY p.hi DESC), array_agg(p.hi ORDER BY p.hi DESC) INTO v_plos, v_phis
+    FROM ksys.pending_pieces('derived', 'infinity', c_budget) p;
+    IF v_plos IS NOT NULL THEN
+      -- force => true: every bucket of the changed windows is recomputed, whatever
+      -- TimescaleDB's own invalidation log says. The log tells which windows
+      -- changed; TimescaleDB 2.28.3 leaves a bucket stale when a late write's
+      -- newest timestamp lies exactly on that bucket's start (a virtual-tag row,
+      -- a reading on a whole minute): its invalidation is processed as if that
+      -- bucket were excluded.
+      SELECT array_agg(x.cagg ORDER BY x.pos, x.w_lo), array_agg(x.w_lo ORDER BY x.pos, x.w_lo),
+             array_agg(x.w_hi ORDER BY x.pos, x.w_lo)
+        INTO v_caggs, v_los, v_his
+      FROM ksys.cagg_windows(v_plos, v_phis) x;
+      COMMIT;   -- each refresh commits by itself, which an open query loop would not survive
+      FOR i IN 1 .. coalesce(array_length(v_caggs, 1), 0) LOOP
+        CALL refresh_continuous_aggregate(v_caggs[i], v_los[i], v_his[i], force => true);
+      END LOOP;
+      FOR i IN 1 .. array_length(v_plos, 1) LOOP
+        PERFORM ksys.refresh_tech_span(greatest(v_plos[i], ksys.retention_horizon()), v_phis[i]);
+        PERFORM ksys.register_tags_in(v_plos[i], v_phis[i]);
+        PERFORM ksys.mark_done('derived', v_plos[i], v_phis[i]);
+      END LOOP;
+      COMMIT;
+    END IF;
+  END IF;
+  PERFORM pg_advisory_unlock(c_lock);
+END
+$$;
+
+--
+-- Name: tick(); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.tick() RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  j          ksys.jobs;
+  v_due      boolean;
+  v_started  timestamptz;
+  v_failures integer := 0;
+BEGIN
+  IF NOT pg_try_advisory_xact_lock(hashtext('ksys.tick')) THEN
+    RETURN -1;
+  END IF;
+  FOR j IN SELECT * FROM ksys.jobs WHERE enabled ORDER BY run_order, job_name LOOP
+    v_due := j.next_start <= now();
+    v_started := clock_timestamp();
+    BEGIN
+      PERFORM ksys.run_job(j.job_name, v_due);
+      IF v_due THEN
+        UPDATE ksys.jobs
+           SET last_run_started_at = v_started,
+               last_successful_finish = clock_timestamp(),
+               last_run_status = 'Success',
+               last_error = NULL,
+               total_runs = total_runs + 1,
+               -- next boundary of the schedule grid, so a tick a few ms early still finds it due
+               next_start = date_bin(schedule_interval, now(), ksys.bucket_origin()) + schedule_interval
+         WHERE job_name = j.job_name;
+      END IF;
+    EXCEPTION WHEN OTHERS THEN
+      v_failures := v_failures + 1;
+      UPDATE ksys.jobs
+         SET last_run_started_at = v_started,
+             last_run_status = 'Failed',
+             last_error = SQLERRM,
+             total_runs = total_runs + 1,
+             total_failures = total_failures + 1,
+             next_start = now() + least(schedule_interval, interval '1 minute')
+       WHERE job_name = j.job_name;
+      RAISE WARNING 'ksys job % failed: %', j.job_name, SQLERRM;
+    END;
+  END LOOP;
+  RETURN v_failures;
+END
+$$;
+
+--
+-- Name: virtual_inputs(); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.virtual_inputs() RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT ARRAY['INLET_PRESSURE', 'OUTLET_PRESSURE', 'FEED_FLOW', 'PRODUCT_FLOW'] $$;
+
+--
+-- Name: virtual_tag_names(); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.virtual_tag_names() RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT ARRAY['PRESSURE_DIFF', 'RECOVERY_RATE', 'OPERATING_TIME', 'TOTAL_PRODUCT_VOLUME_1H'] $$;
+
+--
+-- Name: influx_hist; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.influx_hist (
+    ts timestamp with time zone NOT NULL,
+    tag_name text NOT NULL,
+    value double precision NOT NULL,
+    qc smallint DEFAULT 0,
+    meta jsonb DEFAULT '{}'::jsonb
+);
+
+--
+-- Name: influx_agg_1m; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.influx_agg_1m AS
+ SELECT _materialized_hypertable_5.bucket,
+    _materialized_hypertable_5.tag_name,
+    _materialized_hypertable_5.n,
+    _materialized_hypertable_5.avg,
+    _materialized_hypertable_5.sum,
+    _materialized_hypertable_5.min,
+    _materialized_hypertable_5.max,
+    _materialized_hypertable_5.last,
+    _materialized_hypertable_5.first,
+    _materialized_hypertable_5.diff
+   FROM _timescaledb_internal._materialized_hypertable_5
+  WHERE (_materialized_hypertable_5.bucket < COALESCE(_timescaledb_functions.to_timestamp(_timescaledb_functions.cagg_watermark(5)), '-infinity'::timestamp with time zone))
+UNION ALL
+ SELECT public.time_bucket('00:01:00'::interval, influx_hist.ts) AS bucket,
+    influx_hist.tag_name,
+    count(*) AS n,
+    avg(influx_hist.value) AS avg,
+    sum(influx_hist.value) AS sum,
+    min(influx_hist.value) AS min,
+    max(influx_hist.value) AS max,
+    public.last(influx_hist.value, influx_hist.ts) AS last,
+    public.first(influx_hist.value, influx_hist.ts) AS first,
+    (public.last(influx_hist.value, influx_hist.ts) - public.first(influx_hist.value, influx_hist.ts)) AS diff
+   FROM public.influx_hist
+  WHERE (influx_hist.ts >= COALESCE(_timescaledb_functions.to_timestamp(_timescaledb_functions.cagg_watermark(5)), '-infinity'::timestamp with time zone))
+  GROUP BY (public.time_bucket('00:01:00'::interval, influx_hist.ts)), influx_hist.tag_name;
+
+--
+-- Name: influx_agg_10m; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.influx_agg_10m AS
+ SELECT _materialized_hypertable_6.bucket,
+    _materialized_hypertable_6.tag_name,
+    _materialized_hypertable_6.n,
+    _materialized_hypertable_6.avg,
+    _materialized_hypertable_6.sum,
+    _materialized_hypertable_6.min,
+    _materialized_hypertable_6.max,
+    _materialized_hypertable_6.last,
+    _materialized_hypertable_6.first,
+    _materialized_hypertable_6.diff
+   FROM _timescaledb_internal._materialized_hypertable_6
+  WHERE (_materialized_hypertable_6.bucket < COALESCE(_timescaledb_functions.to_timestamp(_timescaledb_functions.cagg_watermark(6)), '-infinity'::timestamp with time zone))
+UNION ALL
+ SELECT public.time_bucket('00:10:00'::interval, influx_agg_1m.bucket) AS bucket,
+    influx_agg_1m.tag_name,
+    (sum(influx_agg_1m.n))::bigint AS n,
+    (sum(influx_agg_1m.sum) / (sum(influx_agg_1m.n))::double precision) AS avg,
+    sum(influx_agg_1m.sum) AS sum,
+    min(influx_agg_1m.min) AS min,
+    max(influx_agg_1m.max) AS max,
+    public.last(influx_agg_1m.last, influx_agg_1m.bucket) AS last,
+    public.first(influx_agg_1m.first, influx_agg_1m.bucket) AS first,
+    (public.last(influx_agg_1m.last, influx_agg_1m.bucket) - public.first(influx_agg_1m.first, influx_agg_1m.bucket)) AS diff
+   FROM public.influx_agg_1m
+  WHERE (influx_agg_1m.bucket >= COALESCE(_timescaledb_functions.to_timestamp(_timescaledb_functions.cagg_watermark(6)), '-infinity'::timestamp with time zone))
+  GROUP BY (public.time_bucket('00:10:00'::interval, influx_agg_1m.bucket)), influx_agg_1m.tag_name;
+
+--
+-- Name: influx_agg_1h; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.influx_agg_1h AS
+ SELECT _materialized_hypertable_7.bucket,
+    _materialized_hypertable_7.tag_name,
+    _materialized_hypertable_7.n,
+    _materialized_hypertable_7.avg,
+    _materialized_hypertable_7.sum,
+    _materialized_hypertable_7.min,
+    _materialized_hypertable_7.max,
+    _materialized_hypertable_7.last,
+    _materialized_hypertable_7.first,
+    _materialized_hypertable_7.diff
+   FROM _timescaledb_internal._materialized_hypertable_7
+  WHERE (_materialized_hypertable_7.bucket < COALESCE(_timescaledb_functions.to_timestamp(_timescaledb_functions.cagg_watermark(7)), '-infinity'::timestamp with time zone))
+UNION ALL
+ SELECT public.time_bucket('01:00:00'::interval, influx_agg_10m.bucket) AS bucket,
+    influx_agg_10m.tag_name,
+    (sum(influx_agg_10m.n))::bigint AS n,
+    (sum(influx_agg_10m.sum) / (sum(influx_agg_10m.n))::double precision) AS avg,
+    sum(influx_agg_10m.sum) AS sum,
+    min(influx_agg_10m.min) AS min,
+    max(influx_agg_10m.max) AS max,
+    public.last(influx_agg_10m.last, influx_agg_10m.bucket) AS last,
+    public.first(influx_agg_10m.first, influx_agg_10m.bucket) AS first,
+    (public.last(influx_agg_10m.last, influx_agg_10m.bucket) - public.first(influx_agg_10m.first, influx_agg_10m.bucket)) AS diff
+   FROM public.influx_agg_10m
+  WHERE (influx_agg_10m.bucket >= COALESCE(_timescaledb_functions.to_timestamp(_timescaledb_functions.cagg_watermark(7)), '-infinity'::timestamp with time zone))
+  GROUP BY (public.time_bucket('01:00:00'::interval, influx_agg_10m.bucket)), influx_agg_10m.tag_name;
+
+--
+-- Name: change_consumers; Type: TABLE; Schema: ksys; Owner: -
+--
+
+CREATE TABLE ksys.change_consumers (
+    consumer text NOT NULL,
+    inputs_only boolean NOT NULL,
+    grain interval,
+    reach interval,
+    merge_gap interval NOT NULL
+);
+
+--
+-- Name: comm_recv_1h; Type: VIEW; Schema: ksys; Owner: -
+--
+
+CREATE VIEW ksys.comm_recv_1h AS
+ SELECT _materialized_hypertable_10.bucket,
+    _materialized_hypertable_10.tag_name,
+    _materialized_hypertable_10.recv_msgs,
+    _materialized_hypertable_10.last_seen_min
+   FROM _timescaledb_internal._materialized_hypertable_10
+  WHERE (_materialized_hypertable_10.bucket < COALESCE(_timescaledb_functions.to_timestamp(_timescaledb_functions.cagg_watermark(10)), '-infinity'::timestamp with time zone))
+UNION ALL
+ SELECT public.time_bucket('01:00:00'::interval, influx_agg_1m.bucket) AS bucket,
+    influx_agg_1m.tag_name,
+    (sum(influx_agg_1m.n))::bigint AS recv_msgs,
+    max(influx_agg_1m.bucket) AS last_seen_min
+   FROM public.influx_agg_1m
+  WHERE (influx_agg_1m.bucket >= COALESCE(_timescaledb_functions.to_timestamp(_timescaledb_functions.cagg_watermark(10)), '-infinity'::timestamp with time zone))
+  GROUP BY (public.time_bucket('01:00:00'::interval, influx_agg_1m.bucket)), influx_agg_1m.tag_name;
+
+--
+-- Name: hist_changes; Type: TABLE; Schema: ksys; Owner: -
+--
+
+CREATE TABLE ksys.hist_changes (
+    lo timestamp with time zone NOT NULL,
+    hi timestamp with time zone NOT NULL,
+    inputs boolean NOT NULL,
+    logged_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: jobs; Type: TABLE; Schema: ksys; Owner: -
+--
+
+CREATE TABLE ksys.jobs (
+    job_name text NOT NULL,
+    run_order integer NOT NULL,
+    schedule_interval interval NOT NULL,
+    start_offset interval,
+    end_offset interval,
+    watermark timestamp with time zone,
+    enabled boolean DEFAULT true NOT NULL,
+    next_start timestamp with time zone DEFAULT '-infinity'::timestamp with time zone NOT NULL,
+    last_run_started_at timestamp with time zone,
+    last_successful_finish timestamp with time zone,
+    last_run_status text,
+    last_error text,
+    total_runs bigint DEFAULT 0 NOT NULL,
+    total_failures bigint DEFAULT 0 NOT NULL
+);
+
+--
+-- Name: pending_ranges; Type: TABLE; Schema: ksys; Owner: -
+--
+
+CREATE TABLE ksys.pending_ranges (
+    consumer text NOT NULL,
+    lo timestamp with time zone NOT NULL,
+    hi timestamp with time zone NOT NULL,
+    logged_at timestamp with time zone NOT NULL,
+    CONSTRAINT pending_ranges_check CHECK ((lo < hi))
+);
+
+--
+-- Name: rollup_def; Type: TABLE; Schema: ksys; Owner: -
+--
+
+CREATE TABLE ksys.rollup_def (
+    job_name text NOT NULL,
+    target regclass NOT NULL,
+    bucket_width interval NOT NULL,
+    src_function text NOT NULL
+);
+
+--
+-- Name: schema_migrations; Type: TABLE; Schema: ksys; Owner: -
+--
+
+CREATE TABLE ksys.schema_migrations (
+    version integer NOT NULL,
+    name text NOT NULL,
+    engine text NOT NULL,
+    file text NOT NULL,
+    checksum text NOT NULL,
+    applied_at timestamp with time zone DEFAULT now() NOT NULL,
+    duration_ms integer NOT NULL
+);
+
+--
+-- Name: settings; Type: TABLE; Schema: ksys; Owner: -
+--
+
+CREATE TABLE ksys.settings (
+    key text NOT NULL,
+    value text NOT NULL
+);
+
+--
+-- Name: tag_registry; Type: TABLE; Schema: ksys; Owner: -
+--
+
+CREATE TABLE ksys.tag_registry (
+    tag_name text NOT NULL,
+    first_seen timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: anomalies; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.anomalies (
+    ts timestamp with time zone NOT NULL,
+    tag_name text NOT NULL,
+    score double precision NOT NULL,
+    level text NOT NULL,
+    context jsonb DEFAULT '{}'::jsonb
+);
+
+--
+-- Name: ingest_expectation; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.ingest_expectation (
+    tag_name text NOT NULL,
+    exp_per_min integer DEFAULT 1 NOT NULL,
+    slo_warn numeric DEFAULT 0.98 NOT NULL,
+    slo_crit numeric DEFAULT 0.95 NOT NULL,
+    updated_at timestamp with time zone DEFAULT now(),
+    CONSTRAINT ingest_expectation_exp_per_min_check CHECK ((exp_per_min > 0))
+);
+
+--
+-- Name: comm_success_1h; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.comm_success_1h AS
+ WITH expected AS (
+         SELECT r.bucket,
+            r.tag_name,
+            r.recv_msgs,
+            r.last_seen_min,
+            (((COALESCE(e.exp_per_min, 1))::numeric * LEAST((60)::numeric, GREATEST((1)::numeric, floor((EXTRACT(epoch FROM (now() - r.bucket)) / (60)::numeric))))))::bigint AS exp_msgs
+           FROM (ksys.comm_recv_1h r
+             LEFT JOIN public.ingest_expectation e USING (tag_name))
+        )
+ SELECT expected.bucket,
+    expected.tag_name,
+    expected.recv_msgs,
+    expected.exp_msgs,
+    LEAST(1.0, GREATEST(0.0, ((expected.recv_msgs)::numeric / (expected.exp_msgs)::numeric))) AS success_rate,
+    GREATEST((0)::bigint, (expected.exp_msgs - expected.recv_msgs)) AS missing_msgs,
+    expected.last_seen_min
+   FROM expected;
+
+--
+-- Name: features_5m; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.features_5m AS
+ SELECT _materialized_hypertable_9.bucket,
+    _materialized_hypertable_9.tag_name,
+    _materialized_hypertable_9.mean_5m,
+    _materialized_hypertable_9.std_5m,
+    _materialized_hypertable_9.min_5m,
+    _materialized_hypertable_9.max_5m,
+    _materialized_hypertable_9.p10_5m,
+    _materialized_hypertable_9.p90_5m,
+    _materialized_hypertable_9.n_5m
+   FROM _timescaledb_internal._materialized_hypertable_9
+  WHERE (_materialized_hypertable_9.bucket < COALESCE(_timescaledb_functions.to_timestamp(_timescaledb_functions.cagg_watermark(9)), '-infinity'::timestamp with time zone))
+UNION ALL
+ SELECT public.time_bucket('00:05:00'::interval, influx_hist.ts) AS bucket,
+    influx_hist.tag_name,
+    avg(influx_hist.value) AS mean_5m,
+    stddev_samp(influx_hist.value) AS std_5m,
+    min(influx_hist.value) AS min_5m,
+    max(influx_hist.value) AS max_5m,
+    percentile_cont((0.1)::double precision) WITHIN GROUP (ORDER BY influx_hist.value) AS p10_5m,
+    percentile_cont((0.9)::double precision) WITHIN GROUP (ORDER BY influx_hist.value) AS p90_5m,
+    count(*) AS n_5m
+   FROM public.influx_hist
+  WHERE (influx_hist.ts >= COALESCE(_timescaledb_functions.to_timestamp(_timescaledb_functions.cagg_watermark(9)), '-infinity'::timestamp with time zone))
+  GROUP BY (public.time_bucket('00:05:00'::interval, influx_hist.ts)), influx_hist.tag_name;
+
+--
+-- Name: influx_agg_1d; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.influx_agg_1d AS
+ SELECT _materialized_hypertable_8.bucket,
+    _materialized_hypertable_8.tag_name,
+    _materialized_hypertable_8.n,
+    _materialized_hypertable_8.avg,
+    _materialized_hypertable_8.sum,
+    _materialized_hypertable_8.min,
+    _materialized_hypertable_8.max,
+    _materialized_hypertable_8.last,
+    _materialized_hypertable_8.first,
+    _materialized_hypertable_8.diff
+   FROM _timescaledb_internal._materialized_hypertable_8
+  WHERE (_materialized_hypertable_8.bucket < COALESCE(_timescaledb_functions.to_timestamp(_timescaledb_functions.cagg_watermark(8)), '-infinity'::timestamp with time zone))
+UNION ALL
+ SELECT public.time_bucket('1 day'::interval, influx_agg_1h.bucket) AS bucket,
+    influx_agg_1h.tag_name,
+    (sum(influx_agg_1h.n))::bigint AS n,
+    (sum(influx_agg_1h.sum) / (sum(influx_agg_1h.n))::double precision) AS avg,
+    sum(influx_agg_1h.sum) AS sum,
+    min(influx_agg_1h.min) AS min,
+    max(influx_agg_1h.max) AS max,
+    public.last(influx_agg_1h.last, influx_agg_1h.bucket) AS last,
+    public.first(influx_agg_1h.first, influx_agg_1h.bucket) AS first,
+    (public.last(influx_agg_1h.last, influx_agg_1h.bucket) - public.first(influx_agg_1h.first, influx_agg_1h.bucket)) AS diff
+   FROM public.influx_agg_1h
+  WHERE (influx_agg_1h.bucket >= COALESCE(_timescaledb_functions.to_timestamp(_timescaledb_functions.cagg_watermark(8)), '-infinity'::timestamp with time zone))
+  GROUP BY (public.time_bucket('1 day'::interval, influx_agg_1h.bucket)), influx_agg_1h.tag_name;
+
+--
+-- Name: influx_latest; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.influx_latest AS
+ SELECT r.tag_name,
+    l.value,
+    l.ts
+   FROM (ksys.tag_registry r
+     CROSS JOIN LATERAL ( SELECT h.tag_name,
+            h.value,
+            h.ts
+           FROM public.influx_hist h
+          WHERE (h.tag_name = r.tag_name)
+          ORDER BY h.ts DESC
+         LIMIT 1) l)
+  WHERE (l.tag_name = r.tag_name)
+UNION ALL
+ SELECT DISTINCT ON (h.tag_name) h.tag_name,
+    h.value,
+    h.ts
+   FROM public.influx_hist h
+  WHERE ((h.ts > (now() - '00:05:00'::interval)) AND (NOT (EXISTS ( SELECT 1
+           FROM ksys.tag_registry r
+          WHERE (r.tag_name = h.tag_name)))))
+  ORDER BY 1, 3 DESC;
+
+--
+-- Name: influx_qc_rule; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.influx_qc_rule (
+    tag_name text NOT NULL,
+    min_val double precision,
+    max_val double precision,
+    max_step double precision,
+    max_gap_seconds integer,
+    allow_negative boolean,
+    enabled boolean,
+    meta jsonb DEFAULT '{}'::jsonb,
+    warn_min double precision,
+    warn_max double precision,
+    crit_min double precision,
+    crit_max double precision,
+    roc_max_per_min double precision,
+    spike_zscore double precision,
+    deadband_pct double precision
+);
+
+--
+-- Name: predictions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.predictions (
+    ts timestamp with time zone NOT NULL,
+    tag_name text NOT NULL,
+    horizon interval NOT NULL,
+    yhat double precision NOT NULL,
+    pi_low double precision,
+    pi_high double precision,
+    model_id text NOT NULL,
+    version text NOT NULL,
+    features jsonb DEFAULT '{}'::jsonb
+);
+
+--
+-- Name: tech_ind_1m_mv; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.tech_ind_1m_mv (
+    bucket timestamp with time zone NOT NULL,
+    tag_name text NOT NULL,
+    avg double precision,
+    sma_10 double precision,
+    sma_60 double precision,
+    bb_top double precision,
+    bb_bot double precision,
+    slope_60 double precision
+);
+
+--
+-- Name: change_consumers change_consumers_pkey; Type: CONSTRAINT; Schema: ksys; Owner: -
+--
+
+ALTER TABLE ONLY ksys.change_consumers
+    ADD CONSTRAINT change_consumers_pkey PRIMARY KEY (consumer);
+
+--
+-- Name: jobs jobs_pkey; Type: CONSTRAINT; Schema: ksys; Owner: -
+--
+
+ALTER TABLE ONLY ksys.jobs
+    ADD CONSTRAINT jobs_pkey PRIMARY KEY (job_name);
+
+--
+-- Name: rollup_def rollup_def_pkey; Type: CONSTRAINT; Schema: ksys; Owner: -
+--
+
+ALTER TABLE ONLY ksys.rollup_def
+    ADD CONSTRAINT rollup_def_pkey PRIMARY KEY (job_name);
+
+--
+-- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: ksys; Owner: -
+--
+
+ALTER TABLE ONLY ksys.schema_migrations
+    ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+--
+-- Name: settings settings_pkey; Type: CONSTRAINT; Schema: ksys; Owner: -
+--
+
+ALTER TABLE ONLY ksys.settings
+    ADD CONSTRAINT settings_pkey PRIMARY KEY (key);
+
+--
+-- Name: tag_registry tag_registry_pkey; Type: CONSTRAINT; Schema: ksys; Owner: -
+--
+
+ALTER TABLE ONLY ksys.tag_registry
+    ADD CONSTRAINT tag_registry_pkey PRIMARY KEY (tag_name);
+
+--
+-- Name: anomalies anomalies_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.anomalies
+    ADD CONSTRAINT anomalies_pkey PRIMARY KEY (ts, tag_name);
+
+--
+-- Name: influx_hist influx_hist_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.influx_hist
+    ADD CONSTRAINT influx_hist_pkey PRIMARY KEY (ts, tag_name);
+
+--
+-- Name: influx_qc_rule influx_qc_rule_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.influx_qc_rule
+    ADD CONSTRAINT influx_qc_rule_pkey PRIMARY KEY (tag_name);
+
+--
+-- Name: ingest_expectation ingest_expectation_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ingest_expectation
+    ADD CONSTRAINT ingest_expectation_pkey PRIMARY KEY (tag_name);
+
+--
+-- Name: predictions predictions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.predictions
+    ADD CONSTRAINT predictions_pkey PRIMARY KEY (ts, tag_name, horizon, model_id, version);
+
+--
+-- Name: tech_ind_1m_mv tech_ind_1m_mv_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tech_ind_1m_mv
+    ADD CONSTRAINT tech_ind_1m_mv_pkey PRIMARY KEY (tag_name, bucket);
+
+--
+-- Name: pending_ranges_consumer; Type: INDEX; Schema: ksys; Owner: -
+--
+
+CREATE INDEX pending_ranges_consumer ON ksys.pending_ranges USING btree (consumer, hi);
+
+--
+-- Name: anomalies_tag_ts_desc; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX anomalies_tag_ts_desc ON public.anomalies USING btree (tag_name, ts DESC);
+
+--
+-- Name: anomalies_ts_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX anomalies_ts_idx ON public.anomalies USING btree (ts DESC);
+
+--
+-- Name: idx_hist_tag_ts; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_hist_tag_ts ON public.influx_hist USING btree (tag_name, ts);
+
+--
+-- Name: idx_pred_tag_ts; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_pred_tag_ts ON public.predictions USING btree (tag_name, ts DESC);
+
+--
+-- Name: predictions_ts_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX predictions_ts_idx ON public.predictions USING btree (ts DESC);
+
+--
+-- Name: tech_ind_1m_mv_bucket_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX tech_ind_1m_mv_bucket_idx ON public.tech_ind_1m_mv USING btree (bucket);
+
+--
+-- Name: influx_hist influx_hist_changes_del; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER influx_hist_changes_del AFTER DELETE ON public.influx_hist FOR EACH ROW EXECUTE FUNCTION ksys.log_hist_row_change();
+
+--
+-- Name: influx_hist influx_hist_changes_ins; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER influx_hist_changes_ins AFTER INSERT ON public.influx_hist REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ksys.log_hist_changes();
+
+--
+-- Name: influx_hist influx_hist_changes_trunc; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER influx_hist_changes_trunc AFTER TRUNCATE ON public.influx_hist FOR EACH STATEMENT EXECUTE FUNCTION ksys.log_hist_changes();
+
+--
+-- Name: influx_hist influx_hist_changes_upd; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER influx_hist_changes_upd AFTER UPDATE ON public.influx_hist REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ksys.log_hist_changes();
+
+--
+-- Name: pending_ranges pending_ranges_consumer_fkey; Type: FK CONSTRAINT; Schema: ksys; Owner: -
+--
+
+ALTER TABLE ONLY ksys.pending_ranges
+    ADD CONSTRAINT pending_ranges_consumer_fkey FOREIGN KEY (consumer) REFERENCES ksys.change_consumers(consumer);
+
+--
+-- Name: SCHEMA public; Type: ACL; Schema: -; Owner: -
+--
+
+GRANT USAGE ON SCHEMA public TO eco_ro;
+GRANT USAGE ON SCHEMA public TO eco_writer;
+GRANT USAGE ON SCHEMA public TO eco_ext;
+
+--
+-- Name: FUNCTION backlog(p_before timestamp with time zone); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.backlog(p_before timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION bucket_origin(); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.bucket_origin() FROM PUBLIC;
+
+--
+-- Name: FUNCTION cagg_chain(); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.cagg_chain() FROM PUBLIC;
+
+--
+-- Name: FUNCTION cagg_window(p_cagg regclass, p_width interval, p_end_offset interval, p_lo timestamp with time zone, p_hi timestamp with time zone, OUT w_lo timestamp with time zone, OUT w_hi timestamp with time zone); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.cagg_window(p_cagg regclass, p_width interval, p_end_offset interval, p_lo timestamp with time zone, p_hi timestamp with time zone, OUT w_lo timestamp with time zone, OUT w_hi timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION cagg_windows(p_los timestamp with time zone[], p_his timestamp with time zone[]); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.cagg_windows(p_los timestamp with time zone[], p_his timestamp with time zone[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION collect_changes(); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.collect_changes() FROM PUBLIC;
+
+--
+-- Name: FUNCTION compute_virtual_tags(p_from timestamp with time zone, p_to timestamp with time zone); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.compute_virtual_tags(p_from timestamp with time zone, p_to timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION consumer_bound(p_consumer text); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.consumer_bound(p_consumer text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION engine(); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.engine() FROM PUBLIC;
+
+--
+-- Name: FUNCTION log_hist_changes(); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.log_hist_changes() FROM PUBLIC;
+
+--
+-- Name: FUNCTION log_hist_row_change(); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.log_hist_row_change() FROM PUBLIC;
+
+--
+-- Name: FUNCTION mark_done(p_consumer text, p_lo timestamp with time zone, p_hi timestamp with time zone); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.mark_done(p_consumer text, p_lo timestamp with time zone, p_hi timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION next_reading_minute(p_from timestamp with time zone); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.next_reading_minute(p_from timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION pending_pieces(p_consumer text, p_bound timestamp with time zone, p_budget interval); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.pending_pieces(p_consumer text, p_bound timestamp with time zone, p_budget interval) FROM PUBLIC;
+
+--
+-- Name: FUNCTION process_pending(p_consumer text, p_budget interval); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.process_pending(p_consumer text, p_budget interval) FROM PUBLIC;
+
+--
+-- Name: FUNCTION refresh_rollup(p_job text, p_from timestamp with time zone, p_to timestamp with time zone); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.refresh_rollup(p_job text, p_from timestamp with time zone, p_to timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION refresh_rollups_span(p_lo timestamp with time zone, p_hi timestamp with time zone); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.refresh_rollups_span(p_lo timestamp with time zone, p_hi timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION refresh_tech_ind(p_from timestamp with time zone); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.refresh_tech_ind(p_from timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION refresh_tech_ind(p_from timestamp with time zone, p_to timestamp with time zone); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.refresh_tech_ind(p_from timestamp with time zone, p_to timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION refresh_tech_span(p_lo timestamp with time zone, p_hi timestamp with time zone); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.refresh_tech_span(p_lo timestamp with time zone, p_hi timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION register_all_tags(); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.register_all_tags() FROM PUBLIC;
+
+--
+-- Name: FUNCTION register_tags_in(p_lo timestamp with time zone, p_hi timestamp with time zone); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.register_tags_in(p_lo timestamp with time zone, p_hi timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION retention_horizon(); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.retention_horizon() FROM PUBLIC;
+
+--
+-- Name: FUNCTION run_job(p_job text, p_due boolean); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.run_job(p_job text, p_due boolean) FROM PUBLIC;
+
+--
+-- Name: PROCEDURE run_tick(INOUT failures integer); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON PROCEDURE ksys.run_tick(INOUT failures integer) FROM PUBLIC;
+
+--
+-- Name: FUNCTION tick(); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.tick() FROM PUBLIC;
+
+--
+-- Name: FUNCTION virtual_inputs(); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.virtual_inputs() FROM PUBLIC;
+
+--
+-- Name: FUNCTION virtual_tag_names(); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.virtual_tag_names() FROM PUBLIC;
+
+--
+-- Name: TABLE influx_hist; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.influx_hist TO eco_ro;
+GRANT SELECT,INSERT,UPDATE ON TABLE public.influx_hist TO eco_writer;
+
+--
+-- Name: TABLE influx_agg_1m; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.influx_agg_1m TO eco_ro;
+GRANT SELECT ON TABLE public.influx_agg_1m TO eco_ext;
+
+--
+-- Name: TABLE influx_agg_10m; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.influx_agg_10m TO eco_ro;
+GRANT SELECT ON TABLE public.influx_agg_10m TO eco_ext;
+
+--
+-- Name: TABLE influx_agg_1h; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.influx_agg_1h TO eco_ro;
+GRANT SELECT ON TABLE public.influx_agg_1h TO eco_ext;
+
+--
+-- Name: TABLE anomalies; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.anomalies TO eco_ro;
+GRANT SELECT,INSERT,UPDATE ON TABLE public.anomalies TO eco_writer;
+
+--
+-- Name: TABLE ingest_expectation; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.ingest_expectation TO eco_ro;
+GRANT SELECT ON TABLE public.ingest_expectation TO eco_writer;
+
+--
+-- Name: TABLE comm_success_1h; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.comm_success_1h TO eco_ro;
+GRANT SELECT ON TABLE public.comm_success_1h TO eco_ext;
+
+--
+-- Name: TABLE features_5m; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.features_5m TO eco_ro;
+GRANT SELECT ON TABLE public.features_5m TO eco_ext;
+
+--
+-- Name: TABLE influx_agg_1d; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.influx_agg_1d TO eco_ro;
+GRANT SELECT ON TABLE public.influx_agg_1d TO eco_ext;
+
+--
+-- Name: TABLE influx_latest; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.influx_latest TO eco_ro;
+GRANT SELECT ON TABLE public.influx_latest TO eco_ext;
+
+--
+-- Name: TABLE influx_qc_rule; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.influx_qc_rule TO eco_ro;
+GRANT SELECT ON TABLE public.influx_qc_rule TO eco_writer;
+
+--
+-- Name: TABLE predictions; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.predictions TO eco_ro;
+GRANT SELECT,INSERT,UPDATE ON TABLE public.predictions TO eco_writer;
+
+--
+-- Name: TABLE tech_ind_1m_mv; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.tech_ind_1m_mv TO eco_ro;
+GRANT SELECT ON TABLE public.tech_ind_1m_mv TO eco_ext;
+
+--
+-- Name: DEFAULT PRIVILEGES FOR TABLES; Type: DEFAULT ACL; Schema: public; Owner: -
+--
+
+ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT SELECT ON TABLES  TO eco_ro;
+
+--
+-- PostgreSQL database dump complete
+--

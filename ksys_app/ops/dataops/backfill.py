@@ -107,11 +107,72 @@ def _csv_field(text: str) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class _Columns:
+    ts: int
+    tag: int
+    value: int
+    qc: int | None
+    width: int
+
+
+def _read_header(reader, path: Path) -> _Columns:
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise OpsError(f"{path}: empty file (expected a header ts,tag_name,value[,qc])") from None
+    except (csv.Error, UnicodeDecodeError, OSError, EOFError) as exc:
+        raise OpsError(f"{path}: cannot read the header: {exc}") from None
+    missing = [c for c in REQUIRED if c not in header]
+    unknown = [h for h in header if h not in REQUIRED + OPTIONAL]
+    if missing or unknown or len(set(header)) != len(header):
+        raise OpsError(f"{path}: line 1: the header must be ts,tag_name,value[,qc] (any order)"
+                       + (f"; missing {', '.join(missing)}" if missing else "")
+                       + (f"; unknown {', '.join(unknown)}" if unknown else ""), exit_code=EXIT_BAD_ROWS)
+    return _Columns(header.index("ts"), header.index("tag_name"), header.index("value"),
+                    header.index("qc") if "qc" in header else None, len(header))
+
+
+class _BadRow(ValueError):
+    pass
+
+
+def _copy_line(line: int, cells: list[str], cols: _Columns) -> str:
+    """One validated row as a COPY csv line; raises _BadRow saying what is wrong."""
+    if len(cells) != cols.width:
+        raise _BadRow(f"{len(cells)} fields, the header has {cols.width}")
+    ts_text = cells[cols.ts].strip()
+    try:
+        ts = datetime.fromisoformat(ts_text)
+    except ValueError:
+        raise _BadRow(f"ts is not an ISO 8601 time: {ts_text!r}") from None
+    if ts.tzinfo is None:
+        raise _BadRow(f"ts has no time zone: {ts_text!r} (add Z or an offset such as +09:00)")
+    tag = cells[cols.tag]
+    if not tag or tag != tag.strip() or not tag.isprintable():
+        raise _BadRow(f"tag_name is empty or has surrounding blanks/control characters: {tag!r}")
+    try:
+        value = float(cells[cols.value])
+    except ValueError:
+        raise _BadRow(f"value is not a number: {cells[cols.value]!r}") from None
+    if not math.isfinite(value):
+        raise _BadRow(f"value must be finite: {cells[cols.value]!r}")
+    qc = ""
+    if cols.qc is not None and cells[cols.qc].strip():
+        try:
+            qc_int = int(cells[cols.qc])
+        except ValueError:
+            raise _BadRow(f"qc is not an integer: {cells[cols.qc]!r}") from None
+        if not -32768 <= qc_int <= 32767:
+            raise _BadRow(f"qc is out of range (smallint): {qc_int}")
+        qc = str(qc_int)
+    return f"{line},{ts.isoformat()},{_csv_field(tag)},{value!r},{qc}\n"
+
+
 def _stage(conn: psycopg.Connection, path: Path, err: TextIO) -> tuple[int, list[str], int, bool]:
     """Validate and COPY the good rows; returns (rows read, first bad messages, bad count, has qc)."""
     raw, text = _open(path)
-    size = path.stat().st_size
-    progress = _Progress(raw, size, err)
+    progress = _Progress(raw, path.stat().st_size, err)
     bad_messages: list[str] = []
     bad = 0
 
@@ -123,21 +184,7 @@ def _stage(conn: psycopg.Connection, path: Path, err: TextIO) -> tuple[int, list
 
     with raw, text:
         reader = csv.reader(text)
-        try:
-            header = [h.strip() for h in next(reader)]
-        except StopIteration:
-            raise OpsError(f"{path}: empty file (expected a header ts,tag_name,value[,qc])") from None
-        except (csv.Error, UnicodeDecodeError, OSError, EOFError) as exc:
-            raise OpsError(f"{path}: cannot read the header: {exc}") from None
-        missing = [c for c in REQUIRED if c not in header]
-        unknown = [h for h in header if h not in REQUIRED + OPTIONAL]
-        if missing or unknown or len(set(header)) != len(header):
-            raise OpsError(f"{path}: line 1: the header must be ts,tag_name,value[,qc] (any order)"
-                           + (f"; missing {', '.join(missing)}" if missing else "")
-                           + (f"; unknown {', '.join(unknown)}" if unknown else ""), exit_code=EXIT_BAD_ROWS)
-        i_ts, i_tag, i_val = header.index("ts"), header.index("tag_name"), header.index("value")
-        i_qc = header.index("qc") if "qc" in header else None
-        width = len(header)
+        cols = _read_header(reader, path)
         rows = 0
         line_no = reader.line_num
         buf: list[str] = []
@@ -159,42 +206,11 @@ def _stage(conn: psycopg.Connection, path: Path, err: TextIO) -> tuple[int, list
                 if not cells:
                     continue
                 rows += 1
-                if len(cells) != width:
-                    reject(start, f"{len(cells)} fields, the header has {width}")
-                    continue
-                ts_text = cells[i_ts].strip()
                 try:
-                    ts = datetime.fromisoformat(ts_text)
-                except ValueError:
-                    reject(start, f"ts is not an ISO 8601 time: {ts_text!r}")
+                    buf.append(_copy_line(start, cells, cols))
+                except _BadRow as why:
+                    reject(start, str(why))
                     continue
-                if ts.tzinfo is None:
-                    reject(start, f"ts has no time zone: {ts_text!r} (add Z or an offset such as +09:00)")
-                    continue
-                tag = cells[i_tag]
-                if not tag or tag != tag.strip() or not tag.isprintable():
-                    reject(start, f"tag_name is empty or has surrounding blanks/control characters: {tag!r}")
-                    continue
-                try:
-                    value = float(cells[i_val])
-                except ValueError:
-                    reject(start, f"value is not a number: {cells[i_val]!r}")
-                    continue
-                if not math.isfinite(value):
-                    reject(start, f"value must be finite: {cells[i_val]!r}")
-                    continue
-                qc = ""
-                if i_qc is not None and cells[i_qc].strip():
-                    try:
-                        qc_int = int(cells[i_qc])
-                    except ValueError:
-                        reject(start, f"qc is not an integer: {cells[i_qc]!r}")
-                        continue
-                    if not -32768 <= qc_int <= 32767:
-                        reject(start, f"qc is out of range (smallint): {qc_int}")
-                        continue
-                    qc = str(qc_int)
-                buf.append(f"{start},{ts.isoformat()},{_csv_field(tag)},{value!r},{qc}\n")
                 if len(buf) >= CHUNK_ROWS:
                     copy.write("".join(buf))
                     buf.clear()
@@ -202,7 +218,7 @@ def _stage(conn: psycopg.Connection, path: Path, err: TextIO) -> tuple[int, list
             if buf:
                 copy.write("".join(buf))
     progress.tick(rows, final=True)
-    return rows, bad_messages, bad, i_qc is not None
+    return rows, bad_messages, bad, cols.qc is not None
 
 
 def _duplicates(conn: psycopg.Connection, reject: Callable[[int, str], None]) -> int:

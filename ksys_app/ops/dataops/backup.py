@@ -40,7 +40,30 @@ def _human(n_bytes: int) -> str:
     return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 1e5 else f"{n_bytes} bytes"
 
 
+def _target(out_file: Path | None, database: str) -> Path:
+    out_file = Path(out_file) if out_file is not None else default_path(database)
+    if out_file.exists():
+        raise OpsError(f"{out_file} already exists; choose another --out")
+    if not out_file.parent.is_dir():
+        raise OpsError(f"directory {out_file.parent} does not exist")
+    return out_file
+
+
+def _pg_dump(pg_dump: Path, dsn: str, snapshot: str, partial: Path) -> None:
+    """The dump of the exported snapshot: exactly what the manifest describes."""
+    conninfo, env = conninfo_and_env(dsn)
+    proc = subprocess.run(
+        [str(pg_dump), "--format=custom", f"--snapshot={snapshot}", "--exclude-schema=cron",
+         f"--file={partial}", f"--dbname={conninfo}"],
+        capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        partial.unlink(missing_ok=True)
+        raise OpsError(f"pg_dump failed: {tail(proc.stderr)}")
+
+
 def backup(dsn: str, out_file: Path | None = None, out: Out = print) -> Path:
+    """Manifest and dump read the same exported snapshot (REPEATABLE READ), so the
+    manifest's counts and checksums are those of the dump."""
     started = time.monotonic()
     with connect(dsn, autocommit=False) as conn:
         try:
@@ -50,13 +73,7 @@ def backup(dsn: str, out_file: Path | None = None, out: Out = print) -> Path:
             pg_dump, dump_major = find_tool("pg_dump", major)
             snapshot, backup_time = conn.execute("SELECT pg_export_snapshot(), clock_timestamp()").fetchone()
             facts = mf.database_facts(conn)
-            if out_file is None:
-                out_file = default_path(facts["database"])
-            out_file = Path(out_file)
-            if out_file.exists():
-                raise OpsError(f"{out_file} already exists; choose another --out")
-            if not out_file.parent.is_dir():
-                raise OpsError(f"directory {out_file.parent} does not exist")
+            out_file = _target(out_file, facts["database"])
             t0 = time.monotonic()
             hist = mf.hist_summary(conn, backup_time)
             counts = mf.relation_counts(conn)
@@ -69,16 +86,9 @@ def backup(dsn: str, out_file: Path | None = None, out: Out = print) -> Path:
             out(f"  manifest: {sum(r['rows'] for r in hist)} influx_hist rows in {len(hist)} tag-days "
                 f"({manifest_s:.1f} s)")
 
-            conninfo, env = conninfo_and_env(dsn)
             partial = out_file.with_name(out_file.name + ".partial")
             t0 = time.monotonic()
-            proc = subprocess.run(
-                [str(pg_dump), "--format=custom", f"--snapshot={snapshot}", "--exclude-schema=cron",
-                 f"--file={partial}", f"--dbname={conninfo}"],
-                capture_output=True, text=True, env=env)
-            if proc.returncode != 0:
-                partial.unlink(missing_ok=True)
-                raise OpsError(f"pg_dump failed: {tail(proc.stderr)}")
+            _pg_dump(pg_dump, dsn, snapshot, partial)
             dump_s = time.monotonic() - t0
         except psycopg.errors.InsufficientPrivilege as exc:
             raise OpsError(f"{first_line(exc)}: back up with the owner/superuser DSN (KSYS_ADMIN_DSN), "

@@ -168,6 +168,8 @@ def fill(conn: psycopg.Connection, cfg: SimConfig, *, days: float | None = None,
     return result
 
 
+# 61 lines: one loop, because reconnecting, gap-filling and live writes share the
+# connection, the written mark and the failure count.
 def follow(dsn: str, cfg: SimConfig, *, now: Clock = utc_now, stop: threading.Event | None = None,
            wait: Callable[[float], bool] | None = None, out: Out = print,
            connect: Callable[[str], psycopg.Connection] | None = None,

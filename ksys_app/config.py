@@ -81,6 +81,10 @@ class Settings(BaseSettings):
 
     payload_warn_bytes: int = Field(300_000, validation_alias="KSYS_PAYLOAD_WARN_BYTES", gt=0)
 
+    # How often the dashboard re-reads its latest snapshot (its KPI tiles follow
+    # cache_ttl_metrics_s, the age at which their cached read expires).
+    snapshot_period_s: float = Field(60.0, validation_alias="KSYS_SNAPSHOT_PERIOD_S", gt=0)
+
     @field_validator("ts_dsn")
     @classmethod
     def _dsn_parses(cls, v: str) -> str:

@@ -25,15 +25,13 @@ logger = logging.getLogger(LOGGER_NAME)
 DASH_LOAD_OK = "dash_load_ok"
 RANGE_CHANGE_OK = "range_change_ok"
 SNAPSHOT_REFRESH = "snapshot_refresh"
-OVERLAY_TOGGLE = "overlay_toggle"
-QC_BADGE_EVAL = "qc_badge_eval"
 DB_FAIL = "db_fail"
 DB_RECOVER = "db_recover"
 PAYLOAD_BLOAT = "payload_bloat"
 QUERY = "query"
 COMM_LOAD_OK = "comm_load_ok"
 
-EVENTS = frozenset({DASH_LOAD_OK, RANGE_CHANGE_OK, SNAPSHOT_REFRESH, OVERLAY_TOGGLE, QC_BADGE_EVAL,
+EVENTS = frozenset({DASH_LOAD_OK, RANGE_CHANGE_OK, SNAPSHOT_REFRESH,
                     DB_FAIL, DB_RECOVER, PAYLOAD_BLOAT, QUERY, COMM_LOAD_OK,
                     "comm_nav_prev", "comm_nav_next", "comm_recent30", "comm_cell_select"})
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple, Sequence
+
 import reflex as rx
 from reflex.components.react_router import ReactRouterLink
 
-ROUTES = (("/", "Dashboard", "nav-dashboard"), ("/trend", "Trend", "nav-trend"),
-          ("/tech", "Tech", "nav-tech"), ("/comm", "Comm", "nav-comm"))
+
+class NavLink(NamedTuple):
+    """One navbar entry (the page registry, ksys_app.pages.template, makes them)."""
+    route: str
+    label: str
+    testid: str
 
 
 # What App(theme=...)'s Radix Theme wrapper did to these pages (rxconfig.py now leaves
@@ -41,17 +47,17 @@ def db_indicator(state) -> rx.Component:
     )
 
 
-def navbar(state, active: str) -> rx.Component:
-    links = [
+def navbar(state, active: str, links: Sequence[NavLink]) -> rx.Component:
+    anchors = [
         # client-side navigation: the websocket and the page states stay
         ReactRouterLink.create(label, to=route, class_name="nav-link" + (" active" if route == active else ""),
                                custom_attrs={**tid(testid), **({"aria-current": "page"} if route == active else {})})
-        for route, label, testid in ROUTES
+        for route, label, testid in links
     ]
     return rx.el.header(
         rx.el.div(
             rx.el.span("ksys", class_name="brand", custom_attrs=tid("brand")),
-            rx.el.nav(*links, class_name="nav-links"),
+            rx.el.nav(*anchors, class_name="nav-links"),
             rx.el.div(db_indicator(state), class_name="nav-right"),
             class_name="nav-inner",
         ),
@@ -165,10 +171,12 @@ def content_states(state, content: rx.Component, has_data, lines: int = 8,
     )
 
 
-def shell(state, active: str, title: str, controls: rx.Component, *body: rx.Component) -> rx.Component:
+def shell(state, active: str, title: str, links: Sequence[NavLink], controls: rx.Component,
+          *body: rx.Component) -> rx.Component:
+    """The page around a page's controls and body (ksys_app.pages.template calls it)."""
     return rx.el.div(
         rx.el.style(THEME_CSS),
-        navbar(state, active),
+        navbar(state, active, links),
         rx.el.main(
             rx.el.div(
                 rx.el.h1(title, class_name="page-title"),

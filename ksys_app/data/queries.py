@@ -1,6 +1,6 @@
 """Every SQL statement the dashboard runs, by name.
 
-Rules (ARCHITECTURE "Rules of the house", PRD B9/B15):
+Rules (docs/architecture.md "Rules of the house", PRD B9/B15):
   * values travel only as bind parameters ($1, $2, ...), never in the text;
   * every statement ends in LIMIT (a parameter: callers pass limit + 1 to see
     whether the limit cut anything, see Repository);
@@ -128,7 +128,8 @@ LIMIT $3
 
 # Long windows on the Tech page: the indicator rows on a grid of $3 (every k-th
 # minute, aligned like time_bucket to 2000-01-03 UTC), one primary-key probe
-# per grid point, so the cost does not grow with the window (see data.sampled).
+# per grid point, so the cost does not grow with the window (see
+# data.repository.reads.Reads.tech_sampled).
 TECH_SAMPLED = Query("tech_ind_1m_sampled", """
 SELECT t.bucket, t.tag_name, t.avg, t.sma_10, t.sma_60, t.bb_top, t.bb_bot, t.slope_60
 FROM generate_series(

@@ -96,6 +96,17 @@ class CommSlo(NamedTuple):
     slo_crit: float = 0.95
 
 
+class Expectation(NamedTuple):
+    """Readings a tag is expected to send per minute (ingest_expectation)."""
+    tag_name: str
+    exp_per_min: int
+
+    @property
+    def interval_s(self) -> float:
+        """Expected seconds between two readings."""
+        return 60.0 / self.exp_per_min
+
+
 class RowMapper:
     """Record -> row by column name (`mapper(record)`), or a whole result (`mapper.many`).
 
@@ -175,3 +186,8 @@ def window_stats(r: Mapping[str, Any]) -> WindowStats:
         first=_f(r["first"]), last=_f(r["last"]),
         last_ts=r["last_ts"], prev_last=_f(r["prev_last"]),
     )
+
+
+def expectation(r: Mapping[str, Any]) -> Expectation:
+    """exp_per_min of a tag; a missing or zero rate counts as one reading a minute."""
+    return Expectation(r["tag_name"], max(1, int(r["exp_per_min"] or 1)))

@@ -118,9 +118,3 @@ def tech_window(code: str) -> Window:
     duration = _DURATIONS[_normalise_code(code)]
     return Window(code.strip(), duration, TECH_VIEW, TECH_BUCKET, bucket_count(duration, TECH_BUCKET))
 
-
-def expected_max_rows(window: Window, series: int = 1) -> int:
-    """Max rows a query for `series` tags over `window` can return (LIMIT to use)."""
-    if series < 1:
-        raise ValueError(f"series must be >= 1, got {series}")
-    return window.row_limit * series

@@ -6,12 +6,14 @@ import reflex as rx
 
 from ksys_app.components.controls import button, controls_bar, field, tag_select
 from ksys_app.components.heatmap import detail_card, heatmap, legend
-from ksys_app.components.layout import content_states, shell, status_line, tid
+from ksys_app.components.layout import content_states, status_line, tid
 from ksys_app.components.tables import data_table
+from ksys_app.pages.template import page
 from ksys_app.states.comm import CommState as S
 
 
-def comm() -> rx.Component:
+@page("/comm", nav="Comm", heading="Communication success", state=S, order=4)
+def comm() -> tuple[rx.Component, ...]:
     has_cells = S.heat.length() > 0
     start = field("Start date", rx.el.input(
         type="date", value=S.start_day, max=S.today, on_change=S.set_start, id="start-date",
@@ -28,8 +30,7 @@ def comm() -> rx.Component:
                         custom_attrs=tid("no-outages"))),
         class_name="card",
     )
-    return shell(
-        S, "/comm", "Communication success",
+    return (
         controls_bar(
             tag_select(S), start,
             button("‹ Prev", S.prev_day, "prev-day"),

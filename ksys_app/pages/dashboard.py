@@ -6,15 +6,16 @@ import reflex as rx
 
 from ksys_app.components.controls import button, controls_bar, window_select
 from ksys_app.components.kpi import kpi_grid, snapshot_table
-from ksys_app.components.layout import content_states, shell, status_line, tid
+from ksys_app.components.layout import content_states, status_line, tid
+from ksys_app.pages.template import page
 from ksys_app.states.dashboard import DashboardState as S
 
 
-def dashboard() -> rx.Component:
+@page("/", nav="Dashboard", heading="Dashboard", state=S, order=1)
+def dashboard() -> tuple[rx.Component, ...]:
     has_tiles = S.tiles.length() > 0
     has_snapshot = S.snapshot.length() > 0
-    return shell(
-        S, "/", "Dashboard",
+    return (
         controls_bar(window_select(S), button("Refresh", S.refresh, "refresh-btn")),
         rx.el.section(
             rx.el.div(rx.el.h2("Latest snapshot", class_name="section-title"),
@@ -23,7 +24,7 @@ def dashboard() -> rx.Component:
                                                         class_name="muted small", custom_attrs=tid("data-as-of"),
                                                         title="time of the newest reading shown"),
                                              rx.el.span("")),
-                                  rx.el.span("read ", S.snapshot_time, " · every 60 s",
+                                  rx.el.span("read ", S.snapshot_time, " · every ", S.snapshot_every_s, " s",
                                              class_name="muted small",
                                              custom_attrs=tid("snapshot-time")),
                                   show_time=False),
@@ -36,7 +37,7 @@ def dashboard() -> rx.Component:
         ),
         rx.el.section(
             rx.el.div(rx.el.h2("KPI · last ", S.window, class_name="section-title"),
-                      rx.el.span("read ", S.tiles_time, " · every 30 s", class_name="muted small",
+                      rx.el.span("read ", S.tiles_time, " · every ", S.tiles_every_s, " s", class_name="muted small",
                                  custom_attrs=tid("tiles-time")),
                       class_name="section-head"),
             rx.cond(S.empty_reason != "",

@@ -6,8 +6,9 @@ import reflex as rx
 
 from ksys_app.components.charts import legend_toggle, line_chart
 from ksys_app.components.controls import button, controls_bar, pager, tag_select, window_select
-from ksys_app.components.layout import content_states, shell, status_line, tid
+from ksys_app.components.layout import content_states, status_line, tid
 from ksys_app.components.tables import data_table
+from ksys_app.pages.template import page
 from ksys_app.states.tech import CHART_KEYS, TECH_HEADER, TechState as S
 
 SERIES = (("avg", "Average", False), ("bb_bot", "BB Bot", True), ("bb_top", "BB Top", True),
@@ -18,7 +19,8 @@ def _shown(key: str):
     return getattr(S, f"show_{key}")
 
 
-def tech() -> rx.Component:
+@page("/tech", nav="Tech", heading="Tech indicators", state=S, order=3)
+def tech() -> tuple[rx.Component, ...]:
     has_rows = S.row_count > 0
     legend = rx.el.div(
         *[legend_toggle(key, name, _shown(key), S.toggle_series(key)) for key, name, _ in SERIES],
@@ -34,8 +36,7 @@ def tech() -> rx.Component:
         data_table(TECH_HEADER, S.rows_page, "tech-table", "tech-row"),
         pager(S.page, S.page_count, S.prev_page, S.next_page, S.row_count, "tech"),
     )
-    return shell(
-        S, "/tech", "Tech indicators",
+    return (
         controls_bar(tag_select(S), window_select(S), button("Refresh", S.refresh, "refresh-btn")),
         rx.el.section(
             rx.el.div(

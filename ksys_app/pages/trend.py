@@ -6,8 +6,9 @@ import reflex as rx
 
 from ksys_app.components.charts import line_chart, series_checkbox
 from ksys_app.components.controls import button, controls_bar, pager, tag_select, window_select
-from ksys_app.components.layout import content_states, shell, status_line, tid
+from ksys_app.components.layout import content_states, status_line, tid
 from ksys_app.components.tables import data_table
+from ksys_app.pages.template import page
 from ksys_app.states.trend import CHART_KEYS, FEATURES_HEADER, HISTORY_HEADER, TrendState as S
 
 SERIES = (("avg", "Average"), ("min", "Min"), ("max", "Max"), ("last", "Last"), ("first", "First"))
@@ -17,15 +18,16 @@ def _shown(key: str):
     return getattr(S, f"show_{key}")
 
 
-def trend() -> rx.Component:
-    has_rows = S.row_count > 0
-    toggles = rx.el.div(
+def _toggles() -> rx.Component:
+    return rx.el.div(
         *[series_checkbox(key, name, _shown(key), lambda v, k=key: S.set_series(k, v))
           for key, name in SERIES],
         class_name="toggles", custom_attrs=tid("series-toggles"),
     )
-    chart = line_chart(S.chart, [(k, CHART_KEYS[k], n, _shown(k), False) for k, n in SERIES], "trend-chart")
-    history = rx.el.div(
+
+
+def _history() -> rx.Component:
+    return rx.el.div(
         rx.el.div(
             rx.el.h2("Measurement history", class_name="section-title"),
             rx.el.div(
@@ -37,7 +39,28 @@ def trend() -> rx.Component:
         data_table(HISTORY_HEADER, S.rows_page, "history-table", "history-row"),
         pager(S.page, S.page_count, S.prev_page, S.next_page, S.row_count, "history"),
     )
-    features = rx.el.section(
+
+
+def _series_head(has_rows) -> rx.Component:
+    return rx.el.div(
+        rx.el.h2(S.tag, " · last ", S.window, class_name="section-title"),
+        status_line(
+            S,
+            rx.cond(has_rows, rx.el.span(
+                "bucket ", S.bucket_label,
+                rx.cond(S.merged_from != "", rx.el.span(" (merged from ", S.merged_from, " rollup)"),
+                        rx.el.span("")),
+                class_name="badge badge-info", custom_attrs=tid("bucket-width")),
+                rx.el.span("")),
+            rx.cond(S.truncated, rx.el.span("truncated", class_name="badge badge-warn"),
+                    rx.el.span("")),
+        ),
+        class_name="section-head",
+    )
+
+
+def _features() -> rx.Component:
+    return rx.el.section(
         rx.el.div(
             rx.el.h2("5-minute features", class_name="section-title"),
             rx.el.span(rx.cond(S.features_note != "", S.features_note, "features_5m"),
@@ -58,28 +81,19 @@ def trend() -> rx.Component:
                                 class_name="muted small", custom_attrs=tid("features-empty")))),
         class_name="card",
     )
-    return shell(
-        S, "/trend", "Trend",
+
+
+@page("/trend", nav="Trend", heading="Trend", state=S, order=2)
+def trend() -> tuple[rx.Component, ...]:
+    has_rows = S.row_count > 0
+    chart = line_chart(S.chart, [(k, CHART_KEYS[k], n, _shown(k), False) for k, n in SERIES], "trend-chart")
+    return (
         controls_bar(tag_select(S), window_select(S), button("Refresh", S.refresh, "refresh-btn")),
         rx.el.section(
-            rx.el.div(
-                rx.el.h2(S.tag, " · last ", S.window, class_name="section-title"),
-                status_line(
-                    S,
-                    rx.cond(has_rows, rx.el.span(
-                        "bucket ", S.bucket_label,
-                        rx.cond(S.merged_from != "", rx.el.span(" (merged from ", S.merged_from, " rollup)"),
-                                rx.el.span("")),
-                        class_name="badge badge-info", custom_attrs=tid("bucket-width")),
-                        rx.el.span("")),
-                    rx.cond(S.truncated, rx.el.span("truncated", class_name="badge badge-warn"),
-                            rx.el.span("")),
-                ),
-                class_name="section-head",
-            ),
-            toggles,
-            content_states(S, rx.el.div(chart, history), has_rows),
+            _series_head(has_rows),
+            _toggles(),
+            content_states(S, rx.el.div(chart, _history()), has_rows),
             class_name="card",
         ),
-        features,
+        _features(),
     )

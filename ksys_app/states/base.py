@@ -1,13 +1,16 @@
 """The shared base of every page state: view inputs, load/empty/error/stale state, retry.
 
 Each page state subclasses PageState (a Reflex state mixin, so every page gets
-its own copy of these vars) and implements four hooks:
+its own copy of these vars) and implements three hooks:
 
   _params()              the inputs of a read, as a hashable tuple (read under the lock)
   _fetch(params, parts)  classmethod: the reads themselves (no access to self)
   _apply(data, parts)    turn the read results into page vars; returns the
                          ReadResults that decide error / stale / empty, per part
-  _empty_reason()        what the empty state says
+
+What else differs between pages is data: the class attributes under "what a
+page declares" (annotate them ClassVar in a subclass too, or Reflex makes them
+state vars). `route` is set by the page registry, ksys_app.pages.template.
 
 Reads happen in three places: event handlers (on_load, a changed control,
 Refresh, Retry) read while holding the state lock; the background `watch`
@@ -26,7 +29,7 @@ import logging
 import math
 import time
 import uuid
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Mapping
 from urllib.parse import urlencode
 
 import reflex as rx
@@ -37,6 +40,8 @@ from ksys_app.data.repository import get_repository
 from ksys_app.data.result import ReadResult
 from ksys_app.domain.timefmt import format_local
 from ksys_app.domain.windows import DEFAULT_WINDOW, WINDOW_CODES
+from ksys_app.states.outcomes import newest_data_time, outcome, page_outcome
+from ksys_app.states.view import pick_tag
 
 logger = logging.getLogger(__name__)
 
@@ -47,43 +52,16 @@ TICK_S = 1.0
 def _client_connected(token: str) -> bool:
     """Whether the browser tab of `token` still has a websocket (True when unknown)."""
     try:
-        from reflex_base.registry import RegistrationContext
+        # The app module, imported when the state runs; App.event_namespace and
+        # its token_to_sid are Reflex's public view of the connected tabs.
+        from ksys_app.ksys_app import app
 
-        namespace = RegistrationContext.get().app.event_namespace
+        namespace = app.event_namespace
         if namespace is None:
             return True
         return token in namespace.token_to_sid
     except Exception:  # noqa: BLE001 - never let a bookkeeping lookup end the loop
         return True
-
-
-def newest_data_time(result: ReadResult):
-    """The newest reading time or bucket start among a read's rows (None without rows).
-
-    Rows name it ts (readings), last_ts (KPI statistics), bucket (rollups) or
-    last_seen (heatmap hours: the newest minute with a reading; empty hours have none).
-    """
-    newest = None
-    for row in result.rows:
-        for name in ("ts", "last_ts", "bucket", "last_seen"):
-            t = getattr(row, name, None)
-            if t is not None and hasattr(t, "tzinfo") and (newest is None or t > newest):
-                newest = t
-    return newest
-
-
-def outcome(result: ReadResult) -> dict[str, Any]:
-    """What the page keeps of a read's trust state (picklable, small)."""
-    err = result.error
-    return {
-        "failed": result.failed,
-        "retryable": result.retryable,
-        "code": "" if err is None else str(err.code),
-        "message": "" if err is None else err.message,
-        "stale": result.stale,
-        "no_rows": result.no_rows or (result.ok and not result.rows),
-        "fetched_at": result.fetched_at,
-    }
 
 
 class PageState(rx.State, mixin=True):
@@ -92,6 +70,23 @@ class PageState(rx.State, mixin=True):
     Subclass as `class XState(PageState, rx.State)`: a class whose state bases
     are all mixins is a mixin itself and would get no vars.
     """
+
+    # ------------------------------------------------------------------ what a page declares
+
+    route: ClassVar[str] = ""  # set by the page registry (ksys_app.pages.template)
+    parts: ClassVar[frozenset[str]] = frozenset({ALL})  # what a full read covers
+    # part -> the Settings field holding its live refresh period in seconds
+    live: ClassVar[Mapping[str, str]] = {}
+    needs_tags: ClassVar[bool] = True
+    uses_window: ClassVar[bool] = True
+    load_event: ClassVar[str] = logevents.RANGE_CHANGE_OK
+    # what the empty state says (formatted with the state as `s`) when main_part has no rows
+    main_part: ClassVar[str] = ALL
+    empty_text: ClassVar[str] = "no data for {s.tag} in the last {s.window}"
+    # query parameter -> var, beyond tag and window (read by the page's _read_query)
+    url_vars: ClassVar[Mapping[str, str]] = {}
+    # var -> value it goes back to when the tag, window or another input changes
+    input_defaults: ClassVar[Mapping[str, Any]] = {}
 
     tag: str = ""
     window: str = DEFAULT_WINDOW
@@ -112,11 +107,9 @@ class PageState(rx.State, mixin=True):
     _retry_at: float = 0.0
     _outcomes: dict[str, dict] = {}
     _requested_tag: str = ""
+    _read_at: dict[str, float] = {}  # part -> monotonic time it was last applied
 
     # ------------------------------------------------------------------ hooks
-
-    def _route(self) -> str:
-        raise NotImplementedError
 
     def _params(self) -> tuple:
         return (self.tag, self.window)
@@ -128,80 +121,51 @@ class PageState(rx.State, mixin=True):
     def _apply(self, data: Any, parts: frozenset[str]) -> Mapping[str, ReadResult]:
         raise NotImplementedError
 
-    def _empty_reason(self) -> str:
-        if not self._ready():
-            return "no tags in the database yet"
-        return f"no data for {self.tag} in the last {self.window}"
-
-    def _all_parts(self) -> frozenset[str]:
-        return frozenset({ALL})
-
-    def _live_parts(self, now: float) -> frozenset[str]:
-        """Parts due for a live refresh at monotonic time `now` (none by default)."""
-        return frozenset()
-
-    def _uses_window(self) -> bool:
-        return True
-
-    def _load_event(self) -> str:
-        return logevents.RANGE_CHANGE_OK
-
-    def _needs_tags(self) -> bool:
-        return True
-
-    def _url_params(self) -> dict[str, str]:
-        params = {"tag": self.tag} if self._needs_tags() and self.tag else {}
-        if self._uses_window():
-            params["window"] = self.window
-        return params
-
-    def _read_extra_params(self, qp: Mapping[str, str], notices: list[str]) -> None:
-        """Page-specific query parameters (e.g. /comm's start date)."""
-
-    # ------------------------------------------------------------------ computed
+    def _read_query(self, qp: Mapping[str, str]) -> list[str]:
+        """Vars of `url_vars` from the query string; returns notices. Only pages with
+        such parameters (/comm's start date) implement it: parsing is page-specific."""
+        return []
 
     @rx.var
     def db_status(self) -> str:
         """Navbar indicator: ok / stale (showing last good rows) / down (nothing to show)."""
-        if self.stale:
-            return "stale"
-        if self.failed:
-            return "down"
-        return "ok"
+        return "stale" if self.stale else ("down" if self.failed else "ok")
 
-    # ------------------------------------------------------------------ plumbing
+    # ------------------------------------------------------------------ URL
 
     def _url_script(self):
-        query = urlencode(self._url_params())
-        url = self._route() + (f"?{query}" if query else "")
+        params = {"tag": self.tag} if self.needs_tags and self.tag else {}
+        if self.uses_window:
+            params["window"] = self.window
+        params.update({key: getattr(self, var) for key, var in self.url_vars.items()})
+        query = urlencode(params)
+        url = self.route + (f"?{query}" if query else "")
         return rx.call_script(
             f"window.history.replaceState(window.history.state, '', {json.dumps(url)})")
 
     async def _resolve_url(self) -> None:
-        """Tag and window from the query string; unknown values fall back with a notice."""
+        """Tag, window and the page's own parameters from the query string;
+        unknown values fall back with a notice."""
         qp = dict(self.router.url.query_parameters)
         notices: list[str] = []
-        if self._uses_window():
-            w = qp.get("window")
-            if w is not None and w != "":
-                if w in WINDOW_CODES:
-                    self.window = w
-                else:
-                    notices.append(f"Unknown window '{w}' — showing {DEFAULT_WINDOW}")
-                    self.window = DEFAULT_WINDOW
-        if self._needs_tags():
+        w = qp.get("window")
+        if self.uses_window and w is not None and w != "":
+            if w in WINDOW_CODES:
+                self.window = w
+            else:
+                notices.append(f"Unknown window '{w}' — showing {DEFAULT_WINDOW}")
+                self.window = DEFAULT_WINDOW
+        if self.needs_tags:
             self._requested_tag = qp.get("tag") or ""
             notices.extend(self._apply_tags(await get_repository().tags()))
-        self._read_extra_params(qp, notices)
+        notices.extend(self._read_query(qp))
         self.notice = "; ".join(notices)
 
-    def _apply_tags(self, result: ReadResult) -> list[str]:
-        """Tag options from a tags() read and the tag to show; returns notices.
+    # ------------------------------------------------------------------ tags
 
-        The URL's tag wins when it exists; an unknown one falls back to the
-        current (or first) tag. While the tag list cannot be read, the URL's tag
-        is used as it is, and the read is retried with the page's data.
-        """
+    def _apply_tags(self, result: ReadResult) -> list[str]:
+        """Tag options from a tags() read and the tag to show (view.pick_tag); returns
+        notices. A tag list that cannot be read is retried with the page's data."""
         # Only a tag list that could not be read at all holds the page in error: stale
         # tags are good enough to pick a view, and would otherwise never clear.
         outcomes = {k: v for k, v in self._outcomes.items() if k != "tags"}
@@ -210,88 +174,79 @@ class PageState(rx.State, mixin=True):
         self._outcomes = outcomes
         if result.rows:
             self.tag_options = [str(t) for t in result.rows]
-        requested, options = self._requested_tag, self.tag_options
-        notices: list[str] = []
-        if not options:
-            if requested:
-                self.tag = requested
-            return notices
-        if requested and requested not in options:
-            fallback = self.tag if self.tag in options else options[0]
-            notices.append(f"Unknown tag '{requested}' — showing {fallback}")
-            self.tag = fallback
-        elif requested:
-            self.tag = requested
-        elif self.tag not in options:
-            self.tag = options[0]
-        self._requested_tag = self.tag
+        self.tag, notices = pick_tag(self._requested_tag, self.tag, self.tag_options)
+        if self.tag_options:
+            self._requested_tag = self.tag
         return notices
 
+    def _show_tag_notices(self, tags: ReadResult) -> None:
+        if notices := self._apply_tags(tags):
+            self.notice = "; ".join(notices)
+
     def _tags_missing(self) -> bool:
-        return self._needs_tags() and not self.tag_options
+        return self.needs_tags and not self.tag_options
 
     def _ready(self) -> bool:
         """Whether the page has what its reads need (a tag, for pages with one)."""
-        return not self._needs_tags() or bool(self.tag)
+        return not self.needs_tags or bool(self.tag)
+
+    # ------------------------------------------------------------------ reads
+
+    def _apply_parts(self, data: Any, parts: frozenset[str]) -> Mapping[str, ReadResult]:
+        """_apply, then note when each part was read (for the live refresh periods)."""
+        results = self._apply(data, parts)
+        now = time.monotonic()
+        self._read_at = {**self._read_at, **{part: now for part in parts}}
+        return results
 
     def _absorb(self, results: Mapping[str, ReadResult]) -> None:
         """Fold the results of the parts just read into error / stale / empty / retry."""
-        outcomes = dict(self._outcomes)
-        for part, result in results.items():
-            outcomes[part] = outcome(result)
+        outcomes = {**self._outcomes, **{part: outcome(r) for part, r in results.items()}}
         self._outcomes = outcomes
-        failed = [o for o in outcomes.values() if o["failed"]]
-        self.failed = bool(failed)
-        self.stale = any(o["stale"] for o in outcomes.values())
-        if failed:
-            self.error_code = failed[0]["code"]
-            self.error_message = failed[0]["message"]
-            if any(o["retryable"] for o in failed):
-                self.retry_attempt += 1
-                delay = retry_delay_s(self.retry_attempt)
-                self._retry_at = time.monotonic() + delay
-                self.retry_in_s = delay
-            else:
-                self._retry_at = 0.0
-                self.retry_in_s = 0
+        view = page_outcome(outcomes, self.main_part)
+        self.failed, self.stale = view.failed, view.stale
+        self.error_code, self.error_message = view.error_code, view.error_message
+        if view.retry:
+            self.retry_attempt += 1
+            delay = retry_delay_s(self.retry_attempt)
+            self._retry_at = time.monotonic() + delay
+            self.retry_in_s = delay
         else:
-            invalid = [o for o in outcomes.values() if o["code"] == "INVALID_INPUT"]
-            self.error_code = invalid[0]["code"] if invalid else ""
-            self.error_message = invalid[0]["message"] if invalid else ""
-            self.retry_attempt = 0
-            self.retry_in_s = 0
+            if not view.failed:
+                self.retry_attempt = 0
             self._retry_at = 0.0
-        fetched = [o["fetched_at"] for o in outcomes.values() if o["fetched_at"] is not None]
-        self.data_time = format_local(min(fetched), get_repository().tz) if fetched else ""
+            self.retry_in_s = 0
+        tz = get_repository().tz
+        self.data_time = format_local(view.fetched_at, tz) if view.fetched_at else ""
         newest = [t for t in (newest_data_time(r) for r in results.values()) if t is not None]
         if newest:
-            self.data_as_of = format_local(max(newest), get_repository().tz)
-        primary = outcomes.get(ALL) or next(iter(outcomes.values()), None)
-        self.empty_reason = (self._empty_reason()
-                             if primary and primary["no_rows"] and not self.failed else "")
+            self.data_as_of = format_local(max(newest), tz)
+        self.empty_reason = self._empty_reason() if view.empty else ""
+
+    def _empty_reason(self) -> str:
+        if not self._ready():
+            return "no tags in the database yet"
+        return self.empty_text.format(s=self)
 
     async def _reload(self, parts: frozenset[str] | None = None) -> Mapping[str, ReadResult]:
         """Read and apply now, holding the lock (event handlers)."""
-        parts = parts or self._all_parts()
+        parts = parts or self.parts
         results: Mapping[str, ReadResult] = {}
         try:
             if self._tags_missing():
-                notices = self._apply_tags(await get_repository().tags())
-                if notices:
-                    self.notice = "; ".join(notices)
+                self._show_tag_notices(await get_repository().tags())
             if self._ready():
                 data = await self.__class__._fetch(self._params(), parts)
-                results = self._apply(data, parts)
+                results = self._apply_parts(data, parts)
             self._absorb(results)
         finally:
             self.loading = False  # never leave a skeleton up after a bug
         return results
 
-    def _log(self, event: str, results: Mapping[str, ReadResult] | Iterable[ReadResult],
-             **extra: Any) -> None:
-        items: Sequence[ReadResult] = list(results.values() if isinstance(results, Mapping) else results)
+    def _log(self, event: str, results: Mapping[str, ReadResult], **extra: Any) -> None:
+        items = list(results.values())
         if items:
-            logevents.log_read(event, items[0], page=self._route(), **extra)
+            logevents.log_read(event, items[0], page=self.route, **extra)
 
     # ------------------------------------------------------------------ events
 
@@ -304,22 +259,28 @@ class PageState(rx.State, mixin=True):
         await self._resolve_url()
         yield
         results = await self._reload()
-        self._log(self._load_event(), results)
+        self._log(self.load_event, results)
         yield self._url_script()
         yield self.__class__.watch
+
+    async def _show_new_input(self, event: str = logevents.RANGE_CHANGE_OK):
+        """After a control changed what the page shows: reset, read, log, rewrite the URL."""
+        self.notice = ""
+        self.loading = True
+        for name, value in self.input_defaults.items():
+            setattr(self, name, value.copy() if isinstance(value, (dict, list)) else value)
+        yield
+        results = await self._reload()
+        self._log(event, results)
+        yield self._url_script()
 
     @rx.event
     async def set_window(self, code: str):
         if code not in WINDOW_CODES or code == self.window:
             return
         self.window = code
-        self.notice = ""
-        self.loading = True
-        self._on_input_change()
-        yield
-        results = await self._reload()
-        self._log(logevents.RANGE_CHANGE_OK, results)
-        yield self._url_script()
+        async for step in self._show_new_input():
+            yield step
 
     @rx.event
     async def set_tag(self, tag: str):
@@ -327,16 +288,8 @@ class PageState(rx.State, mixin=True):
             return
         self.tag = tag
         self._requested_tag = tag
-        self.notice = ""
-        self.loading = True
-        self._on_input_change()
-        yield
-        results = await self._reload()
-        self._log(logevents.RANGE_CHANGE_OK, results)
-        yield self._url_script()
-
-    def _on_input_change(self) -> None:
-        """Reset paging / selection when tag or window changes (pages override)."""
+        async for step in self._show_new_input():
+            yield step
 
     @rx.event
     async def refresh(self):
@@ -356,67 +309,90 @@ class PageState(rx.State, mixin=True):
     def dismiss_notice(self):
         self.notice = ""
 
+    # ------------------------------------------------------------------ background loop
+
     @rx.event(background=True)
     async def watch(self):
         """Retry failed reads with backoff and run live refreshes while the tab is open."""
-        my_id = uuid.uuid4().hex
+        loop_id = uuid.uuid4().hex
         async with self:
-            self._loop_id = my_id
+            self._loop_id = loop_id
             token = self.router.session.client_token
             path = self.router.url.path
         try:
-            while True:
-                await asyncio.sleep(TICK_S)
-                if not _client_connected(token):
-                    break
-                async with self:
-                    if self._loop_id != my_id or self.router.url.path != path:
-                        break
-                    now = time.monotonic()
-                    parts = set(self._live_parts(now))
-                    if self.failed and self._retry_at:
-                        if now >= self._retry_at:
-                            parts |= self._all_parts()
-                        else:
-                            left = max(1, math.ceil(self._retry_at - now))
-                            if left != self.retry_in_s:
-                                self.retry_in_s = left
-                    params = self._params()
-                    need_tags = self._tags_missing()
-                if not parts:
-                    continue
-                frozen = frozenset(parts)
-                try:
-                    if need_tags:
-                        tags = await get_repository().tags()
-                        async with self:
-                            notices = self._apply_tags(tags)
-                            if notices:
-                                self.notice = "; ".join(notices)
-                            params = self._params()
-                            if not self._ready():
-                                self._absorb({})
-                                continue
-                    data = await self.__class__._fetch(params, frozen)
-                except Exception:  # noqa: BLE001 - a bug in one read must not end the loop
-                    logger.exception("background read of %s failed", path)
-                    await asyncio.sleep(RETRY_SCHEDULE_S[-1])
-                    continue
-                async with self:
-                    if self._loop_id != my_id:
-                        break
-                    if self._params() != params:
-                        continue  # the user changed the view meanwhile; its handler read already
-                    results = self._apply(data, frozen)
-                    self._absorb(results)
-                    self._after_live(frozen, results)
-        finally:
-            try:
-                async with self:
-                    if self._loop_id == my_id:
-                        self._loop_id = ""
-            except Exception:  # noqa: BLE001 - the client may be gone already
+            while await self._watch_tick(loop_id, token, path):
                 pass
+        finally:
+            await self._end_watch(loop_id)
 
-    def _after_live(self, parts: frozenset[str], results: Mapping[str, ReadResult]) -> None:
-        """Hook after a background read was applied (logging)."""
+    async def _watch_tick(self, loop_id: str, token: str, path: str) -> bool:
+        """One tick of the loop: read what is due and apply it; False ends the loop."""
+        await asyncio.sleep(TICK_S)
+        if not _client_connected(token):
+            return False
+        async with self:
+            if self._loop_id != loop_id or self.router.url.path != path:
+                return False
+            parts = self._due_parts(time.monotonic())
+            params, need_tags = self._params(), self._tags_missing()
+        if not parts:
+            return True
+        try:
+            read = await self._background_read(params, need_tags, parts)
+        except Exception:  # noqa: BLE001 - a bug in one read must not end the loop
+            logger.exception("background read of %s failed", path)
+            await asyncio.sleep(RETRY_SCHEDULE_S[-1])
+            return True
+        if read is None:
+            return True
+        async with self:
+            if self._loop_id != loop_id:
+                return False
+            self._apply_background(*read, parts)
+        return True
+
+    def _due_parts(self, now: float) -> frozenset[str]:
+        """Parts due now: live parts whose period is over, every part when a retry is due.
+        Also counts the retry countdown down."""
+        due = {part for part, setting in self.live.items()
+               if now - self._read_at.get(part, 0.0) >= max(get_repository().setting(setting), TICK_S)}
+        if self.failed and self._retry_at:
+            if now >= self._retry_at:
+                due |= self.parts
+            else:
+                left = max(1, math.ceil(self._retry_at - now))
+                if left != self.retry_in_s:
+                    self.retry_in_s = left
+        return frozenset(due)
+
+    async def _background_read(self, params: tuple, need_tags: bool,
+                               parts: frozenset[str]) -> tuple[tuple, Any] | None:
+        """Read outside the lock; (params read with, data), or None when there is no tag yet."""
+        if need_tags:
+            tags = await get_repository().tags()
+            async with self:
+                self._show_tag_notices(tags)
+                params = self._params()
+                if not self._ready():
+                    self._absorb({})
+                    return None
+        return params, await self.__class__._fetch(params, parts)
+
+    def _apply_background(self, params: tuple, data: Any, parts: frozenset[str]) -> None:
+        """Apply a background read (under the lock) unless the view changed meanwhile."""
+        if self._params() != params:
+            return  # the user changed the view meanwhile; its handler read already
+        results = self._apply_parts(data, parts)
+        self._absorb(results)
+        for part in parts & self.live.keys():
+            if part in results:
+                logevents.log_read(logevents.SNAPSHOT_REFRESH, results[part], page=self.route,
+                                   part=part)
+
+    async def _end_watch(self, loop_id: str) -> None:
+        try:
+            async with self:
+                if self._loop_id == loop_id:
+                    self._loop_id = ""
+        except Exception:  # noqa: BLE001 - the client may be gone already
+            pass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime, timedelta, timezone
-from typing import Mapping
+from typing import Any, ClassVar, Mapping
 
 import reflex as rx
 
@@ -71,42 +71,34 @@ class CommState(PageState, rx.State):
     _cells: tuple = ()
     _slo: tuple = (0.98, 0.95)
 
-    def _route(self) -> str:
-        return "/comm"
-
-    def _uses_window(self) -> bool:
-        return False
-
-    def _load_event(self) -> str:
-        return logevents.COMM_LOAD_OK
+    uses_window: ClassVar[bool] = False
+    load_event: ClassVar[str] = logevents.COMM_LOAD_OK
+    empty_text: ClassVar[str] = "no data for {s.tag} in the 30 days from {s.start_day}"
+    url_vars: ClassVar[Mapping[str, str]] = {"start": "start_day"}
+    input_defaults: ClassVar[Mapping[str, Any]] = {"selected_index": -1, "selected": {}}
 
     def _params(self) -> tuple:
         return (self.tag, self.start_day)
 
-    def _url_params(self) -> dict[str, str]:
-        return {"tag": self.tag, "start": self.start_day}
-
-    def _empty_reason(self) -> str:
-        if not self._ready():
-            return super()._empty_reason()
-        return f"no data for {self.tag} in the 30 days from {self.start_day}"
-
     def _today(self) -> date:
         return datetime.now(timezone.utc).astimezone(get_repository().tz).date()
 
-    def _read_extra_params(self, qp: Mapping[str, str], notices: list[str]) -> None:
+    def _read_query(self, qp: Mapping[str, str]) -> list[str]:
+        """The start date: ?start=YYYY-MM-DD, else the one shown, else the last 30 days."""
         today = self._today()
         self.today = today.isoformat()
         raw = qp.get("start")
+        notices = []
         if raw:
             try:
                 self.start_day = date.fromisoformat(raw).isoformat()
-                return
+                return notices
             except ValueError:
                 notices.append(f"Unknown start date '{raw}' — showing the last 30 days")
         elif self.start_day:
-            return
+            return notices
         self.start_day = recent_start(today).isoformat()
+        return notices
 
     @classmethod
     async def _fetch(cls, params: tuple, parts: frozenset[str]) -> dict[str, ReadResult]:
@@ -142,18 +134,10 @@ class CommState(PageState, rx.State):
                                 tag=heat.tag, view=heat.view)
         return {ALL: result, "slo": slo, "outages": outages}
 
-    def _on_input_change(self) -> None:
-        self.selected_index, self.selected = -1, {}
-
     async def _move(self, start: date, event: str):
         self.start_day = start.isoformat()
-        self.notice = ""
-        self.loading = True
-        self._on_input_change()
-        yield
-        results = await self._reload()
-        self._log(event, results)
-        yield self._url_script()
+        async for step in self._show_new_input(event):
+            yield step
 
     @rx.event
     async def prev_day(self):

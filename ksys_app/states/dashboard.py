@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import datetime, timezone
-from typing import Mapping, Sequence
+from typing import ClassVar, Mapping, Sequence
 
 import reflex as rx
 
 from ksys_app import logevents
-from ksys_app.data import sampled
 from ksys_app.data.repository import get_repository
 from ksys_app.data.result import ReadResult
 from ksys_app.data.rows import LatestRow
@@ -21,7 +19,6 @@ from ksys_app.domain.timefmt import format_local
 from ksys_app.states.base import PageState
 
 SNAPSHOT, TILES = "snapshot", "tiles"
-SNAPSHOT_PERIOD_S = 60.0
 DEFAULT_INTERVAL_S = 60.0  # exp_per_min 1 when a tag has no ingest_expectation row
 COMM_LABEL = {"ok": "ok", "late": "late", "no_data": "no data", "unknown": "unknown"}
 
@@ -30,6 +27,11 @@ def value_text(x: float | None) -> str:
     """Snapshot value: up to 3 decimals without trailing zeros ("190", "12.75")."""
     s = fmt_num(x, 3)
     return s.rstrip("0").rstrip(".") if "." in s else s
+
+
+def period_text(seconds: float) -> str:
+    """A refresh period for "every N s": whole seconds without a decimal point."""
+    return f"{seconds:g}"
 
 
 def snapshot_rows(latest: Sequence[LatestRow], rules: Mapping[str, QcRule],
@@ -75,37 +77,20 @@ class DashboardState(PageState, rx.State):
     tiles: list[dict[str, str]] = []
     snapshot_time: str = ""  # local time of the snapshot read
     tiles_time: str = ""  # local time of the KPI read
+    snapshot_every_s: str = "60"  # live refresh periods, for the section heads
+    tiles_every_s: str = "30"
 
-    _snapshot_at: float = 0.0
-    _tiles_at: float = 0.0
-
-    def _route(self) -> str:
-        return "/"
-
-    def _needs_tags(self) -> bool:
-        return False
-
-    def _load_event(self) -> str:
-        return logevents.DASH_LOAD_OK
+    parts: ClassVar[frozenset[str]] = frozenset({SNAPSHOT, TILES})
+    # The tiles refresh when their cached KPI read expires.
+    live: ClassVar[Mapping[str, str]] = {SNAPSHOT: "snapshot_period_s", TILES: "cache_ttl_metrics_s"}
+    needs_tags: ClassVar[bool] = False
+    load_event: ClassVar[str] = logevents.DASH_LOAD_OK
+    # Tiles are kept for every tag; the empty state says the window had no rows.
+    main_part: ClassVar[str] = TILES
+    empty_text: ClassVar[str] = "no data in the last {s.window}"
 
     def _params(self) -> tuple:
         return (self.window,)
-
-    def _all_parts(self) -> frozenset[str]:
-        return frozenset({SNAPSHOT, TILES})
-
-    def _empty_reason(self) -> str:
-        return f"no data in the last {self.window}"
-
-    def _live_parts(self, now: float) -> frozenset[str]:
-        repo = get_repository()
-        tiles_period = repo.settings.cache_ttl_metrics_s if repo.settings else 30.0
-        due = set()
-        if now - self._snapshot_at >= SNAPSHOT_PERIOD_S:
-            due.add(SNAPSHOT)
-        if now - self._tiles_at >= max(tiles_period, 1.0):
-            due.add(TILES)
-        return frozenset(due)
 
     @classmethod
     async def _fetch(cls, params: tuple, parts: frozenset[str]) -> dict[str, ReadResult]:
@@ -115,7 +100,7 @@ class DashboardState(PageState, rx.State):
         reads = [repo.qc_rules(), repo.latest()]
         if SNAPSHOT in parts:
             names.append("exp")
-            reads.append(sampled.expectations(repo))
+            reads.append(repo.expectations())
         if TILES in parts:
             names.append("kpi")
             reads.append(repo.kpi_stats(window))
@@ -125,7 +110,8 @@ class DashboardState(PageState, rx.State):
         repo = get_repository()
         rules = {r.tag_name: r for r in data["qc"].rows}
         latest = data["latest"]
-        now = time.monotonic()
+        self.snapshot_every_s = period_text(repo.setting("snapshot_period_s"))
+        self.tiles_every_s = period_text(repo.setting("cache_ttl_metrics_s"))
         results: dict[str, ReadResult] = {"qc": data["qc"]}
         if SNAPSHOT in parts:
             intervals = {e.tag_name: e.interval_s for e in data["exp"].rows}
@@ -133,7 +119,6 @@ class DashboardState(PageState, rx.State):
                                           datetime.now(timezone.utc), repo.tz, stale=latest.stale or latest.failed)
             self.snapshot_time = (format_local(latest.fetched_at, repo.tz)
                                   if latest.fetched_at else "")
-            self._snapshot_at = now
             results[SNAPSHOT] = latest
         if TILES in parts:
             kpi = data["kpi"]
@@ -141,18 +126,5 @@ class DashboardState(PageState, rx.State):
             tags = sorted({r.tag_name for r in latest.rows} | set(stats))
             self.tiles = tile_cards(tags, stats, rules, repo.tz)
             self.tiles_time = format_local(kpi.fetched_at, repo.tz) if kpi.fetched_at else ""
-            self._tiles_at = now
             results[TILES] = kpi
         return results
-
-    def _absorb(self, results: Mapping[str, ReadResult]) -> None:
-        super()._absorb(results)
-        tiles = self._outcomes.get(TILES)
-        # Tiles are kept for every tag; the empty state says the window had no rows.
-        self.empty_reason = (self._empty_reason()
-                             if tiles and tiles["no_rows"] and not self.failed else "")
-
-    def _after_live(self, parts: frozenset[str], results: Mapping[str, ReadResult]) -> None:
-        for part in (SNAPSHOT, TILES):
-            if part in parts and part in results:
-                logevents.log_read(logevents.SNAPSHOT_REFRESH, results[part], page="/", part=part)

@@ -1,18 +1,17 @@
 """`/tech`: SMA 10/60, Bollinger bands and slope_60 of one tag, chart and table in step.
 
 Indicator rows cannot be merged like rollup buckets, so long windows read
-every k-th minute on a time grid (data.sampled.tech_sampled); the page says
+every k-th minute on a time grid (Reads.tech_sampled); the page says
 which spacing it shows. Chart points and table rows are the same rows.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar, Mapping
 
 import reflex as rx
 
-from ksys_app.data import sampled
 from ksys_app.data.repository import get_repository
 from ksys_app.data.result import ReadResult
 from ksys_app.domain.series import fmt_num, format_width, page_slice, rounded, to_csv
@@ -46,13 +45,12 @@ class TechState(PageState, rx.State):
 
     _rows: tuple = ()  # TechRows, newest first
 
-    def _route(self) -> str:
-        return "/tech"
+    input_defaults: ClassVar[Mapping[str, Any]] = {"page": 0}
 
     @classmethod
     async def _fetch(cls, params: tuple, parts: frozenset[str]) -> dict[str, Any]:
         tag, window = params
-        result, step = await sampled.tech_sampled(get_repository(), tag, window)
+        result, step = await get_repository().tech_sampled(tag, window)
         return {"tech": result, "step": step}
 
     def _apply(self, data: dict[str, Any], parts: frozenset[str]) -> dict[str, ReadResult]:
@@ -85,9 +83,6 @@ class TechState(PageState, rx.State):
              fmt_num(r.sma_60), fmt_num(r.bb_top), fmt_num(r.bb_bot), fmt_num(r.slope_60)]
             for i, r in enumerate(self._rows[p.start:p.stop], start=p.start)
         ]
-
-    def _on_input_change(self) -> None:
-        self.page = 0
 
     @rx.event
     def toggle_series(self, key: str):

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar, Mapping
 
 import reflex as rx
 
-from ksys_app.data import sampled
 from ksys_app.data.repository import get_repository
 from ksys_app.data.result import ReadResult
 from ksys_app.domain.series import (
@@ -59,8 +58,7 @@ class TrendState(PageState, rx.State):
     _rows: tuple = ()  # merged Buckets, newest first
     _features: tuple = ()  # FeatureRows, newest first
 
-    def _route(self) -> str:
-        return "/trend"
+    input_defaults: ClassVar[Mapping[str, Any]] = {"page": 0, "fpage": 0}
 
     @classmethod
     async def _fetch(cls, params: tuple, parts: frozenset[str]) -> dict[str, ReadResult]:
@@ -68,7 +66,7 @@ class TrendState(PageState, rx.State):
         repo = get_repository()
         series, features = await asyncio.gather(
             repo.series(tag, window),
-            sampled.features_recent(repo, tag, window, FEATURES_MAX_ROWS))
+            repo.features_recent(tag, window, FEATURES_MAX_ROWS))
         return {"series": series, "features": features}
 
     def _apply(self, data: dict[str, ReadResult], parts: frozenset[str]) -> dict[str, ReadResult]:
@@ -118,10 +116,6 @@ class TrendState(PageState, rx.State):
              fmt_num(f.p90_5m), str(f.n_5m)]
             for i, f in enumerate(self._features[p.start:p.stop], start=p.start)
         ]
-
-    def _on_input_change(self) -> None:
-        self.page = 0
-        self.fpage = 0
 
     @rx.event
     def set_series(self, key: str, on: bool):

@@ -1,4 +1,4 @@
-"""Small display helpers shared by page states (labels for charts and headings)."""
+"""Small helpers shared by page states: chart labels, the tag to show."""
 
 from __future__ import annotations
 
@@ -11,3 +11,20 @@ def chart_label(ts: datetime, tz, long_span: bool) -> str:
     """X-axis label in local time: "HH:mm" for spans up to two days, else "MM-DD HH:mm"."""
     local = require_aware(ts).astimezone(resolve_tz(tz))
     return f"{local:%m-%d %H:%M}" if long_span else f"{local:%H:%M}"
+
+
+def pick_tag(requested: str, current: str, options: list[str]) -> tuple[str, list[str]]:
+    """The tag to show and the notices saying why it is not the requested one.
+
+    The requested (URL) tag wins when it exists; an unknown one falls back to
+    the current (or first) tag. Without options (the tag list could not be
+    read) the requested tag is used as it is.
+    """
+    if not options:
+        return (requested or current), []
+    if requested and requested not in options:
+        fallback = current if current in options else options[0]
+        return fallback, [f"Unknown tag '{requested}' — showing {fallback}"]
+    if requested:
+        return requested, []
+    return (current if current in options else options[0]), []

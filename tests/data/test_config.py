@@ -29,6 +29,7 @@ def test_defaults(monkeypatch):
     assert (s.pool_min_size, s.pool_max_size) == (1, 5)
     assert [s.ttl_for(k) for k in ("metrics", "features", "snapshot", "comm", "tags")] == [30, 60, 0, 300, 300]
     assert s.cache_max_entries == 100
+    assert s.snapshot_period_s == 60
     assert "s3cret" not in repr(s)
 
 
@@ -49,6 +50,8 @@ def test_env_file_and_environment_precedence(monkeypatch, tmp_path):
     ("KSYS_POOL_MIN_SIZE", "9", "KSYS_POOL_MIN_SIZE (9) must not exceed KSYS_POOL_MAX_SIZE (5)"),
     ("KSYS_CACHE_TTL_METRICS_S", "-1", "KSYS_CACHE_TTL_METRICS_S: Input should be greater than or equal to 0"),
     ("KSYS_CACHE_MAX_ENTRIES", "lots", "KSYS_CACHE_MAX_ENTRIES"),
+    ("KSYS_SNAPSHOT_PERIOD_S", "0", "KSYS_SNAPSHOT_PERIOD_S: Input should be greater than 0"),
+    ("KSYS_SNAPSHOT_PERIOD_S", "soon", "KSYS_SNAPSHOT_PERIOD_S: Input should be a valid number"),
 ])
 def test_bad_value_names_the_variable(monkeypatch, var, value, expect):
     monkeypatch.setenv("TS_DSN", DSN)

@@ -144,7 +144,7 @@ async def test_kpi_stats_match_raw_data(seeded, repo, window):
 
 async def test_features_match_raw_data(seeded, repo, window):
     d = parse_window(window).duration
-    got, want = await settled(lambda: repo.features("S1", window), lambda: sql(seeded.admin_dsn, f"""
+    got, want = await settled(lambda: repo.features_recent("S1", window), lambda: sql(seeded.admin_dsn, f"""
         SELECT date_bin('5 minutes', ts, {ORIGIN}) AS bucket, tag_name, avg(value), stddev_samp(value),
                min(value), max(value),
                percentile_cont(0.1) WITHIN GROUP (ORDER BY value),

@@ -178,6 +178,7 @@ async def test_unconfigured_repository_reports_config(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # no .env here
     monkeypatch.setattr(repository, "_default", None)
     repo = repository.get_repository()
+    assert isinstance(repo, repository.UnconfiguredRepository)
     got = await repo.latest()
     assert got.error.code == ErrorCode.CONFIG and "TS_DSN is not set" in got.error.message
     await repository.close_repository()

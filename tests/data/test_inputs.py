@@ -40,7 +40,7 @@ def repo(seeded, make_repo):
 @pytest.mark.parametrize("window", ["", "5x", "24H", "1M", "1 d", "m", "24h; DROP TABLE x", None, 5, "∞"])
 async def test_unknown_window_is_invalid_input(repo, window):
     for read in (lambda: repo.series("D100", window), lambda: repo.kpi_stats(window),
-                 lambda: repo.features("D100", window), lambda: repo.tech("D100", window)):
+                 lambda: repo.features_recent("D100", window), lambda: repo.tech("D100", window)):
         got = await read()
         assert got.error.code == ErrorCode.INVALID_INPUT
         assert "window" in got.error.message and "valid codes" in got.error.message
@@ -56,7 +56,7 @@ async def test_window_whitespace_is_tolerated(repo):
 @pytest.mark.parametrize("tag", HOSTILE_TAGS)
 async def test_hostile_but_valid_tags_are_just_data(seeded, repo, tag):
     before = raw_count(seeded.admin_dsn)
-    for got in (await repo.series(tag, "24h"), await repo.features(tag, "24h"),
+    for got in (await repo.series(tag, "24h"), await repo.features_recent(tag, "24h"),
                 await repo.tech(tag, "24h"), await repo.latest(tag)):
         assert got.rows == ()
         assert got.error.code == ErrorCode.NO_ROWS, got.error
@@ -74,7 +74,7 @@ async def test_tag_with_sql_characters_reads_its_own_rows(repo):
 @pytest.mark.parametrize("tag", TOO_LONG + CONTROL + [None, 100, b"D100", ""])
 async def test_unusable_tags_are_invalid_input(repo, tag):
     # latest(None) is the whole snapshot; every other read needs a tag.
-    latest = (lambda: repo.latest(tag)) if tag is not None else (lambda: repo.features(tag, "7d"))
+    latest = (lambda: repo.latest(tag)) if tag is not None else (lambda: repo.features_recent(tag, "7d"))
     for read in (lambda: repo.series(tag, "24h"), latest, lambda: repo.tech(tag, "1m"),
                  lambda: repo.comm_heatmap(tag, date(2026, 1, 1)),
                  lambda: repo.comm_outages(tag, date(2026, 1, 1))):

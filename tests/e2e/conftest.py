@@ -40,6 +40,11 @@ QC_RULES = [
     ("D300", 0.0, 20000.0, 2000.0, 18000.0, 1000.0, 19000.0),
 ]
 
+# The dashboard's live refresh periods for the test server (defaults: snapshot 60 s,
+# KPI tiles 30 s, the metrics cache TTL), short so test_live need not wait minutes.
+LIVE_PERIOD_S = 3
+SERVER_ENV = {"KSYS_SNAPSHOT_PERIOD_S": str(LIVE_PERIOD_S), "KSYS_CACHE_TTL_METRICS_S": str(LIVE_PERIOD_S)}
+
 
 @dataclass
 class SeededApp:
@@ -102,7 +107,7 @@ def seeded_app(pg_server) -> Iterator[SeededApp]:
         log = open(ROOT / "test-output" / "e2e-server.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "ksys_app.ops.cli", "serve", "--dsn", app_dsn, "--port", str(port),
                              "--host", "127.0.0.1"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+                            env={**os.environ, **SERVER_ENV}, start_new_session=True)
     try:
         wait_http(f"http://127.0.0.1:{port}/ping", timeout_s=300)
         yield SeededApp(f"http://127.0.0.1:{port}", admin, app_dsn, outage_start, outage_hours, proc)

@@ -6,7 +6,6 @@ from ksys_app.domain.windows import (
     DEFAULT_WINDOW,
     WINDOW_CODES,
     UnknownWindowError,
-    expected_max_rows,
     parse_window,
     tech_window,
 )
@@ -49,17 +48,10 @@ def test_every_window(code):
     duration, view, bucket, row_limit = EXPECTED[code]
     w = parse_window(code)
     assert (w.code, w.duration, w.view, w.bucket, w.row_limit) == (code, duration, view, bucket, row_limit)
-    assert expected_max_rows(w) == row_limit
 
 
 def test_all_codes_covered_by_expectations():
     assert set(EXPECTED) == set(WINDOW_CODES)
-
-
-def test_expected_max_rows_scales_with_series():
-    assert expected_max_rows(parse_window("24h"), 3) == 4323  # 1441 * 3
-    with pytest.raises(ValueError):
-        expected_max_rows(parse_window("24h"), 0)
 
 
 def test_window_is_frozen():

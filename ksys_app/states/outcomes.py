@@ -1,0 +1,77 @@
+"""What a page keeps of its reads' trust state, and what the page shows from it.
+
+Pure functions over ReadResults: no reflex import, so they are easy to read
+and test apart from the state machinery in states.base.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Mapping
+
+from ksys_app.data.result import ReadResult
+
+
+def newest_data_time(result: ReadResult) -> datetime | None:
+    """The newest reading time or bucket start among a read's rows (None without rows).
+
+    Rows name it ts (readings), last_ts (KPI statistics), bucket (rollups) or
+    last_seen (heatmap hours: the newest minute with a reading; empty hours have none).
+    """
+    newest = None
+    for row in result.rows:
+        for name in ("ts", "last_ts", "bucket", "last_seen"):
+            t = getattr(row, name, None)
+            if t is not None and hasattr(t, "tzinfo") and (newest is None or t > newest):
+                newest = t
+    return newest
+
+
+def outcome(result: ReadResult) -> dict[str, Any]:
+    """What the page keeps of a read's trust state (picklable, small)."""
+    err = result.error
+    return {
+        "failed": result.failed,
+        "retryable": result.retryable,
+        "code": "" if err is None else str(err.code),
+        "message": "" if err is None else err.message,
+        "stale": result.stale,
+        "no_rows": result.no_rows or (result.ok and not result.rows),
+        "fetched_at": result.fetched_at,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class PageOutcome:
+    """The page-level view of all its parts' outcomes."""
+    failed: bool  # some part's database read failed
+    stale: bool  # some part shows its last good rows
+    error_code: str  # of the first failed part, else of an INVALID_INPUT one, else ""
+    error_message: str
+    retry: bool  # failed, and a retry can help
+    fetched_at: datetime | None  # when the oldest shown rows were read
+    empty: bool  # the page's main part answered with no rows (and nothing failed)
+
+
+def page_outcome(outcomes: Mapping[str, Mapping[str, Any]], main_part: str) -> PageOutcome:
+    """Fold the outcomes of every part into what the page shows.
+
+    `main_part` decides the empty state; without an outcome for it, the first part does.
+    """
+    failed = [o for o in outcomes.values() if o["failed"]]
+    if failed:
+        shown = failed[0]
+    else:
+        shown = next((o for o in outcomes.values() if o["code"] == "INVALID_INPUT"), None)
+    fetched = [o["fetched_at"] for o in outcomes.values() if o["fetched_at"] is not None]
+    main = outcomes.get(main_part) or next(iter(outcomes.values()), None)
+    return PageOutcome(
+        failed=bool(failed),
+        stale=any(o["stale"] for o in outcomes.values()),
+        error_code=shown["code"] if shown else "",
+        error_message=shown["message"] if shown else "",
+        retry=any(o["retryable"] for o in failed),
+        fetched_at=min(fetched) if fetched else None,
+        empty=bool(main and main["no_rows"] and not failed),
+    )

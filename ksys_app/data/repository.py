@@ -370,11 +370,6 @@ class Repository:
         if self.db is not None:
             await self.db.close()
 
-    async def reset_pool(self) -> None:
-        """Drop every pooled connection now (normally not needed: failures expire them)."""
-        if self.db is not None:
-            await self.db.reset()
-
 
 def _ms_since(t0: float) -> float:
     return (time.monotonic() - t0) * 1000.0

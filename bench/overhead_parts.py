@@ -7,7 +7,8 @@ p50s of: the raw statement(s) on a plain asyncpg connection; the same through th
 app's pool (Database.fetch); the Repository call with the single flight replaced
 by an inline await of the load; and the Repository call as it is. Then the cost of
 turning the fetched records into the contract's rows: plain tuples against the
-NamedTuple rows the data layer hands out.
+NamedTuple rows the data layer hands out. The pseudo-contract `select_1` (first by
+default) is `SELECT 1` raw and through the app's pool only: the pool's own cost a read.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any, Awaitable, Callable
 
 import asyncpg
 
-from bench.contracts import NO_CACHE, contracts, settings
+from bench.contracts import NO_CACHE, Contract, contracts, settings
 from ksys_app.data.cache import CacheEntry, CacheOutcome
 from ksys_app.data.pool import connect_kwargs
 from ksys_app.data.repository import Repository
@@ -43,6 +44,7 @@ async def _parts(dsn: str, names: list[str], runs: int) -> None:
     repo = Repository(settings(dsn, **NO_CACHE))
     raw = await asyncpg.connect(**connect_kwargs(settings(dsn)))
     by_name = {c.name: c for c in contracts("D100")}
+    by_name["select_1"] = Contract("select_1", "", None, [("SELECT 1", ())])  # type: ignore[arg-type]
     single_flight = repo.cache.get
     try:
         for name in names:
@@ -68,6 +70,8 @@ async def _parts(dsn: str, names: list[str], runs: int) -> None:
 
             steps = {"raw asyncpg": raw_sql, "app pool": pool_sql,
                      "Repository, no single flight": inline, "Repository": repository}
+            if c.call is None:  # select_1: no Repository call
+                steps = {"raw asyncpg": raw_sql, "app pool": pool_sql}
             times: dict[str, list[float]] = {k: [] for k in steps}
             for i in range(runs + 20):
                 for label, fn in steps.items():
@@ -104,7 +108,7 @@ def main() -> None:
     runs = int(next((a.split("=")[1] for a in sys.argv[1:] if a.startswith("--runs=")), "300"))
     if not args:
         sys.exit("usage: python -m bench.overhead_parts RO_DSN [contract ...] [--runs=N]")
-    dsn, names = args[0], args[1:] or ["series_12m", "series_7d", "tech_24h", "comm_heatmap_30d"]
+    dsn, names = args[0], args[1:] or ["select_1", "series_12m", "series_7d", "tech_24h", "comm_heatmap_30d"]
     asyncio.run(_parts(dsn, names, runs))
 
 

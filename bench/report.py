@@ -231,6 +231,8 @@ def latest_results() -> list[dict]:
             r = json.loads(path.read_text())
         except ValueError:
             continue
+        if "label" not in r:  # another benchmark's result (bench.soak), not a run of `python -m bench`
+            continue
         key = (r.get("engine"), bool(r.get("quick")))
         stamp = r.get("started_at", "")
         if key not in found or stamp >= found[key][0]:

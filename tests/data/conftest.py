@@ -54,6 +54,19 @@ def seeded(request, pg_server) -> Iterator[seed.Seeded]:
         drop_database(pg_server, name)
 
 
+def count_statements(repo: Repository) -> list[str]:
+    """The SQL of every statement `repo` sends from now on (Database.fetch still runs each one)."""
+    sent: list[str] = []
+    fetch = repo.db.fetch
+
+    async def counted(sql: str, args: Any = ()) -> Any:
+        sent.append(sql)
+        return await fetch(sql, args)
+
+    repo.db.fetch = counted  # type: ignore[method-assign]
+    return sent
+
+
 @pytest.fixture
 async def make_repo() -> AsyncIterator[Callable[..., Repository]]:
     """Factory: Repository(ro_settings(dsn, **overrides)); pools are closed after the test."""

@@ -12,6 +12,7 @@ from ksys_app.data.errors import ErrorCode
 from ksys_app.data.queries import Query
 from ksys_app.ops.schema.migrate import migrate
 from ksys_app.ops.schema.refresh import refresh_range
+from tests.data.conftest import count_statements
 
 SLEEP = Query("test_sleep", "SELECT pg_sleep($1)::text AS slept LIMIT $2")
 
@@ -114,8 +115,9 @@ async def test_pool_created_while_server_down_recovers(plain_db, make_repo, pg_s
 async def test_fifty_identical_reads_make_one_round_trip(plain_db, make_repo):
     _, ro = plain_db
     repo = make_repo(ro)
+    sent = count_statements(repo)
     results = await asyncio.gather(*(repo.series("D100", "24h") for _ in range(50)))
-    assert repo.db.round_trips == 1
+    assert len(sent) == 1
     stats = repo.cache.stats()
     assert (stats["misses"], stats["coalesced"], stats["hits"]) == (1, 49, 0)
     assert all(r.rows == results[0].rows and r.error is None for r in results)
@@ -126,19 +128,21 @@ async def test_fifty_identical_snapshot_reads_share_one_round_trip(plain_db, mak
     # TTL 0 (always fresh) still shares a statement that is already running.
     _, ro = plain_db
     repo = make_repo(ro)
+    sent = count_statements(repo)
     results = await asyncio.gather(*(repo.latest() for _ in range(50)))
-    assert repo.db.round_trips == 1 and repo.cache.stats()["misses"] == 1
+    assert len(sent) == 1 and repo.cache.stats()["misses"] == 1
     assert len({r.rows for r in results}) == 1
     await repo.latest()
-    assert repo.db.round_trips == 2  # nothing kept fresh for the next read
+    assert len(sent) == 2  # nothing kept fresh for the next read
 
 
 async def test_concurrent_slow_reads_share_one_statement(plain_db, make_repo):
     _, ro = plain_db
     repo = make_repo(ro)
+    sent = count_statements(repo)
     results = await asyncio.gather(*(repo.run(SLEEP, (0.3, 2), kind="metrics", convert=tuple, limit=1)
                                      for _ in range(50)))
-    assert repo.db.round_trips == 1
+    assert len(sent) == 1
     assert all(r.error is None and r.rows == (("",),) for r in results)
 
 
@@ -187,30 +191,31 @@ async def test_unconfigured_repository_reports_config(monkeypatch, tmp_path):
 PID = Query("test_pid", "SELECT pg_backend_pid() AS pid LIMIT $1")
 
 
-def app_connections(admin: str) -> int:
+def app_connections(admin: str, where: str = "true") -> int:
     dbname = psycopg.conninfo.conninfo_to_dict(admin)["dbname"]
     with psycopg.connect(admin, autocommit=True) as conn:
         return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
-                            "AND application_name = 'ksys-dashboard'", (dbname,)).fetchone()[0]
+                            f"AND application_name = 'ksys-dashboard' AND {where}", (dbname,)).fetchone()[0]
 
 
 async def test_pool_keeps_to_its_size_and_queues_reads(plain_db, make_repo):
     admin, ro = plain_db
     repo = make_repo(ro, pool_max_size=2)
+    sent = count_statements(repo)
     # Six different statements (six cache keys), each holding its connection a while.
     results = await asyncio.gather(*(repo.run(SLEEP, (0.2, n), kind="metrics", convert=tuple, limit=n - 1)
                                      for n in range(2, 8)))
     assert all(r.error is None and r.rows == (("",),) for r in results)
-    assert repo.db.round_trips == 6
+    assert len(sent) == 6
     assert app_connections(admin) == 2
 
 
 async def test_busy_pool_gives_db_conn_after_the_connect_timeout_then_recovers(plain_db, make_repo):
-    _, ro = plain_db
+    admin, ro = plain_db
     repo = make_repo(ro, pool_max_size=1, connect_timeout_s=1.0)
     slow = asyncio.create_task(repo.run(SLEEP, (3.0, 2), kind="metrics", convert=tuple, limit=1))
-    while repo.db.round_trips == 0:  # until the slow read holds the only connection
-        await asyncio.sleep(0.01)
+    while not app_connections(admin, "state = 'active' AND position('pg_sleep' in query) > 0"):
+        await asyncio.sleep(0.02)  # until the slow read holds the only connection
     busy = await repo.latest()
     assert busy.error.code == ErrorCode.DB_CONN and "connect timeout" in busy.error.message
     assert (await slow).error is None
@@ -219,8 +224,8 @@ async def test_busy_pool_gives_db_conn_after_the_connect_timeout_then_recovers(p
 
 
 async def test_connection_is_reused_after_server_errors(plain_db, make_repo):
-    # Released connections get no reset round trip (see ksys_app.data.pool): a statement the
-    # server refused or cancelled leaves the connection usable, and it is used again.
+    # The pool's reset hook sends nothing (see ksys_app.data.pool): a statement the server
+    # refused or cancelled leaves the connection usable, and it is used again.
     _, ro = plain_db
     repo = make_repo(ro, statement_timeout_ms=200, pool_max_size=1)
     first = await repo.run(PID, (2,), kind="snapshot", convert=tuple, limit=1)
@@ -236,7 +241,7 @@ async def test_connection_is_reused_after_server_errors(plain_db, make_repo):
 async def test_idle_connections_above_min_size_are_closed(plain_db, make_repo, monkeypatch):
     from ksys_app.data import pool
 
-    monkeypatch.setattr(pool._Pool, "MAX_IDLE_S", 0.3)
+    monkeypatch.setattr(pool, "MAX_INACTIVE_S", 0.3)
     admin, ro = plain_db
     repo = make_repo(ro, pool_min_size=1, pool_max_size=3)
     await asyncio.gather(*(repo.run(SLEEP, (0.2, n), kind="metrics", convert=tuple, limit=n - 1)

@@ -9,7 +9,6 @@ Writes bench/results/<date>-<label>.json and regenerates the tables in bench/REA
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile

@@ -137,8 +137,8 @@ async def measure_contracts(ro_dsn: str, tag: str, runs: int, warmup: int = 3) -
 async def _explain(conn: asyncpg.Connection, sql: str, args: tuple) -> dict:
     rows = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, *args)
     lines = [r[0] for r in rows]
-    exec_ms = next((float(l.split(":")[1].split()[0]) for l in lines if l.startswith("Execution Time")), None)
-    plan_ms = next((float(l.split(":")[1].split()[0]) for l in lines if l.startswith("Planning Time")), None)
+    exec_ms = next((float(line.split(":")[1].split()[0]) for line in lines if line.startswith("Execution Time")), None)
+    plan_ms = next((float(line.split(":")[1].split()[0]) for line in lines if line.startswith("Planning Time")), None)
     return {"sql": " ".join(sql.split())[:160], "execution_ms": exec_ms, "planning_ms": plan_ms,
             "plan": lines}
 

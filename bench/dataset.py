@@ -12,7 +12,7 @@ import struct
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
@@ -20,11 +20,11 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from bench.common import Stopwatch, log, summary_ms
-from ksys_dev.localpg import LocalCluster, free_port
 from ksys_app.ops.schema.migrate import migrate
 from ksys_app.ops.schema.refresh import refresh_range
 from ksys_app.ops.simulator import load, signals
 from ksys_app.ops.simulator import tags as tagdefs
+from ksys_dev.localpg import LocalCluster, free_port
 
 SEED = 42
 # Standard header / trailer of PostgreSQL's binary COPY format.

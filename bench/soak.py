@@ -29,11 +29,11 @@ from pathlib import Path
 
 import psycopg
 
-from bench.common import ROOT, log, loadavg, machine_facts, percentile, summary_ms
-from ksys_dev.localpg import LocalCluster, free_port
+from bench.common import ROOT, loadavg, log, machine_facts, percentile, summary_ms
 from ksys_app.ops.schema.migrate import migrate
 from ksys_app.ops.schema.refresh import settle, tick
 from ksys_app.ops.schema.verify import verify_relations
+from ksys_dev.localpg import LocalCluster, free_port
 
 INPUTS = ("INLET_PRESSURE", "OUTLET_PRESSURE", "FEED_FLOW", "PRODUCT_FLOW")
 

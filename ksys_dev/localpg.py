@@ -152,7 +152,7 @@ class LocalCluster:
 
     def set_port(self) -> None:
         conf = self.data_dir / "ksys.conf"
-        text = [l for l in conf.read_text().splitlines() if not l.startswith("port =")]
+        text = [line for line in conf.read_text().splitlines() if not line.startswith("port =")]
         self._write_conf(text + [f"port = {self.port}"])
 
     @property

@@ -9,7 +9,8 @@ from ksys_app.components.controls import button, controls_bar, pager, tag_select
 from ksys_app.components.layout import content_states, status_line, tid
 from ksys_app.components.tables import data_table
 from ksys_app.pages.template import page
-from ksys_app.states.tech import CHART_KEYS, TECH_HEADER, TechState as S
+from ksys_app.states.tech import CHART_KEYS, TECH_HEADER
+from ksys_app.states.tech import TechState as S
 
 SERIES = (("avg", "Average", False), ("bb_bot", "BB Bot", True), ("bb_top", "BB Top", True),
           ("sma_10", "SMA 10", False), ("sma_60", "SMA 60", False))

@@ -9,7 +9,8 @@ from ksys_app.components.controls import button, controls_bar, pager, tag_select
 from ksys_app.components.layout import content_states, status_line, tid
 from ksys_app.components.tables import data_table
 from ksys_app.pages.template import page
-from ksys_app.states.trend import CHART_KEYS, FEATURES_HEADER, HISTORY_HEADER, TrendState as S
+from ksys_app.states.trend import CHART_KEYS, FEATURES_HEADER, HISTORY_HEADER
+from ksys_app.states.trend import TrendState as S
 
 SERIES = (("avg", "Average"), ("min", "Min"), ("max", "Max"), ("last", "Last"), ("first", "First"))
 

@@ -16,7 +16,13 @@ import reflex as rx
 from ksys_app.data.repository import get_repository
 from ksys_app.data.result import ReadResult
 from ksys_app.domain.series import (
-    Bucket, fmt_num, format_width, merge_buckets, page_slice, rounded, to_csv,
+    Bucket,
+    fmt_num,
+    format_width,
+    merge_buckets,
+    page_slice,
+    rounded,
+    to_csv,
 )
 from ksys_app.domain.timefmt import format_local
 from ksys_app.domain.windows import parse_window

@@ -12,7 +12,15 @@ from __future__ import annotations
 from ksys_app.config import ConfigError, load_settings
 from ksys_app.data.repository.configured import Repository
 from ksys_app.data.repository.reads import (
-    COMM, FEATURES, FEATURES_BUCKET, HEATMAP_DAYS, METRICS, SNAPSHOT, TAGS, ReadContext, Reads,
+    COMM,
+    FEATURES,
+    FEATURES_BUCKET,
+    HEATMAP_DAYS,
+    METRICS,
+    SNAPSHOT,
+    TAGS,
+    ReadContext,
+    Reads,
 )
 from ksys_app.data.repository.unconfigured import UnconfiguredRepository
 

@@ -29,8 +29,19 @@ from ksys_app.data.errors import invalid_input
 from ksys_app.data.queries import Query
 from ksys_app.data.result import ReadResult
 from ksys_app.data.rows import (
-    CommSlo, Expectation, FeatureRow, LatestRow, SeriesRow, TechRow,
-    expectation, feature_row, latest_row, qc_rule, series_row, tech_row, window_stats,
+    CommSlo,
+    Expectation,
+    FeatureRow,
+    LatestRow,
+    SeriesRow,
+    TechRow,
+    expectation,
+    feature_row,
+    latest_row,
+    qc_rule,
+    series_row,
+    tech_row,
+    window_stats,
 )
 from ksys_app.domain.comm import HourCell, Outage, build_heatmap_grid, merge_outages
 from ksys_app.domain.kpi import QcRule, WindowStats

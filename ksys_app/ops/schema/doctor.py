@@ -162,8 +162,9 @@ def check_timescaledb(conn: psycopg.Connection, out: Checks, info_version: str =
 
 def check_ksys_jobs(conn: psycopg.Connection, out: Checks) -> None:
     rows = conn.execute(
-        """SELECT job_name, enabled, nullif(next_start, '-infinity'), last_run_status, last_error, last_successful_finish,
-                  schedule_interval, now() - coalesce(last_successful_finish, now()) > schedule_interval * 3 + interval '2 minutes'
+        """SELECT job_name, enabled, nullif(next_start, '-infinity'), last_run_status, last_error,
+                  last_successful_finish, schedule_interval,
+                  now() - coalesce(last_successful_finish, now()) > schedule_interval * 3 + interval '2 minutes'
            FROM ksys.jobs ORDER BY run_order""").fetchall()
     for name, enabled, next_start, status, error, _finish, _interval, overdue in rows:
         label = f"ksys job {name}"

@@ -17,7 +17,9 @@ BACKOFF_S: tuple[int, ...] = (1, 2, 4, 8)
 
 def backoff_s(failures: int, schedule: tuple[float, ...] = BACKOFF_S) -> float:
     """The pause after `failures` consecutive failures (1 = the first failure)."""
-    return schedule[min(max(failures, 1), len(schedule)) - 1]
+    if failures < 1:
+        raise ValueError(f"failures counts from 1, got {failures}")
+    return schedule[min(failures, len(schedule)) - 1]
 
 
 def poll(check: Callable[[], T], timeout_s: float, every_s: float = 0.5) -> T:

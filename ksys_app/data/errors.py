@@ -14,15 +14,16 @@ from typing import Literal
 
 import asyncpg
 
-# Backoff between retries of a failed read (PRD B7): 1, 2, 4, then 8 s for good.
-RETRY_SCHEDULE_S: tuple[int, ...] = (1, 2, 4, 8)
+from ksys_app.retry import BACKOFF_S, backoff_s
+
+# Backoff between retries of a failed read (PRD B7): 1, 2, 4, then 8 s for good,
+# the same schedule as the admin commands and the simulator (ksys_app.retry).
+RETRY_SCHEDULE_S: tuple[int, ...] = BACKOFF_S
 
 
 def retry_delay_s(attempt: int) -> int:
     """Delay before retry number `attempt` (1-based); stays at the last step after that."""
-    if attempt < 1:
-        raise ValueError(f"attempt is 1-based, got {attempt}")
-    return RETRY_SCHEDULE_S[min(attempt, len(RETRY_SCHEDULE_S)) - 1]
+    return int(backoff_s(attempt))
 
 
 class ErrorCode(StrEnum):

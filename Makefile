@@ -7,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test test-fast demo system-deps clean
+.PHONY: test test-fast lint demo system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,9 @@ $(STAMP): pyproject.toml
 system-deps:
 	sh scripts/install-system-deps.sh
 
-# pytest exits 5 when it collected nothing: that is a failure here.
+# ruff first (seconds); pytest exits 5 when it collected nothing: that is a failure here.
 test: system-deps $(STAMP)
+	@$(PY) -m ruff check .
 	@$(PY) -m pytest -ra $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
@@ -27,9 +28,12 @@ test: system-deps $(STAMP)
 demo: system-deps $(STAMP)
 	@$(PY) -m ksys_dev.demo
 
-# unit tests only (no database, no browser)
+# pure-function tests only (no database, no browser)
 test-fast: $(STAMP)
-	$(PY) -m pytest -q tests/unit
+	$(PY) -m pytest -q tests/domain
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
 
 # benchmarks (bench/README.md): results in bench/results/, tables in bench/README.md
 .PHONY: bench bench-quick

@@ -16,11 +16,11 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from bench.common import ROOT, log, percentile, tree_rss
 from ksys_app.domain.windows import WINDOW_CODES
+from ksys_dev.http import wait_http
 from ksys_dev.localpg import free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -96,7 +96,7 @@ class Server:
              "--host", "127.0.0.1"], cwd=self.dir, env=env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True)
         try:
-            _wait_http(f"{self.url}/ping", 600, self.proc)
+            wait_http(f"{self.url}/ping", 600, self.proc)
         except Exception:
             self.stop()
             raise
@@ -133,21 +133,6 @@ class Server:
         except OSError:
             return ""
 
-
-def _wait_http(url: str, timeout_s: float, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + timeout_s
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except Exception as exc:  # noqa: BLE001 - retried until the deadline
-            last = exc
-        time.sleep(0.3)
-    raise TimeoutError(f"{url} did not answer: {last}")
 
 
 # ---------------------------------------------------------------------- measurements

@@ -20,12 +20,9 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import shutil
-import tempfile
 import threading
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import psycopg
 
@@ -33,7 +30,7 @@ from bench.common import ROOT, loadavg, log, machine_facts, percentile, summary_
 from ksys_app.ops.schema.migrate import migrate
 from ksys_app.ops.schema.refresh import settle, tick
 from ksys_app.ops.schema.verify import verify_relations
-from ksys_dev.localpg import LocalCluster, free_port
+from ksys_dev.localpg import temporary_cluster
 
 INPUTS = ("INLET_PRESSURE", "OUTLET_PRESSURE", "FEED_FLOW", "PRODUCT_FLOW")
 
@@ -81,12 +78,7 @@ def _writer(dsn: str, tags: list[str], stop: threading.Event, commits: list[floa
 
 
 def run(engine: str, minutes: float, tick_s: float, n_tags: int) -> dict:
-    base = Path(tempfile.mkdtemp(prefix="ksys-soak-"))
-    base.chmod(0o755)
-    cluster = LocalCluster(base / "data", free_port(), fast=True)
-    cluster.init()
-    cluster.start()
-    try:
+    with temporary_cluster("ksys-soak-") as cluster:
         dsn = cluster.dsn(dbname="soak")
         with psycopg.connect(cluster.dsn(dbname="postgres"), autocommit=True) as admin:
             admin.execute("CREATE DATABASE soak")
@@ -135,9 +127,6 @@ def run(engine: str, minutes: float, tick_s: float, n_tags: int) -> dict:
                           "max": round(max(lags, default=0), 2)},
                 "tick_ms": summary_ms(tick_times), "verify_differences": differ,
                 "load_end": loadavg()}
-    finally:
-        cluster.destroy()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,9 +13,12 @@ import os
 import pwd
 import shutil
 import subprocess
+import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from ksys_app.ops.dataops.pgtools import embedded_bin
 from ksys_app.ops.errors import OpsError
@@ -197,3 +200,18 @@ class LocalCluster:
     def destroy(self) -> None:
         self.stop("immediate")
         shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+@contextmanager
+def temporary_cluster(prefix: str = "ksys-pg-", fast: bool = True) -> Iterator[LocalCluster]:
+    """A started cluster on a free port in a new temporary directory, removed afterwards."""
+    base = Path(tempfile.mkdtemp(prefix=prefix))
+    base.chmod(0o755)  # the server runs as an unprivileged account when we are root
+    cluster = LocalCluster(base / "data", free_port(), fast=fast)
+    cluster.init()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
+        shutil.rmtree(base, ignore_errors=True)

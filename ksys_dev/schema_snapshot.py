@@ -11,10 +11,8 @@ the files current; after changing a migration, regenerate them:
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import psycopg
@@ -48,26 +46,17 @@ def dump_schema(dsn: str) -> str:
 
 
 def main() -> int:
-    from ksys_dev.localpg import LocalCluster, available_libraries, find_bin_dir, free_port
+    from ksys_dev.localpg import available_libraries, find_bin_dir, temporary_cluster
 
     engines = [e for e in ENGINES if e != "timescaledb" or "timescaledb" in available_libraries(find_bin_dir())]
-    base = Path(tempfile.mkdtemp(prefix="ksys-schema-"))
-    base.chmod(0o755)
-    cluster = LocalCluster(base / "data", free_port(), fast=True)
-    cluster.init()
-    cluster.start()
-    try:
-        with psycopg.connect(cluster.dsn(dbname="postgres"), autocommit=True) as admin:
-            for engine in engines:
-                admin.execute(f"CREATE DATABASE snapshot_{engine}")
+    with temporary_cluster("ksys-schema-") as cluster:
         for engine in engines:
+            with psycopg.connect(cluster.dsn(dbname="postgres"), autocommit=True) as admin:
+                admin.execute(f"CREATE DATABASE snapshot_{engine}")
             dsn = cluster.dsn(dbname=f"snapshot_{engine}")
             migrate(dsn, engine=engine, out=lambda _line: None)
             snapshot_path(engine).write_text(dump_schema(dsn))
             print(f"wrote {snapshot_path(engine).relative_to(PROJECT_ROOT)}")
-    finally:
-        cluster.destroy()
-        shutil.rmtree(base, ignore_errors=True)
     return 0
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from ksys_app.data import queries, validate
 from ksys_app.data.errors import invalid_input
@@ -72,12 +72,8 @@ class Reads:
 
     tz: Any
 
-    async def run(self, query: Query, args: tuple[Any, ...], *, kind: str,
-                  convert: Callable[[Any], Any] | None, limit: int | None,
-                  newest_first: bool = False,
-                  post: Callable[[Sequence], Sequence] | None = None,
-                  empty_is_no_rows: bool = True,
-                  ctx: ReadContext = ReadContext()) -> ReadResult:
+    async def run(self, query: Query, args: tuple[Any, ...], **options: Any) -> ReadResult:
+        """Execute one read: Repository.run (configured.py), or CONFIG without a database."""
         raise NotImplementedError
 
     def setting(self, name: str) -> Any:

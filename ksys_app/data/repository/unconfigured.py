@@ -8,7 +8,7 @@ variable like any other error. Arguments are still validated first
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ksys_app.config import Settings
 from ksys_app.data.cache import QueryCache
@@ -36,12 +36,8 @@ class UnconfiguredRepository(Reads):
     async def close(self) -> None:
         """Nothing to close: no pool was ever opened."""
 
-    async def run(self, query: Query, args: tuple[Any, ...], *, kind: str,
-                  convert: Callable[[Any], Any] | None, limit: int | None,
-                  newest_first: bool = False,
-                  post: Callable[[Sequence], Sequence] | None = None,
-                  empty_is_no_rows: bool = True,
-                  ctx: ReadContext = ReadContext()) -> ReadResult:
+    async def run(self, query: Query, args: tuple[Any, ...], *, ctx: ReadContext = ReadContext(),
+                  **_options: Any) -> ReadResult:
         t0 = time.monotonic()
         return ReadResult(error=DataError(ErrorCode.CONFIG, self.message), dur_ms=ms_since(t0),
                           query=query.name, window=ctx.window, tag=ctx.tag, view=ctx.view)

@@ -29,6 +29,7 @@ from typing import Callable, TextIO
 
 import psycopg
 
+from ksys_app.ops.dataops.csvrecords import numbered
 from ksys_app.ops.db import connect, first_line
 from ksys_app.ops.errors import OpsError
 from ksys_app.ops.schema.refresh import refresh_range
@@ -186,23 +187,22 @@ def _stage(conn: psycopg.Connection, path: Path, err: TextIO) -> tuple[int, list
         reader = csv.reader(text)
         cols = _read_header(reader, path)
         rows = 0
-        line_no = reader.line_num
+        last = reader.line_num
         buf: list[str] = []
+        records = numbered(reader)
         with conn.cursor() as cur, cur.copy(
                 "COPY pg_temp.ksys_backfill (line, ts, tag_name, value, qc) FROM STDIN (FORMAT csv)") as copy:
             while True:
-                start = line_no + 1
                 try:
-                    cells = next(reader)
+                    start, cells = next(records)
                 except StopIteration:
                     break
-                except csv.Error as exc:
-                    reject(start, f"unreadable CSV: {exc}")
-                    line_no = reader.line_num
-                    continue
                 except (UnicodeDecodeError, OSError, EOFError) as exc:
-                    raise OpsError(f"{path}: cannot read past line {line_no}: {exc}") from None
-                line_no = reader.line_num
+                    raise OpsError(f"{path}: cannot read past line {last}: {exc}") from None
+                last = reader.line_num
+                if isinstance(cells, csv.Error):
+                    reject(start, f"unreadable CSV: {cells}")
+                    continue
                 if not cells:
                     continue
                 rows += 1

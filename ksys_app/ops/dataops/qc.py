@@ -23,6 +23,7 @@ from typing import Any, Callable
 import psycopg
 from psycopg import sql
 
+from ksys_app.ops.dataops.csvrecords import numbered
 from ksys_app.ops.db import connect, first_line
 from ksys_app.ops.errors import OpsError
 
@@ -117,17 +118,10 @@ def parse_file(path: Path) -> dict[str, dict[str, Any]]:
             errors.append(f"line 1: column(s) given twice: {', '.join(duplicated)}")
         if errors:
             raise BadFile(path, errors)
-        line_no = reader.line_num
-        while True:
-            start = line_no + 1
-            try:
-                cells = next(reader)
-            except StopIteration:
+        for start, cells in numbered(reader):
+            if isinstance(cells, csv.Error):
+                errors.append(f"line {start}: {cells}")
                 break
-            except csv.Error as exc:
-                errors.append(f"line {start}: {exc}")
-                break
-            line_no = reader.line_num
             where = f"line {start}"
             if not cells or all(c.strip() == "" for c in cells):
                 continue

@@ -22,6 +22,7 @@ from pathlib import Path
 from ksys_app.ops.errors import OpsError
 from ksys_app.ops.runtime import frontend
 from ksys_app.ops.schema.migrate import migrate
+from ksys_app.retry import poll
 from ksys_dev.localpg import LocalCluster, free_port, port_in_use
 
 DEMO_DAYS = int(os.environ.get("KSYS_DEMO_DAYS", "30"))
@@ -108,25 +109,34 @@ def _stop(procs: list[subprocess.Popen]) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+def _check_running(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        if proc.poll() is not None:
+            raise OpsError(f"a demo process exited early ({' '.join(proc.args[3:5])}); see .ksys/logs/")
+
+
 def _wait_ready(port: int, procs: list[subprocess.Popen], timeout_s: float = READY_TIMEOUT_S) -> dict:
     """Wait until the dashboard's health endpoint reports data for every simulated tag."""
-    deadline = time.monotonic() + timeout_s
     url = f"http://127.0.0.1:{port}/api/health"
-    last = "no answer yet"
-    while time.monotonic() < deadline:
-        for proc in procs:
-            if proc.poll() is not None:
-                raise OpsError(f"a demo process exited early ({' '.join(proc.args[3:5])}); see .ksys/logs/")
+    last = ["no answer yet"]
+
+    def serving() -> dict | None:
+        _check_running(procs)
         try:
             with urllib.request.urlopen(url, timeout=3) as resp:
                 health = json.load(resp)
-            if health.get("db") == "ok" and health.get("tags", 0) > 0:
-                return health
-            last = json.dumps(health)
         except Exception as exc:  # noqa: BLE001 - retried until the deadline
-            last = str(exc)
-        time.sleep(1)
-    raise OpsError(f"the dashboard did not serve data within {timeout_s:.0f} s ({last})")
+            last[0] = str(exc)
+            return None
+        if health.get("db") == "ok" and health.get("tags", 0) > 0:
+            return health
+        last[0] = json.dumps(health)
+        return None
+
+    health = poll(serving, timeout_s, every_s=1)
+    if not health:
+        raise OpsError(f"the dashboard did not serve data within {timeout_s:.0f} s ({last[0]})")
+    return health
 
 
 def _wait_current(dsn: str, procs: list[subprocess.Popen], timeout_s: float = READY_TIMEOUT_S) -> None:
@@ -134,22 +144,21 @@ def _wait_current(dsn: str, procs: list[subprocess.Popen], timeout_s: float = RE
     from ksys_app.ops.db import connect
     from ksys_app.ops.schema.doctor import measure_freshness
 
-    deadline = time.monotonic() + timeout_s
-    said = 0.0
+    said = [0.0]
     behind: list[str] = []
-    while time.monotonic() < deadline:
-        for proc in procs:
-            if proc.poll() is not None:
-                raise OpsError(f"a demo process exited early ({' '.join(proc.args[3:5])}); see .ksys/logs/")
+
+    def current() -> bool:
+        _check_running(procs)
         with connect(dsn) as conn:
-            behind = [f"{f.relation} {f.lag}" for f in measure_freshness(conn)
-                      if f.lag is not None and f.lag > f.target]
-        if not behind:
-            return
-        if time.monotonic() - said > 5:
+            behind[:] = [f"{f.relation} {f.lag}" for f in measure_freshness(conn)
+                         if f.lag is not None and f.lag > f.target]
+        if behind and time.monotonic() - said[0] > 5:
             _say("waiting for derived data to catch up: " + ", ".join(behind))
-            said = time.monotonic()
-        time.sleep(1)
+            said[0] = time.monotonic()
+        return not behind
+
+    if poll(current, timeout_s, every_s=1):
+        return
     raise OpsError(f"derived data did not catch up within {timeout_s:.0f} s: {', '.join(behind)}; "
                    "see `ksys doctor` and .ksys/logs/")
 

@@ -14,7 +14,6 @@ import pwd
 import shutil
 import subprocess
 import tempfile
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Iterator
 from ksys_app.ops.dataops.pgtools import embedded_bin
 from ksys_app.ops.errors import OpsError
 from ksys_app.ops.runtime.ports import free_port, port_in_use  # noqa: F401 - the harness's API
+from ksys_app.retry import poll
 
 MIN_MAJOR = 14
 
@@ -179,16 +179,16 @@ class LocalCluster:
         self._ensure_database()
 
     def _ensure_database(self) -> None:
-        deadline = time.monotonic() + 10
-        while True:
-            out = self._run("psql", "-h", str(self.socket_dir), "-p", str(self.port), "-U", self.superuser,
-                            "-d", "postgres", "-tAc",
-                            f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'")
-            if out.returncode == 0:
-                break
-            if time.monotonic() > deadline:
-                raise OpsError(f"PostgreSQL started but does not answer: {out.stderr.strip()}")
-            time.sleep(0.2)
+        def answer() -> subprocess.CompletedProcess | None:
+            done = self._run("psql", "-h", str(self.socket_dir), "-p", str(self.port), "-U", self.superuser,
+                             "-d", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'")
+            tried.append(done)
+            return done if done.returncode == 0 else None
+
+        tried: list[subprocess.CompletedProcess] = []
+        out = poll(answer, timeout_s=10, every_s=0.2)
+        if out is None:
+            raise OpsError(f"PostgreSQL started but does not answer: {tried[-1].stderr.strip()}")
         if out.stdout.strip() != "1":
             self._run("createdb", "-h", str(self.socket_dir), "-p", str(self.port), "-U", self.superuser,
                       self.database)

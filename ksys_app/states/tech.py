@@ -14,36 +14,28 @@ import reflex as rx
 
 from ksys_app.data.repository import get_repository
 from ksys_app.data.result import ReadResult
-from ksys_app.domain.series import fmt_num, format_width, page_slice, rounded, to_csv
+from ksys_app.domain.series import fmt_num, format_width, rounded, to_csv
 from ksys_app.domain.timefmt import format_local
 from ksys_app.domain.windows import parse_window
 from ksys_app.states.base import ALL, PageState
+from ksys_app.states.chart_table import ChartTable
 from ksys_app.states.view import chart_label
 
-PAGE_SIZE = 50
 TECH_KEYS = ("avg", "bb_bot", "bb_top", "sma_10", "sma_60")
 # Short keys of the chart points (payload); the legend shows the full names.
 CHART_KEYS = {"avg": "a", "sma_10": "s10", "sma_60": "s60", "bb_top": "bt", "bb_bot": "bb"}
 TECH_HEADER = ["Num.", "TAG", "Time Stamp", "avg", "sma_10", "sma_60", "bb_top", "bb_bot", "slope_60"]
 
 
-class TechState(PageState, rx.State):
+class TechState(PageState, ChartTable, rx.State):
     show_avg: bool = True
     show_bb_bot: bool = True
     show_bb_top: bool = True
     show_sma_10: bool = True
     show_sma_60: bool = True
 
-    chart: list[dict[str, Any]] = []
-    rows_page: list[list[str]] = []
-    row_count: int = 0
-    page: int = 0
-    page_count: int = 1
     spacing_label: str = ""
     is_sampled: bool = False
-    truncated: bool = False
-
-    _rows: tuple = ()  # TechRows, newest first
 
     input_defaults: ClassVar[Mapping[str, Any]] = {"page": 0}
 
@@ -74,31 +66,15 @@ class TechState(PageState, rx.State):
         self._page_rows(tz)
         return {ALL: result}
 
-    def _page_rows(self, tz=None) -> None:
-        tz = tz or get_repository().tz
-        p = page_slice(len(self._rows), self.page, PAGE_SIZE)
-        self.page, self.page_count = p.index, p.count
-        self.rows_page = [
-            [str(i + 1), r.tag_name, format_local(r.bucket, tz), fmt_num(r.avg), fmt_num(r.sma_10),
-             fmt_num(r.sma_60), fmt_num(r.bb_top), fmt_num(r.bb_bot), fmt_num(r.slope_60)]
-            for i, r in enumerate(self._rows[p.start:p.stop], start=p.start)
-        ]
+    def _row_cells(self, num: int, r: Any, tz: Any) -> list[str]:
+        return [str(num), r.tag_name, format_local(r.bucket, tz), fmt_num(r.avg), fmt_num(r.sma_10),
+                fmt_num(r.sma_60), fmt_num(r.bb_top), fmt_num(r.bb_bot), fmt_num(r.slope_60)]
 
     @rx.event
     def toggle_series(self, key: str):
         if key in TECH_KEYS:
             name = f"show_{key}"
             setattr(self, name, not getattr(self, name))
-
-    @rx.event
-    def next_page(self):
-        self.page += 1
-        self._page_rows()
-
-    @rx.event
-    def prev_page(self):
-        self.page -= 1
-        self._page_rows()
 
     @rx.event
     def download_csv(self):

@@ -27,9 +27,9 @@ from ksys_app.domain.series import (
 from ksys_app.domain.timefmt import format_local
 from ksys_app.domain.windows import parse_window
 from ksys_app.states.base import ALL, PageState
+from ksys_app.states.chart_table import PAGE_SIZE, ChartTable
 from ksys_app.states.view import chart_label
 
-PAGE_SIZE = 50
 FEATURES_MAX_ROWS = 2016  # 7 days of 5-minute rows; longer windows show the newest 7 days
 SERIES_KEYS = ("avg", "min", "max", "last", "first")
 # Short keys of the chart points: 300 points x 5 series travel on every update.
@@ -38,21 +38,15 @@ HISTORY_HEADER = ["Num.", "TAG", "Time Stamp", "avg", "min", "max", "last", "fir
 FEATURES_HEADER = ["Num.", "TAG", "Time Stamp", "mean", "std", "min", "max", "p10", "p90", "n"]
 
 
-class TrendState(PageState, rx.State):
+class TrendState(PageState, ChartTable, rx.State):
     show_avg: bool = True
     show_min: bool = True
     show_max: bool = True
     show_last: bool = True
     show_first: bool = True
 
-    chart: list[dict[str, Any]] = []
-    rows_page: list[list[str]] = []
-    row_count: int = 0
-    page: int = 0
-    page_count: int = 1
     bucket_label: str = ""
     merged_from: str = ""  # rollup bucket when merged, else ""
-    truncated: bool = False
 
     features_page: list[list[str]] = []
     features_count: int = 0
@@ -61,7 +55,6 @@ class TrendState(PageState, rx.State):
     features_note: str = ""
     features_error: str = ""
 
-    _rows: tuple = ()  # merged Buckets, newest first
     _features: tuple = ()  # FeatureRows, newest first
 
     input_defaults: ClassVar[Mapping[str, Any]] = {"page": 0, "fpage": 0}
@@ -105,12 +98,8 @@ class TrendState(PageState, rx.State):
         self._feature_rows(tz)
         return {ALL: series}
 
-    def _page_rows(self, tz=None) -> None:
-        tz = tz or get_repository().tz
-        p = page_slice(len(self._rows), self.page, PAGE_SIZE)
-        self.page, self.page_count = p.index, p.count
-        self.rows_page = [history_row(i + 1, self.tag, b, tz)
-                          for i, b in enumerate(self._rows[p.start:p.stop], start=p.start)]
+    def _row_cells(self, num: int, b: Bucket, tz: Any) -> list[str]:
+        return history_row(num, self.tag, b, tz)
 
     def _feature_rows(self, tz=None) -> None:
         tz = tz or get_repository().tz
@@ -127,16 +116,6 @@ class TrendState(PageState, rx.State):
     def set_series(self, key: str, on: bool):
         if key in SERIES_KEYS:
             setattr(self, f"show_{key}", bool(on))
-
-    @rx.event
-    def next_page(self):
-        self.page += 1
-        self._page_rows()
-
-    @rx.event
-    def prev_page(self):
-        self.page -= 1
-        self._page_rows()
 
     @rx.event
     def next_fpage(self):

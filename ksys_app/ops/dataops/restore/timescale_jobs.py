@@ -11,13 +11,15 @@ import psycopg
 
 from ksys_app.ops.schema.doctor import PORTAL_BUG
 from ksys_app.ops.schema.probe import FIRST_POLICY_JOB_ID
-from ksys_app.retry import poll
+from ksys_app.retry import backoff_s, poll
 
 Out = Callable[[str], None]
 
 SCHEDULER_APP = "TimescaleDB Background Worker Scheduler"
 WORKER_MARGIN = 4
 SCHEDULER_WAIT_S = 20.0
+# run_job meeting a lock of the scheduler's own run: short pauses, then 2 s
+LOCK_RETRY_S = (0.1, 0.2, 0.4, 0.8, 1.6, 2.0)
 
 
 def restart_hint(conn: psycopg.Connection) -> str:
@@ -50,7 +52,7 @@ def _run_job(conn: psycopg.Connection, job_id: int, attempts: int = 20) -> None:
                 psycopg.errors.SerializationFailure):
             if attempt == attempts - 1:
                 raise
-            time.sleep(min(2.0, 0.1 * 2 ** attempt))
+            time.sleep(backoff_s(attempt + 1, LOCK_RETRY_S))
 
 
 def activate_timescaledb_jobs(conn: psycopg.Connection, out: Out, wait_s: float = SCHEDULER_WAIT_S) -> bool:

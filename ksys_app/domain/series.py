@@ -168,16 +168,7 @@ def format_width(width: timedelta) -> str:
     days, rem = divmod(secs, 86400)
     hours, rem = divmod(rem, 3600)
     mins, sec = divmod(rem, 60)
-    parts = []
-    if days:
-        parts.append(f"{days} d")
-    if hours:
-        parts.append(f"{hours} h")
-    if mins:
-        parts.append(f"{mins} min")
-    if sec:
-        parts.append(f"{sec} s")
-    return " ".join(parts)
+    return " ".join(f"{n} {unit}" for n, unit in ((days, "d"), (hours, "h"), (mins, "min"), (sec, "s")) if n)
 
 
 def rounded(x: Any, digits: int = 3) -> float | None:

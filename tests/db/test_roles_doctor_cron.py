@@ -126,9 +126,8 @@ def test_pg_cron_in_its_own_database(pg_server):
     assert row == (pg_server.cluster.database, TICK_COMMAND)
 
 
-def test_worker_once_refreshes(new_database):
-    dsn = new_database()
-    migrate(dsn, engine="postgres", out=lambda _l: None)
+def test_worker_once_refreshes(new_migrated_database):
+    dsn = new_migrated_database("postgres")
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("INSERT INTO influx_hist (ts, tag_name, value) VALUES (now(), 'D300', 7.25)")
     proc = subprocess.run([sys.executable, "-m", "ksys_app.ops.cli", "worker", "--once", "--dsn", dsn],

@@ -21,7 +21,6 @@ import psycopg
 import pytest
 
 from ksys_app.ops.localpg import free_port
-from ksys_app.ops.migrate import migrate
 from ksys_app.ops.refresh import refresh_range
 from tests.db.seed import seed_readings
 
@@ -83,15 +82,13 @@ def wait_http(url: str, timeout_s: float = 120) -> None:
 
 
 @pytest.fixture(scope="session")
-def seeded_app(pg_server) -> Iterator[SeededApp]:
+def seeded_app(pg_server, migrated_templates) -> Iterator[SeededApp]:
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed: run `make system-deps`")
     name = "e2e_dashboard"
     with psycopg.connect(pg_server.admin_dsn, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    admin = pg_server.dsn(name)
-    migrate(admin, engine="postgres", out=lambda _l: None)
+    admin = migrated_templates.clone("postgres", name)
     with psycopg.connect(admin, autocommit=True) as conn:
         outage_start, outage_hours = seed_dashboard(conn)
     app_dsn = pg_server.dsn(name, user="eco_ro")

@@ -32,6 +32,22 @@ from ksys_app.ops.schedule import cron_job_name, ensure_schedule
 from ksys_app.ops.server import probe
 
 
+STOPS_DATABASE = "stops_database"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{STOPS_DATABASE}: stops the session's shared cluster; runs after every other test")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked stops_database go last, in their collected order: every other test
+    (and every session fixture, such as the e2e app) expects the shared cluster to be up."""
+    items[:] = ([i for i in items if i.get_closest_marker(STOPS_DATABASE) is None]
+                + [i for i in items if i.get_closest_marker(STOPS_DATABASE) is not None])
+
+
 @dataclass
 class TestServer:
     admin_dsn: str                       # superuser DSN to the maintenance database

@@ -3,6 +3,11 @@
 KSYS_TEST_DSN=postgresql://admin@host:port/postgres points the suite at an existing
 server instead (it must allow CREATE DATABASE). Tests marked `timescaledb` run only
 where the extension is installed; everything else runs on plain PostgreSQL.
+
+Migrated databases are clones: each engine's migrations run once per session, into
+a template database nobody connects to, and every test gets `CREATE DATABASE ..
+TEMPLATE` of it plus what a clone does not inherit from its template (see
+`MigratedTemplates.clone`).
 """
 
 from __future__ import annotations
@@ -10,17 +15,36 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
 import psycopg
 import pytest
+from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from ksys_dev.localpg import LocalCluster, available_libraries, free_port
 from ksys_app.ops.schema.migrate import migrate
+from ksys_app.ops.schema.probe import probe
+from ksys_app.ops.schema.schedule import cron_job_name, ensure_schedule
+from ksys_dev.localpg import LocalCluster, free_port
+
+STOPS_DATABASE = "stops_database"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{STOPS_DATABASE}: stops the session's shared cluster; runs after every other test")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked stops_database go last, in their collected order: every other test
+    (and every session fixture, such as the e2e app) expects the shared cluster to be up."""
+    items[:] = ([i for i in items if i.get_closest_marker(STOPS_DATABASE) is None]
+                + [i for i in items if i.get_closest_marker(STOPS_DATABASE) is not None])
 
 
 @dataclass
@@ -77,6 +101,109 @@ def drop_database(server: TestServer, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _quiet(_line: str) -> None:
+    pass
+
+
+@dataclass
+class MigratedTemplates:
+    """One migrated template database per engine, made on first use, dropped with the session."""
+
+    server: TestServer
+    names: dict[str, str] = field(default_factory=dict)
+
+    def template(self, engine: str) -> str:
+        if engine not in self.names:
+            self.names[engine] = self._make(engine)
+        return self.names[engine]
+
+    def _make(self, engine: str) -> str:
+        name = f"t_template_{engine}_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(self.server.admin_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        dsn = self.server.dsn(name)
+        try:
+            migrate(dsn, engine=engine, out=_quiet)
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                info = probe(conn)
+            if info.pg_cron_usable:
+                # migrate() scheduled pg_cron's minute tick here: a template must stay idle
+                with psycopg.connect(self.server.dsn(info.cron_database), autocommit=True) as cron:
+                    cron.execute("SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = %s",
+                                 (cron_job_name(name),))
+            self._freeze(name)
+        except BaseException:
+            self.drop(name)
+            raise
+        return name
+
+    def _freeze(self, name: str) -> None:
+        """No new sessions (TimescaleDB's scheduler, pg_cron), then none left: a template must be idle.
+
+        A session inside a transaction (a pg_cron tick, a TimescaleDB policy run that started
+        before the lock-out) is let finish, so that the template records no half-done job run."""
+        with psycopg.connect(self.server.admin_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(sql.Identifier(name)))
+            deadline = time.monotonic() + 60
+            while True:
+                sessions = conn.execute(
+                    "SELECT pid, xact_start IS NOT NULL FROM pg_stat_activity "
+                    "WHERE datname = %s AND backend_type <> 'autovacuum worker'", (name,)).fetchall()
+                if not sessions:
+                    return
+                if not any(in_transaction for _pid, in_transaction in sessions) or time.monotonic() > deadline:
+                    for pid, _in_transaction in sessions:
+                        conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+                time.sleep(0.1)
+
+    def clone(self, engine: str, name: str) -> str:
+        """CREATE DATABASE name TEMPLATE (engine's template), then what a clone does not inherit:
+        the database's ACL (migrations GRANT CONNECT on it), the pg_cron job of the database
+        that migrate() schedules in the cron database, and TimescaleDB's job scheduler.
+        Returns the clone's superuser DSN; tests/db/test_harness_smoke.py compares a clone
+        with a database migrate() made."""
+        template = self.template(engine)
+        with psycopg.connect(self.server.admin_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name),
+                                                                          sql.Identifier(template)))
+            grants = conn.execute(
+                "SELECT coalesce(r.rolname, 'PUBLIC'), a.privilege_type"
+                "  FROM pg_database d, aclexplode(d.datacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee"
+                " WHERE d.datname = %s ORDER BY a.grantee <> 0, a.grantee, a.privilege_type", (template,)).fetchall()
+            for grantee, privilege in grants:
+                conn.execute(sql.SQL("GRANT {} ON DATABASE {} TO {}").format(
+                    sql.SQL(privilege), sql.Identifier(name),
+                    sql.SQL("PUBLIC") if grantee == "PUBLIC" else sql.Identifier(grantee)))
+        dsn = self.server.dsn(name)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            ensure_schedule(conn, dsn, probe(conn), _quiet)   # the last step of migrate()
+            # TimescaleDB's launcher starts a database's job scheduler on CREATE EXTENSION,
+            # never for a database that comes with the extension already in it
+            starter = conn.execute(
+                "SELECT coalesce(to_regprocedure('_timescaledb_functions.start_background_workers()'),"
+                "                to_regprocedure('_timescaledb_internal.start_background_workers()'))::text "
+                "WHERE EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')").fetchone()
+            if starter and starter[0]:
+                conn.execute(f"SELECT {starter[0]}")
+        return dsn
+
+    def drop(self, name: str) -> None:
+        with psycopg.connect(self.server.admin_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    def drop_all(self) -> None:
+        for name in self.names.values():
+            self.drop(name)
+        self.names.clear()
+
+
+@pytest.fixture(scope="session")
+def migrated_templates(pg_server: TestServer) -> Iterator[MigratedTemplates]:
+    templates = MigratedTemplates(pg_server)
+    yield templates
+    templates.drop_all()
+
+
 @pytest.fixture
 def new_database(pg_server: TestServer) -> Iterator[Callable[[], str]]:
     """Factory: each call creates an empty database and returns its superuser DSN."""
@@ -94,6 +221,22 @@ def new_database(pg_server: TestServer) -> Iterator[Callable[[], str]]:
         drop_database(pg_server, name)
 
 
+@pytest.fixture
+def new_migrated_database(pg_server: TestServer, migrated_templates: MigratedTemplates) -> Iterator[Callable[[str], str]]:
+    """Factory: each call returns the superuser DSN of a new database as
+    `migrate(dsn, engine=engine)` leaves it (a clone of the engine's template)."""
+    created: list[str] = []
+
+    def make(engine: str) -> str:
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        created.append(name)
+        return migrated_templates.clone(engine, name)
+
+    yield make
+    for name in created:
+        drop_database(pg_server, name)
+
+
 ENGINES = ["postgres", "timescaledb"]
 
 
@@ -105,7 +248,5 @@ def engine(request, pg_server: TestServer) -> str:
 
 
 @pytest.fixture
-def migrated_dsn(new_database, engine) -> str:
-    dsn = new_database()
-    migrate(dsn, engine=engine, out=lambda _line: None)
-    return dsn
+def migrated_dsn(new_migrated_database, engine) -> str:
+    return new_migrated_database(engine)

@@ -12,7 +12,6 @@ import pytest
 
 from ksys_app.config import Settings
 from ksys_app.data.repository import Repository
-from ksys_app.ops.schema.migrate import migrate
 from tests.conftest import ENGINES, drop_database
 from tests.data import seed
 
@@ -24,17 +23,14 @@ def ro_settings(dsn: str, **overrides: Any) -> Settings:
 
 
 @pytest.fixture(scope="session", params=ENGINES)
-def seeded(request, pg_server) -> Iterator[seed.Seeded]:
+def seeded(request, pg_server, migrated_templates) -> Iterator[seed.Seeded]:
     """One migrated, seeded and refreshed database per engine, shared by the data tests."""
     engine = request.param
     if engine == "timescaledb" and not pg_server.has_timescaledb:
         pytest.skip("timescaledb extension not installed on this server")
     name = f"t_seed_{engine[:2]}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_server.admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        admin = pg_server.dsn(name)
-        migrate(admin, engine=engine, out=lambda _line: None)
+        admin = migrated_templates.clone(engine, name)
         now = datetime.now(timezone.utc)
         local_today = now.astimezone(seed.SEOUL).date()
         comm_start = local_today - timedelta(days=seed.COMM_START_DAYS_AGO)

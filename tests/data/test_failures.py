@@ -10,7 +10,6 @@ import pytest
 
 from ksys_app.data.errors import ErrorCode
 from ksys_app.data.queries import Query
-from ksys_app.ops.schema.migrate import migrate
 from ksys_app.ops.schema.refresh import refresh_range
 from tests.data.conftest import count_statements
 
@@ -26,10 +25,9 @@ def seed_latest(dsn: str) -> None:
 
 
 @pytest.fixture
-def plain_db(new_database, pg_server) -> tuple[str, str]:
+def plain_db(new_migrated_database, pg_server) -> tuple[str, str]:
     """(superuser DSN, eco_ro DSN) of a migrated plain-PostgreSQL database with two readings."""
-    admin = new_database()
-    migrate(admin, engine="postgres", out=lambda _line: None)
+    admin = new_migrated_database("postgres")
     seed_latest(admin)
     dbname = psycopg.conninfo.conninfo_to_dict(admin)["dbname"]
     return admin, pg_server.dsn(dbname, user="eco_ro")

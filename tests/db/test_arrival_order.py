@@ -18,11 +18,11 @@ import psycopg
 import pytest
 
 from ksys_app.ops.dataops.backup import backup
-from ksys_app.ops.schema.refresh import settle, tick
 from ksys_app.ops.dataops.restore import restore
+from ksys_app.ops.schema.refresh import settle, tick
 from ksys_app.ops.schema.verify import RELATIONS, verify_relations
-from tests.db import reference as ref
 from tests.data.seed import pause_timescaledb_policies
+from tests.db import reference as ref
 
 TAGS = list(ref.INPUTS) + ["D100", "D200"]
 MINUTE = timedelta(minutes=1)
@@ -142,16 +142,13 @@ def _assert_equal_to_reference(conn: psycopg.Connection, model: dict[Key, float]
     assert ref.differences(got, ref.tech(minute_avgs)) == [], "tech_ind_1m_mv"
 
 
-def test_any_arrival_order_gives_the_prd_numbers(engine, new_database, tmp_path):
-    from ksys_app.ops.schema.migrate import migrate
-
+def test_any_arrival_order_gives_the_prd_numbers(engine, new_database, new_migrated_database, tmp_path):
     rng = random.Random(SEED)
     now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
     recent_lo, recent_hi = now - timedelta(days=3), now - 2 * MINUTE
     old_lo, old_hi = now - timedelta(days=9), now - timedelta(days=8, hours=20)   # a chunk compressed on TimescaleDB
 
-    dsn = new_database()
-    migrate(dsn, engine=engine, out=lambda _line: None)
+    dsn = new_migrated_database(engine)
     run = Arrivals(dsn, engine, rng, now)
     if engine == "timescaledb":
         pause_timescaledb_policies(run.conn)

@@ -9,7 +9,7 @@ import time
 import psycopg
 import pytest
 
-from ksys_app.ops.schema.doctor import run_checks, FAIL
+from ksys_app.ops.schema.doctor import FAIL, run_checks
 from ksys_app.ops.schema.migrate import migrate
 from ksys_app.ops.schema.schedule import TICK_COMMAND
 
@@ -126,9 +126,8 @@ def test_pg_cron_in_its_own_database(pg_server):
     assert row == (pg_server.cluster.database, TICK_COMMAND)
 
 
-def test_worker_once_refreshes(new_database):
-    dsn = new_database()
-    migrate(dsn, engine="postgres", out=lambda _l: None)
+def test_worker_once_refreshes(new_migrated_database):
+    dsn = new_migrated_database("postgres")
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("INSERT INTO influx_hist (ts, tag_name, value) VALUES (now(), 'D300', 7.25)")
     proc = subprocess.run([sys.executable, "-m", "ksys_app.ops.cli", "worker", "--once", "--dsn", dsn],

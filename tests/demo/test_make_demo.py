@@ -47,7 +47,7 @@ def test_demo_serves_tiles_for_every_simulated_tag(first_run):
     assert "dashboard ready in" in out
     assert "ksys verify: no differences" in out  # right after ready: every derived relation equals raw
     assert "KPI tiles for" in out, "the page check must have run (Chromium and Playwright are installed by make test)"
-    line = next(l for l in out.splitlines() if "KPI tiles for" in l)
+    line = next(x for x in out.splitlines() if "KPI tiles for" in x)
     tiles, tags = int(line.split("shows ")[1].split()[0]), int(line.split("for ")[1].split()[0])
     assert tiles >= tags >= 13  # 13 simulated tags (+ 4 virtual tags)
 

@@ -6,6 +6,7 @@ download). Screenshots go to test-output/screenshots/.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -20,9 +21,8 @@ from typing import Iterator
 import psycopg
 import pytest
 
-from ksys_dev.localpg import free_port
-from ksys_app.ops.schema.migrate import migrate
 from ksys_app.ops.schema.refresh import refresh_range
+from ksys_dev.localpg import free_port
 from tests.db.seed import seed_readings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,15 +88,13 @@ def wait_http(url: str, timeout_s: float = 120) -> None:
 
 
 @pytest.fixture(scope="session")
-def seeded_app(pg_server) -> Iterator[SeededApp]:
+def seeded_app(pg_server, migrated_templates) -> Iterator[SeededApp]:
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed: run `make system-deps`")
     name = "e2e_dashboard"
     with psycopg.connect(pg_server.admin_dsn, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    admin = pg_server.dsn(name)
-    migrate(admin, engine="postgres", out=lambda _l: None)
+    admin = migrated_templates.clone("postgres", name)
     with psycopg.connect(admin, autocommit=True) as conn:
         outage_start, outage_hours = seed_dashboard(conn)
     app_dsn = pg_server.dsn(name, user="eco_ro")
@@ -147,7 +145,6 @@ def screenshot(page, name: str) -> Path:
 
 # ---------------------------------------------------------------------- page helpers
 
-import json as _json
 
 SERVER_LOG = ROOT / "test-output" / "e2e-server.log"
 
@@ -193,7 +190,7 @@ def server_events(event: str) -> list[dict]:
     for line in SERVER_LOG.read_text(errors="replace").splitlines():
         if line.startswith("{") and f'"{event}"' in line:
             try:
-                obj = _json.loads(line)
+                obj = json.loads(line)
             except ValueError:
                 continue
             if obj.get("event") == event:

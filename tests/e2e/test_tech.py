@@ -10,7 +10,13 @@ import pytest
 from ksys_app.domain.series import fmt_num
 from ksys_app.domain.timefmt import format_local
 from tests.e2e.conftest import (
-    chart_points, screenshot, select_window, table_rows, wait_chart, wait_loaded, wait_url,
+    chart_points,
+    screenshot,
+    select_window,
+    table_rows,
+    wait_chart,
+    wait_loaded,
+    wait_url,
 )
 
 pytestmark = pytest.mark.e2e

@@ -13,7 +13,13 @@ from ksys_app.domain.series import MAX_POINTS, merge_buckets
 from ksys_app.domain.timefmt import format_local
 from ksys_app.domain.windows import parse_window
 from tests.e2e.conftest import (
-    chart_points, screenshot, select_window, table_rows, wait_chart, wait_loaded, wait_url,
+    chart_points,
+    screenshot,
+    select_window,
+    table_rows,
+    wait_chart,
+    wait_loaded,
+    wait_url,
 )
 
 pytestmark = pytest.mark.e2e

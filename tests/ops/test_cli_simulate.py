@@ -13,7 +13,6 @@ import psycopg
 import pytest
 
 from ksys_app.ops import cli
-from ksys_app.ops.schema.migrate import migrate
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -40,9 +39,8 @@ def test_unreachable_database_and_unmigrated_database(new_database, capsys):
     assert err.count("\n") == 1 and "run `ksys migrate` first" in err
 
 
-def test_cli_backfill_then_live_until_sigterm(new_database):
-    dsn = new_database()
-    migrate(dsn, engine="postgres", out=lambda _line: None)
+def test_cli_backfill_then_live_until_sigterm(new_migrated_database):
+    dsn = new_migrated_database("postgres")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("KSYS_ADMIN_DSN", None)
     proc = subprocess.Popen([sys.executable, "-m", "ksys_app.ops.cli", "simulate", "--dsn", dsn, "--days", "0.02",

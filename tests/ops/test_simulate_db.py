@@ -9,7 +9,6 @@ import psycopg
 import pytest
 
 from ksys_app.ops import cli
-from ksys_app.ops.schema.migrate import migrate
 from ksys_app.ops.simulator import load, runner, signals, tags
 from ksys_app.ops.simulator.runner import SimConfig
 
@@ -36,10 +35,8 @@ def _t0() -> datetime:
 
 
 @pytest.fixture
-def pg_dsn(new_database) -> str:
-    dsn = new_database()
-    migrate(dsn, engine="postgres", out=lambda _line: None)
-    return dsn
+def pg_dsn(new_migrated_database) -> str:
+    return new_migrated_database("postgres")
 
 
 def _quiet(_line: str) -> None:

@@ -16,8 +16,8 @@ from typing import Callable, Iterator
 import psycopg
 import pytest
 
-from ksys_dev.localpg import LocalCluster, free_port
 from ksys_app.ops.dataops.manifest import hist_summary
+from ksys_dev.localpg import LocalCluster, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 METRICS = ROOT / "test-output" / "opsdb-metrics.json"

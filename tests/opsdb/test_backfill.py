@@ -86,7 +86,7 @@ def test_first_20_bad_rows_and_the_count(migrated_dsn, tmp_path):
     _small_csv(path, bad=bad)
     proc = run_cli("backfill", str(path), "--dsn", migrated_dsn)
     assert proc.returncode == 1
-    listed = [l for l in proc.stderr.splitlines() if l.startswith("line ")]
+    listed = [x for x in proc.stderr.splitlines() if x.startswith("line ")]
     assert len(listed) == 20 and listed[0].startswith("line 10:") and listed[-1].startswith("line 29:")
     assert "... and 5 more bad row(s)" in proc.stderr and "25 bad row(s)" in proc.stderr
 
@@ -96,7 +96,7 @@ def test_changed_values_update_and_rollups_follow(migrated_dsn, tmp_path):
     path = tmp_path / "a.csv"
     lines = _small_csv(path, rows=300, header="ts,tag_name,value,qc", start=start,
                        bad={})
-    lines = [lines[0]] + [f"{l},0" for l in lines[1:]]
+    lines = [lines[0]] + [f"{x},0" for x in lines[1:]]
     path.write_text("\n".join(lines) + "\n")
     assert backfill(migrated_dsn, path, out=lambda _l: None).inserted == 300
     changed = list(lines)

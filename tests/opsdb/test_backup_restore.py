@@ -19,12 +19,12 @@ import pytest
 
 from ksys_app.ops.dataops import restore as restore_mod
 from ksys_app.ops.dataops.backup import backup
-from ksys_app.ops.schema.doctor import FAIL, run_checks
-from ksys_app.ops.errors import OpsError
 from ksys_app.ops.dataops.manifest import load, manifest_path, write
+from ksys_app.ops.dataops.restore import parse_toc, restore
+from ksys_app.ops.errors import OpsError
+from ksys_app.ops.schema.doctor import FAIL, run_checks
 from ksys_app.ops.schema.migrate import migrate
 from ksys_app.ops.schema.refresh import refresh_range
-from ksys_app.ops.dataops.restore import parse_toc, restore
 from ksys_app.ops.schema.schedule import TICK_COMMAND, cron_job_name
 from tests.db.seed import seed_readings
 from tests.opsdb.conftest import dbname, record_metric, run_cli, summary, write_readings_csv
@@ -137,9 +137,8 @@ def test_backup_restore_into_a_fresh_cluster(engine, cluster_factory, tmp_path):
     assert status == ("succeeded",)
 
 
-def _small_source(new_database, engine: str) -> str:
-    dsn = new_database()
-    migrate(dsn, engine=engine, out=lambda _l: None)
+def _small_source(new_migrated_database, engine: str) -> str:
+    dsn = new_migrated_database(engine)
     # recent data: the retention policy (365 days) would drop older chunks right after a restore
     start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -148,13 +147,12 @@ def _small_source(new_database, engine: str) -> str:
     return dsn
 
 
-def test_restore_refuses_a_non_empty_database_and_force_replaces_it(new_database, engine, tmp_path):
-    src = _small_source(new_database, engine)
+def test_restore_refuses_a_non_empty_database_and_force_replaces_it(new_migrated_database, engine, tmp_path):
+    src = _small_source(new_migrated_database, engine)
     dump = tmp_path / "small.dump"
     backup(src, dump, out=lambda _l: None)
 
-    occupied = new_database()
-    migrate(occupied, engine="postgres", out=lambda _l: None)
+    occupied = new_migrated_database("postgres")
     with psycopg.connect(occupied, autocommit=True) as conn:
         # within the 365-day retention, so that no tick deletes it while the test looks
         conn.execute("INSERT INTO influx_hist (ts, tag_name, value) VALUES (now() - interval '30 days', 'KEEP_ME', 1)")
@@ -173,8 +171,8 @@ def test_restore_refuses_a_non_empty_database_and_force_replaces_it(new_database
         assert conn.execute("SELECT value FROM ksys.settings WHERE key = 'engine'").fetchone()[0] == engine
 
 
-def test_restore_names_the_first_differing_tag_day(new_database, tmp_path):
-    src = _small_source(new_database, "postgres")
+def test_restore_names_the_first_differing_tag_day(new_database, new_migrated_database, tmp_path):
+    src = _small_source(new_migrated_database, "postgres")
     dump = tmp_path / "small.dump"
     backup(src, dump, out=lambda _l: None)
     manifest = load(manifest_path(dump))
@@ -188,8 +186,8 @@ def test_restore_names_the_first_differing_tag_day(new_database, tmp_path):
         in proc.stderr
 
 
-def test_restore_refuses_a_damaged_dump(new_database, tmp_path):
-    src = _small_source(new_database, "postgres")
+def test_restore_refuses_a_damaged_dump(new_database, new_migrated_database, tmp_path):
+    src = _small_source(new_migrated_database, "postgres")
     dump = tmp_path / "small.dump"
     backup(src, dump, out=lambda _l: None)
     with open(dump, "r+b") as f:
@@ -202,11 +200,11 @@ def test_restore_refuses_a_damaged_dump(new_database, tmp_path):
         assert conn.execute("SELECT to_regclass('ksys.settings')").fetchone()[0] is None
 
 
-def test_restore_prints_the_restart_when_the_scheduler_does_not_come_back(new_database, pg_server, tmp_path,
-                                                                           monkeypatch):
+def test_restore_prints_the_restart_when_the_scheduler_does_not_come_back(new_database, new_migrated_database,
+                                                                           pg_server, tmp_path, monkeypatch):
     if not pg_server.has_timescaledb:
         pytest.skip("timescaledb extension not installed on this server")
-    src = _small_source(new_database, "timescaledb")
+    src = _small_source(new_migrated_database, "timescaledb")
     dump = tmp_path / "small.dump"
     backup(src, dump, out=lambda _l: None)
     monkeypatch.setattr(restore_mod, "activate_timescaledb_jobs", lambda conn, out: False)
@@ -223,8 +221,8 @@ def test_restore_prints_the_restart_when_the_scheduler_does_not_come_back(new_da
     assert "kick-started" in proc.stdout and "scheduler running" in proc.stdout
 
 
-def test_backup_and_restore_scripts(new_database, tmp_path):
-    src = _small_source(new_database, "postgres")
+def test_backup_and_restore_scripts(new_database, new_migrated_database, tmp_path):
+    src = _small_source(new_migrated_database, "postgres")
     dump = tmp_path / "dir with space" / "x.dump"
     dump.parent.mkdir()
     root = Path(__file__).resolve().parents[2]
@@ -302,9 +300,9 @@ def test_backup_as_the_read_only_role_says_which_dsn(migrated_dsn, pg_server, tm
     assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "x.dump").exists()
 
 
-def test_force_on_the_cron_database_empties_it_in_place(engine, new_database, cluster_factory, tmp_path):
+def test_force_on_the_cron_database_empties_it_in_place(engine, new_migrated_database, cluster_factory, tmp_path):
     """On the Pi the app database is cron.database_name: dropping it would stop pg_cron until a restart."""
-    src = _small_source(new_database, engine)
+    src = _small_source(new_migrated_database, engine)
     dump = tmp_path / "small.dump"
     backup(src, dump, out=lambda _l: None)
     cluster = cluster_factory()

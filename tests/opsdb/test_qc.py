@@ -7,7 +7,6 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ksys_app.ops.schema.migrate import migrate
 from ksys_app.ops.dataops.qc import read_db
 from tests.opsdb.conftest import run_cli
 
@@ -27,10 +26,8 @@ def write_csv(path: Path, rows: list[str], header: str = HEADER) -> Path:
 
 
 @pytest.fixture
-def qc_dsn(new_database) -> str:
-    dsn = new_database()
-    migrate(dsn, engine="postgres", out=lambda _l: None)
-    return dsn
+def qc_dsn(new_migrated_database) -> str:
+    return new_migrated_database("postgres")
 
 
 def test_good_file_syncs_and_verifies_clean(qc_dsn, tmp_path):

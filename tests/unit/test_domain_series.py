@@ -8,8 +8,17 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ksys_app.domain.series import (
-    MAX_POINTS, ORIGIN, Bucket, fmt_num, format_width, merge_buckets, merge_factor, page_slice,
-    rounded, sample_step, to_csv,
+    MAX_POINTS,
+    ORIGIN,
+    Bucket,
+    fmt_num,
+    format_width,
+    merge_buckets,
+    merge_factor,
+    page_slice,
+    rounded,
+    sample_step,
+    to_csv,
 )
 from ksys_app.domain.windows import WINDOWS
 

@@ -1,6 +1,7 @@
 """Database stopped and started again: stale / error state, automatic retry, recovery in place.
 
-Runs last (file name): it stops the shared test cluster and restarts it in a finally block.
+Marked `stops_database`: it stops the shared test cluster under the shared e2e app and
+restarts it in a finally block, so tests/conftest.py moves it after every other test.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import pytest
 
 from tests.e2e.conftest import screenshot, select_window, wait_chart, wait_loaded
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.stops_database]
 
 
 def test_outage_shows_stale_then_error_and_recovers_without_reload(seeded_app, pg_server, page):

@@ -2,7 +2,7 @@
 
 The migrations read as a change log (a function redefined in a later file, a
 view replaced); this is what a database looks like after all of them, so "what
-does ksys.run_job do now" is one search. tests/db/test_schema_snapshot.py keeps
+does ksys.run_job do now" is one search. tests/schema/test_schema_snapshot.py keeps
 the files current; after changing a migration, regenerate them:
 
     .venv/bin/python -m ksys_dev.schema_snapshot        # both engines where TimescaleDB is installed

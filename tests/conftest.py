@@ -160,7 +160,7 @@ class MigratedTemplates:
         """CREATE DATABASE name TEMPLATE (engine's template), then what a clone does not inherit:
         the database's ACL (migrations GRANT CONNECT on it), the pg_cron job of the database
         that migrate() schedules in the cron database, and TimescaleDB's job scheduler.
-        Returns the clone's superuser DSN; tests/db/test_harness_smoke.py compares a clone
+        Returns the clone's superuser DSN; tests/schema/test_harness_smoke.py compares a clone
         with a database migrate() made."""
         template = self.template(engine)
         with psycopg.connect(self.server.admin_dsn, autocommit=True) as conn:

@@ -9,7 +9,7 @@ import pytest
 
 from ksys_app.domain.series import fmt_num
 from ksys_app.domain.timefmt import format_local
-from tests.e2e.conftest import (
+from tests.pages.conftest import (
     chart_points,
     screenshot,
     select_window,

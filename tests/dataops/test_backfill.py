@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from ksys_app.ops.dataops.backfill import backfill
-from tests.opsdb.conftest import record_metric, run_cli, summary, write_readings_csv
+from tests.dataops.conftest import record_metric, run_cli, summary, write_readings_csv
 
 
 def _count(dsn: str) -> int:

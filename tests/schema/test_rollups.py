@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from ksys_app.ops.schema.refresh import refresh_range
-from tests.db.seed import PRD_TECH, seed_readings
+from tests.schema.seed import PRD_TECH, seed_readings
 
 TAGS = ["D100", "D200", "D300"]
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import LIVE_PERIOD_S, server_events, wait_loaded
+from tests.pages.conftest import LIVE_PERIOD_S, server_events, wait_loaded
 
 pytestmark = pytest.mark.e2e
 

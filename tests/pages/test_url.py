@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import screenshot, select_window, wait_chart, wait_loaded
+from tests.pages.conftest import screenshot, select_window, wait_chart, wait_loaded
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from tests.e2e.conftest import ROOT, SCREENSHOTS, wait_chart, wait_loaded
+from tests.pages.conftest import ROOT, SCREENSHOTS, wait_chart, wait_loaded
 
 pytestmark = pytest.mark.e2e
 

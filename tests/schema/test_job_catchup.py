@@ -23,7 +23,7 @@ from ksys_app.ops.schema.refresh import backlog, refresh_range, tick
 from ksys_app.ops.schema.verify import RELATIONS, verify_relations
 from tests.conftest import unschedule_cron
 from tests.data.seed import pause_timescaledb_policies
-from tests.db.seed import PRD_TECH, exact_value
+from tests.schema.seed import PRD_TECH, exact_value
 
 DAY = timedelta(days=1)
 MINUTE = timedelta(minutes=1)

@@ -10,7 +10,7 @@ from ksys_app.domain.comm import comm_status
 from ksys_app.domain.kpi import QcRule, alarm_badge, status_level
 from ksys_app.domain.timefmt import format_local, format_local_short
 from ksys_app.domain.windows import DEFAULT_WINDOW, WINDOW_CODES
-from tests.e2e.conftest import QC_RULES, screenshot, table_rows, wait_loaded, wait_url
+from tests.pages.conftest import QC_RULES, screenshot, table_rows, wait_loaded, wait_url
 
 pytestmark = pytest.mark.e2e
 

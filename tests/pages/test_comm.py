@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ksys_app.domain.timefmt import format_local
-from tests.e2e.conftest import screenshot, table_rows, wait_loaded, wait_url
+from tests.pages.conftest import screenshot, table_rows, wait_loaded, wait_url
 
 pytestmark = pytest.mark.e2e
 

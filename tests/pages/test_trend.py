@@ -12,7 +12,7 @@ from ksys_app.data.rows import series_row
 from ksys_app.domain.series import MAX_POINTS, merge_buckets
 from ksys_app.domain.timefmt import format_local
 from ksys_app.domain.windows import parse_window
-from tests.e2e.conftest import (
+from tests.pages.conftest import (
     chart_points,
     screenshot,
     select_window,

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from ksys_app.domain.windows import WINDOW_CODES
-from tests.e2e.conftest import ROOT, select_window, wait_loaded
+from tests.pages.conftest import ROOT, select_window, wait_loaded
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import screenshot, select_window, wait_chart, wait_loaded
+from tests.pages.conftest import screenshot, select_window, wait_chart, wait_loaded
 
 pytestmark = [pytest.mark.e2e, pytest.mark.stops_database]
 

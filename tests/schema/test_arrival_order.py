@@ -2,7 +2,7 @@
 in bursts, into compressed chunks (TimescaleDB) and across a restore, with
 scheduler ticks interleaved at random. Once the scheduler has settled, every
 derived relation equals (a) `ksys verify`'s recompute and (b) the independent
-Python recompute in tests/db/reference.py of the raw rows this test kept track of.
+Python recompute in tests/schema/reference.py of the raw rows this test kept track of.
 
 A fixed seed runs here; bench/soak.py runs the same kind of traffic for longer
 and measures the lag from a reading landing to every relation reflecting it.
@@ -22,7 +22,7 @@ from ksys_app.ops.dataops.restore import restore
 from ksys_app.ops.schema.refresh import settle, tick
 from ksys_app.ops.schema.verify import RELATIONS, verify_relations
 from tests.data.seed import pause_timescaledb_policies
-from tests.db import reference as ref
+from tests.schema import reference as ref
 
 TAGS = list(ref.INPUTS) + ["D100", "D200"]
 MINUTE = timedelta(minutes=1)

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from ksys_app.ops.dataops.qc import read_db
-from tests.opsdb.conftest import run_cli
+from tests.dataops.conftest import run_cli
 
 HEADER = ("tag_name,min_val,max_val,max_step,max_gap_seconds,allow_negative,enabled,meta,warn_min,warn_max,"
           "crit_min,crit_max,roc_max_per_min,spike_zscore,deadband_pct")

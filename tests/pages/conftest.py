@@ -23,7 +23,7 @@ import pytest
 
 from ksys_app.ops.schema.refresh import refresh_range
 from ksys_dev.localpg import free_port
-from tests.db.seed import seed_readings
+from tests.schema.seed import seed_readings
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"

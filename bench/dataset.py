@@ -20,6 +20,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from bench.common import Stopwatch, log, summary_ms
+from ksys_app.ops.schema.history import database_engine
 from ksys_app.ops.schema.migrate import migrate
 from ksys_app.ops.schema.refresh import refresh_range
 from ksys_app.ops.simulator import load, signals
@@ -241,7 +242,7 @@ def top_up(bench: Bench, dataset: dict) -> dict:
 
 def relation_sizes(conn: psycopg.Connection) -> dict:
     """MB of influx_hist (heap, each index) and the derived relations (hypertables: all chunks)."""
-    engine = conn.execute("SELECT value FROM ksys.settings WHERE key = 'engine'").fetchone()[0]
+    engine = database_engine(conn)
     out: dict[str, float] = {}
     if engine == "timescaledb":
         row = conn.execute("SELECT table_bytes, index_bytes, toast_bytes, total_bytes "

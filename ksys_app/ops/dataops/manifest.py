@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 
 from ksys_app.ops.errors import OpsError
+from ksys_app.ops.schema.history import applied_migrations, recorded_engine
 
 FORMAT = 1
 
@@ -75,20 +76,19 @@ def database_facts(conn: psycopg.Connection) -> dict[str, Any]:
     row = conn.execute(
         """SELECT current_database(), current_setting('server_version'), current_setting('server_version_num')::int,
                   current_setting('server_encoding'),
-                  (SELECT value FROM ksys.settings WHERE key = 'engine'),
                   (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'),
                   (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb_toolkit')""").fetchone()
-    migrations = conn.execute(
-        "SELECT version, file, engine, checksum FROM ksys.schema_migrations ORDER BY version").fetchall()
+    applied = applied_migrations(conn)
     return {
         "database": row[0],
         "server_version": row[1].split()[0],
         "server_version_num": row[2],
         "encoding": row[3],
-        "engine": row[4],
-        "timescaledb_version": row[5],
-        "timescaledb_toolkit_version": row[6],
-        "migrations": [{"version": v, "file": f, "engine": e, "checksum": c} for v, f, e, c in migrations],
+        "engine": recorded_engine(applied),
+        "timescaledb_version": row[4],
+        "timescaledb_toolkit_version": row[5],
+        "migrations": [{"version": v, "file": f, "engine": e, "checksum": c}
+                       for v, (f, e, c) in sorted(applied.items())],
     }
 
 

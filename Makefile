@@ -21,7 +21,7 @@ system-deps:
 # ruff first (seconds); pytest exits 5 when it collected nothing: that is a failure here.
 test: system-deps $(STAMP)
 	@$(PY) -m ruff check .
-	@$(PY) -m pytest -ra $(PYTEST_ARGS); rc=$$?; \
+	@$(PY) -m pytest -ra --durations=20 $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 # KSYS_DATA_DIR (default .ksys/), KSYS_PORT (default 3000), KSYS_DEMO_EXIT_AFTER_READY=1

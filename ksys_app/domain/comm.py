@@ -19,6 +19,8 @@ from typing import Any, Callable, Iterable, Literal, NamedTuple, Sequence
 from ksys_app.domain.timefmt import DEFAULT_TZ, TzLike, require_aware, resolve_tz
 
 HOUR = timedelta(hours=1)
+_US = timedelta(microseconds=1)
+_HOUR_US = HOUR // _US
 _UTC = timezone.utc
 _isfinite = math.isfinite
 _new_cell = tuple.__new__  # HourCell from a tuple of its fields, without the keyword parsing
@@ -238,9 +240,8 @@ def expected_so_far(hour_expected: int, bucket_utc: datetime, now: datetime) -> 
         return hour_expected
     if phase == "future" or hour_expected == 0:
         return 0
-    elapsed = (now - bucket_utc) / timedelta(microseconds=1)
-    due = int(elapsed * hour_expected // (HOUR / timedelta(microseconds=1))) + 1
-    return min(hour_expected, due)
+    elapsed_us = (now - bucket_utc) // _US  # whole microseconds: exact integer arithmetic
+    return min(hour_expected, elapsed_us * hour_expected // _HOUR_US + 1)
 
 
 def hour_success(recv: int, expected: int) -> tuple[float | None, int]:

@@ -149,7 +149,8 @@ def build_heatmap_grid(
 
     With `now` (aware), the hour running at `now` is recomputed from its
     received count: its expectation counts the elapsed part of the hour only
-    (expected_so_far, from the row's full-hour expectation `hour_exp_msgs`),
+    (expected_so_far, from the row's full-hour expectation `hour_exp_msgs`
+    and its recv_msgs),
     and success_rate / missing_msgs follow from it (hour_success). A row
     without hour_exp_msgs keeps the values it came with.
     """
@@ -193,7 +194,7 @@ def build_heatmap_grid(
         if bucket == running:
             full = full_of(row)
             if full is not None and recv is not None:
-                exp = expected_so_far(int(full), bucket, now)  # type: ignore[arg-type]
+                exp = expected_so_far(int(full), bucket, now, int(recv))  # type: ignore[arg-type]
                 rate, missing = hour_success(int(recv), exp)
         for i in slots:
             cell = empty[i]
@@ -224,24 +225,29 @@ def hour_phase(bucket_utc: datetime, now: datetime) -> HourPhase:
     return "current" if bucket <= now else "future"
 
 
-def expected_so_far(hour_expected: int, bucket_utc: datetime, now: datetime) -> int:
-    """Readings of one hour that are due by `now`.
+def expected_so_far(hour_expected: int, bucket_utc: datetime, now: datetime, received: int = 0) -> int:
+    """Readings of one hour expected by `now`, given `received` of them so far.
 
-    The hour expects hour_expected readings, evenly spaced from its start (one
-    every 3600 / hour_expected seconds, the first at the start). Due by now are
-    those scheduled at or before now: all of them once the hour is over, none
-    before it starts, else floor(elapsed_s * hour_expected / 3600) + 1.
-    (For readings not aligned to the hour this is the most that can have come.)
+    The hour expects hour_expected readings, one in each of hour_expected equal
+    slots (3600 / hour_expected seconds). Once the hour is over all of them are
+    expected, before it starts none. While it runs, each slot that has ended
+    owes its reading; the slot still running owes one only once it has come
+    (a reading may arrive anywhere in its slot):
+        completed = floor(elapsed_s * hour_expected / 3600)
+        expected  = min(hour_expected, max(completed, min(received, completed + 1)))
+    So a tag that sends on time reads received == expected, never more received
+    than expected, and each missed slot counts once its slot is over.
     """
     if hour_expected < 0:
         raise ValueError(f"hour_expected must be >= 0, got {hour_expected}")
     phase = hour_phase(bucket_utc, now)
     if phase == "past":
         return hour_expected
-    if phase == "future" or hour_expected == 0:
+    if phase == "future":
         return 0
     elapsed_us = (now - bucket_utc) // _US  # whole microseconds: exact integer arithmetic
-    return min(hour_expected, elapsed_us * hour_expected // _HOUR_US + 1)
+    completed = elapsed_us * hour_expected // _HOUR_US
+    return min(hour_expected, max(completed, min(received, completed + 1)))
 
 
 def hour_success(recv: int, expected: int) -> tuple[float | None, int]:

@@ -356,25 +356,35 @@ def test_hour_phase_boundaries():
         hour_phase(datetime(2025, 8, 15, 12), H12)
 
 
-@pytest.mark.parametrize("at, due", [
-    (timedelta(0), 1),                               # the 12:00:00 reading
-    (timedelta(seconds=9, microseconds=999999), 1),
-    (timedelta(seconds=10), 2),                      # 12:00:00 and 12:00:10
-    (timedelta(minutes=32, seconds=5), 193),          # 32 full minutes of 6, and 12:32:00
-    (timedelta(minutes=59, seconds=50), 360),
-    (timedelta(minutes=59, seconds=59), 360),
-    (timedelta(hours=1), 360),                       # over: the whole hour
-    (timedelta(days=3), 360),
-    (-timedelta(seconds=1), 0),                      # not started
+@pytest.mark.parametrize("at, received, due", [
+    (timedelta(0), 0, 0),                              # nothing owed at 12:00:00 sharp
+    (timedelta(0), 1, 1),                              # ... unless the first reading is in
+    (timedelta(seconds=9, microseconds=999999), 0, 0),
+    (timedelta(seconds=10), 0, 1),                     # slot 12:00:00-12:00:10 is over
+    (timedelta(seconds=10), 1, 1),
+    (timedelta(seconds=10), 2, 2),                     # slot 2 delivered early
+    (timedelta(minutes=32, seconds=5), 193, 193),       # 192 slots over and the running one in
+    (timedelta(minutes=32, seconds=5), 192, 192),       # the running slot's reading not yet here
+    (timedelta(minutes=32, seconds=5), 150, 192),       # 42 missed readings stay owed
+    (timedelta(minutes=32, seconds=5), 200, 193),       # extra readings owe no more than one slot
+    (timedelta(minutes=59, seconds=55), 359, 359),
+    (timedelta(minutes=59, seconds=55), 360, 360),
+    (timedelta(hours=1), 10, 360),                     # over: the whole hour
+    (timedelta(days=3), 0, 360),
+    (-timedelta(seconds=1), 5, 0),                     # not started
 ])
-def test_expected_so_far_counts_readings_due_by_now(at, due):
-    assert expected_so_far(360, H12, H12 + at) == due
+def test_expected_so_far_counts_the_slots_over_and_the_running_one_once_in(at, received, due):
+    assert expected_so_far(360, H12, H12 + at, received) == due
 
 
 def test_expected_so_far_one_a_minute_and_edge_cases():
-    assert expected_so_far(60, H12, H12 + timedelta(minutes=29, seconds=59)) == 30  # 12:00 .. 12:29
-    assert expected_so_far(60, H12, H12 + timedelta(minutes=30)) == 31
-    assert expected_so_far(0, H12, H12 + timedelta(minutes=30)) == 0
+    at = H12 + timedelta(minutes=29, seconds=59)  # 29 one-minute slots over
+    assert expected_so_far(60, H12, at, 29) == 29
+    assert expected_so_far(60, H12, at, 30) == 30
+    assert expected_so_far(60, H12, at, 3) == 29
+    assert expected_so_far(60, H12, H12 + timedelta(minutes=30), 30) == 30
+    assert expected_so_far(60, H12, H12 + timedelta(minutes=30)) == 30
+    assert expected_so_far(0, H12, H12 + timedelta(minutes=30), 4) == 0
     with pytest.raises(ValueError):
         expected_so_far(-1, H12, H12)
 
@@ -404,11 +414,11 @@ SEOUL_DAY = date(2025, 8, 15)  # local hour 21 is 12:00 UTC, hour 20 is 11:00 UT
 def test_grid_recomputes_the_running_hour_from_elapsed_time():
     now = H12 + timedelta(minutes=32, seconds=5)
     cells = build_heatmap_grid(SEOUL_DAY, current_hour_rows(193, 192), days=1, now=now)
-    # 193 readings due by 12:32:05 (12:00:00 .. 12:32:00 every 10 s): 193 of 193, not 193 of 192.
+    # 12:32:05: 192 ten-second slots over, the running one delivered: 193 of 193, not 193 of 192.
     assert cells[21][3:7] == (1.0, 193, 193, 0)
     assert cells[20][3:7] == (0.9, 324, 360, 36)  # a past hour keeps the view's numbers
     half = build_heatmap_grid(SEOUL_DAY, current_hour_rows(96, 192), days=1, now=now)
-    assert half[21][3:7] == (96 / 193, 96, 193, 97)
+    assert half[21][3:7] == (0.5, 96, 192, 96)
 
 
 def test_grid_without_now_or_full_expectation_keeps_the_rows():
@@ -425,10 +435,12 @@ def test_grid_by_position_recomputes_the_running_hour_the_same_way():
     columns = ("bucket", "tag_name", "recv_msgs", "exp_msgs", "success_rate", "missing_msgs",
                "last_seen_min", "hour_exp_msgs")
     tuples = [tuple({**r, "tag_name": "D1"}[c] for c in columns) for r in rows]
-    now = H12 + timedelta(minutes=10)  # 61 due
+    now = H12 + timedelta(minutes=10)  # 60 slots over
     by_position = build_heatmap_grid(SEOUL_DAY, tuples, days=1, columns=columns, now=now)
     assert by_position == build_heatmap_grid(SEOUL_DAY, rows, days=1, now=now)
     assert by_position[21][3:7] == (1.0, 120, 61, 0)
+    rows[1]["recv_msgs"] = 45
+    assert build_heatmap_grid(SEOUL_DAY, rows, days=1, now=now)[21][3:7] == (0.75, 45, 60, 15)
 
 
 def test_running_and_future_hours_are_never_outages():

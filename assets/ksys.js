@@ -1,26 +1,74 @@
-// Keyboard use of the /comm heatmap: Enter / Space select the focused cell,
-// arrow keys move between cells (left/right = previous/next day, up/down = hour).
-// Cells carry data-row (hour 0..23), data-col (day 0..29) and id "cell-<col*24+row>".
+// Keyboard use of the /comm heatmap: the grid is ONE Tab stop (roving tabindex).
+//
+// Cells render with tabindex=-1 (class hm-cell, id "cell-<i>", i = day * 24 + hour,
+// data-i = i) inside a .heatmap element. This script keeps exactly one cell of the
+// grid at tabindex=0: the cell last focused, else (a new grid) the selected cell,
+// the hour running now, or the first cell.
+//   ArrowLeft / ArrowRight  previous / next hour (crossing midnight into the next day)
+//   ArrowUp / ArrowDown     same hour, previous / next day
+//   Home / End              first / last hour of the day (with Ctrl: first / last cell)
+//   Enter / Space           click the cell: the page shows its detail
+// Focus moves only; selecting is the click, as with the mouse.
 (function () {
   if (window.__ksysHeatmapKeys) return;
   window.__ksysHeatmapKeys = true;
+  var HOURS = 24;
+
+  function isCell(el) {
+    return !!(el && el.classList && el.classList.contains("hm-cell"));
+  }
+
+  // Make `cell` the grid's only Tab stop.
+  function setStop(grid, cell) {
+    var stops = grid.querySelectorAll('.hm-cell[tabindex="0"]');
+    for (var i = 0; i < stops.length; i++) if (stops[i] !== cell) stops[i].setAttribute("tabindex", "-1");
+    if (cell.getAttribute("tabindex") !== "0") cell.setAttribute("tabindex", "0");
+  }
+
+  // A grid rendered (or re-rendered) without a Tab stop gets one.
+  function ensureStops() {
+    var grids = document.querySelectorAll(".heatmap");
+    for (var g = 0; g < grids.length; g++) {
+      var grid = grids[g];
+      if (grid.querySelector('.hm-cell[tabindex="0"]')) continue;
+      var cell = grid.querySelector(".hm-cell.selected") || grid.querySelector(".hm-cell.hm-now") ||
+        grid.querySelector(".hm-cell");
+      if (cell) cell.setAttribute("tabindex", "0");
+    }
+  }
+  new MutationObserver(ensureStops).observe(document.documentElement, { childList: true, subtree: true });
+
+  // Focus by mouse or script moves the Tab stop too.
+  document.addEventListener("focusin", function (ev) {
+    if (isCell(ev.target)) setStop(ev.target.closest(".heatmap"), ev.target);
+  });
+
   document.addEventListener("keydown", function (ev) {
     var cell = ev.target;
-    if (!cell || !cell.classList || !cell.classList.contains("hm-cell")) return;
-    var row = parseInt(cell.getAttribute("data-row"), 10);
-    var col = parseInt(cell.getAttribute("data-col"), 10);
+    if (!isCell(cell) || ev.altKey || ev.metaKey) return;
     if (ev.key === "Enter" || ev.key === " " || ev.key === "Spacebar") {
       ev.preventDefault();
       cell.click();
       return;
     }
-    var moves = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0] };
-    var m = moves[ev.key];
-    if (!m) return;
-    ev.preventDefault();
-    var r = row + m[0], c = col + m[1];
-    if (r < 0 || r > 23 || c < 0) return;
-    var next = document.getElementById("cell-" + (c * 24 + r));
-    if (next) { next.focus(); next.click(); }
+    var grid = cell.closest(".heatmap");
+    var last = grid.querySelectorAll(".hm-cell").length - 1;
+    var i = parseInt(cell.getAttribute("data-i"), 10);
+    var dayStart = i - (i % HOURS);
+    var to = {
+      ArrowLeft: i - 1,
+      ArrowRight: i + 1,
+      ArrowUp: i - HOURS,
+      ArrowDown: i + HOURS,
+      Home: ev.ctrlKey ? 0 : dayStart,
+      End: ev.ctrlKey ? last : dayStart + HOURS - 1
+    }[ev.key];
+    if (to === undefined) return;
+    ev.preventDefault();  // no page scroll
+    if (to < 0 || to > last) return;  // the edge of the grid: stay
+    var next = document.getElementById("cell-" + to);
+    if (!next) return;
+    setStop(grid, next);
+    next.focus();
   });
 })();

@@ -1,8 +1,10 @@
-"""The 30 x 24 communication heatmap (days across, local hours down) and its detail card.
+"""The 30 x 24 communication heatmap (local days down, local hours across) and its detail card.
 
-Cells are buttons-in-spirit (role=button, tabindex=0): Enter / Space select a
-cell and the arrow keys move between cells (assets/ksys.js). The tooltip is
-the title attribute, composed from the cell's compact fields.
+The grid is one Tab stop (ARIA grid with a roving tabindex): every cell renders
+with tabindex=-1 and assets/ksys.js keeps exactly one at 0, moves focus with
+the arrow keys (Left/Right an hour, Up/Down a day, Home/End) and clicks the
+focused cell on Enter / Space. The cell's accessible name and tooltip are
+composed from its compact fields: date, hour, rate (or "no data" / "future").
 """
 
 from __future__ import annotations
@@ -11,49 +13,65 @@ import reflex as rx
 
 from ksys_app.components.layout import tid
 
-BANDS = (("ok", "ok"), ("warn", "warn"), ("crit", "crit"), ("none", "no data"))
+BANDS = (("ok", "ok"), ("warn", "warn"), ("crit", "crit"), ("none", "no data"), ("future", "future"))
 
 
-def _cell(state, cell, col, hour) -> rx.Component:
-    index = col * 24 + hour
-    when = state.day_full[col] + " " + rx.cond(hour < 10, "0", "") + hour.to_string() + ":00"
-    title = rx.cond(
+def _two(n) -> rx.Var:
+    return rx.cond(n < 10, "0", "") + n.to_string()
+
+
+def _cell(state, cell, day, hour) -> rx.Component:
+    index = day * 24 + hour
+    now = state.now_index == index
+    when = state.day_full[day] + " " + _two(hour) + ":00"
+    label = rx.cond(
         cell[0] == "none",
         when + " · no data",
-        when + " · " + cell[1] + " · recv/exp " + cell[2] + " · missing " + cell[3]
-        + " · last seen " + cell[4],
+        rx.cond(
+            cell[0] == "future",
+            when + " · future hour, no data yet",
+            when + " · " + cell[1] + rx.cond(now, " so far", "") + " · recv/exp " + cell[2]
+            + " · missing " + cell[3] + " · last seen " + cell[4],
+        ),
     )
+    selected = state.selected_index == index
     return rx.el.div(
         on_click=state.select_cell(index),
         id="cell-" + index.to_string(),
-        title=title,
-        class_name=rx.cond(state.selected_index == index, "hm-cell hm-" + cell[0] + " selected",
-                           "hm-cell hm-" + cell[0]),
-        custom_attrs={**tid("hm-cell"), "tabIndex": 0, "role": "button", "aria-label": title,
+        title=label,
+        class_name="hm-cell hm-" + cell[0] + rx.cond(selected, " selected", "") + rx.cond(now, " hm-now", ""),
+        custom_attrs={**tid("hm-cell"), "tabIndex": -1, "role": "gridcell", "aria-label": label,
+                      "aria-selected": rx.cond(selected, "true", "false"),
                       "data-i": index.to_string(), "data-band": cell[0],
-                      "data-row": hour.to_string(), "data-col": col.to_string()},
+                      "data-future": rx.cond(cell[0] == "future", "true", "false"),
+                      "data-now": rx.cond(now, "true", "false"),
+                      "data-row": day.to_string(), "data-col": hour.to_string()},
     )
 
 
 def heatmap(state) -> rx.Component:
     header = rx.el.div(
-        rx.el.div(class_name="hm-corner"),
-        rx.foreach(state.day_labels, lambda d: rx.el.div(d, class_name="hm-day")),
+        rx.el.div("hour", class_name="hm-corner", custom_attrs={"role": "columnheader"}),
+        *[rx.el.div(f"{h:02d}", class_name="hm-hourhead", custom_attrs={"role": "columnheader"})
+          for h in range(24)],
         class_name="hm-row hm-header",
+        custom_attrs={"role": "row"},
     )
 
-    def hour_row(cells, hour) -> rx.Component:
+    def day_row(cells, day) -> rx.Component:
         return rx.el.div(
-            rx.el.div(rx.cond(hour < 10, "0", "") + hour.to_string() + "h", class_name="hm-hour"),
-            rx.foreach(cells, lambda cell, col: _cell(state, cell, col, hour)),
+            rx.el.div(state.day_labels[day], class_name="hm-daylabel", custom_attrs={"role": "rowheader"}),
+            rx.foreach(cells, lambda cell, hour: _cell(state, cell, day, hour)),
             class_name="hm-row",
+            custom_attrs={"role": "row"},
         )
 
     return rx.el.div(
         header,
-        rx.foreach(state.heat, hour_row),
+        rx.foreach(state.heat, day_row),
         class_name="heatmap",
-        custom_attrs={**tid("comm-heatmap"), "role": "grid", "aria-label": "success rate by day and hour"},
+        custom_attrs={**tid("comm-heatmap"), "role": "grid",
+                      "aria-label": "success rate by day and hour; arrow keys move, Enter shows the hour"},
     )
 
 
@@ -61,6 +79,7 @@ def legend(state) -> rx.Component:
     return rx.el.div(
         *[rx.el.span(rx.el.span(class_name=f"hm-swatch hm-{band}"), label, class_name="hm-legend-item")
           for band, label in BANDS],
+        rx.el.span(rx.el.span(class_name="hm-swatch hm-ok hm-now"), "hour in progress", class_name="hm-legend-item"),
         rx.el.span(state.slo_text, class_name="muted small"),
         class_name="hm-legend",
     )
@@ -83,7 +102,8 @@ def detail_card(state) -> rx.Component:
                 row("UTC hour", "utc"),
                 class_name="detail",
             ),
-            rx.el.p("Click a cell (or focus it and press Enter) to see its numbers.",
+            rx.el.p("Click a cell (or Tab into the grid, move with the arrow keys and press Enter)"
+                    " to see its numbers.",
                     class_name="muted small"),
         ),
         class_name="card detail-card",

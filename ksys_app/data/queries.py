@@ -176,15 +176,17 @@ LIMIT $1
 
 # Hourly rows of one tag for UTC instants [$2, $3): the local days of the grid.
 # success_rate is numeric in the view; as double precision it decodes straight to
-# a float instead of a Decimal per hour (bench finding 5).
+# a float instead of a Decimal per hour (bench finding 5). hour_exp_msgs is the
+# full hour's expectation, from which domain.comm recomputes the running hour.
 COMM_HOURS = Query("comm_heatmap_hours", """
-SELECT bucket, tag_name, recv_msgs, exp_msgs, success_rate::double precision AS success_rate,
-       missing_msgs, last_seen_min
-FROM public.comm_success_1h
-WHERE tag_name = $1
-  AND bucket >= $2
-  AND bucket < $3
-ORDER BY bucket
+SELECT c.bucket, c.tag_name, c.recv_msgs, c.exp_msgs, c.success_rate::double precision AS success_rate,
+       c.missing_msgs, c.last_seen_min, (coalesce(e.exp_per_min, 1) * 60)::bigint AS hour_exp_msgs
+FROM public.comm_success_1h c
+LEFT JOIN public.ingest_expectation e ON e.tag_name = c.tag_name
+WHERE c.tag_name = $1
+  AND c.bucket >= $2
+  AND c.bucket < $3
+ORDER BY c.bucket
 LIMIT $4
 """)
 

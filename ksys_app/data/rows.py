@@ -87,6 +87,7 @@ class CommHourRow(NamedTuple):
     success_rate: float | None
     missing_msgs: int | None
     last_seen_min: datetime | None
+    hour_exp_msgs: int | None = None  # the full hour's expectation (exp_per_min * 60)
 
 
 class CommSlo(NamedTuple):
@@ -165,7 +166,7 @@ feature_row = RowMapper(FeatureRow, {"mean_5m": float, "std_5m": float, "min_5m"
 tech_row = RowMapper(TechRow, {"avg": float, "sma_10": float, "sma_60": float, "bb_top": float,
                                "bb_bot": float, "slope_60": float})
 comm_hour_row = RowMapper(CommHourRow, {"recv_msgs": int, "exp_msgs": int, "success_rate": float,
-                                        "missing_msgs": int})
+                                        "missing_msgs": int, "hour_exp_msgs": int})
 
 
 def qc_rule(r: Mapping[str, Any]) -> QcRule:

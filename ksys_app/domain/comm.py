@@ -19,6 +19,8 @@ from typing import Any, Callable, Iterable, Literal, NamedTuple, Sequence
 from ksys_app.domain.timefmt import DEFAULT_TZ, TzLike, require_aware, resolve_tz
 
 HOUR = timedelta(hours=1)
+_US = timedelta(microseconds=1)
+_HOUR_US = HOUR // _US
 _UTC = timezone.utc
 _isfinite = math.isfinite
 _new_cell = tuple.__new__  # HourCell from a tuple of its fields, without the keyword parsing
@@ -28,6 +30,11 @@ _TZINFO = attrgetter("tzinfo")
 
 CommStatus = Literal["ok", "late", "no_data"]
 ColourBand = Literal["none", "crit", "warn", "ok"]
+HourPhase = Literal["past", "current", "future"]
+
+# Raw readings are kept this many days (docs/operations.md, "Retention"): /comm
+# does not page back past it.
+RETENTION_DAYS = 365
 
 # Without a per-tag max_gap_seconds, a tag is late after missing this many intervals.
 LATE_AFTER_INTERVALS = 3
@@ -125,6 +132,7 @@ def build_heatmap_grid(
     tz: TzLike = DEFAULT_TZ,
     days: int = 30,
     columns: Sequence[str] | None = None,
+    now: datetime | None = None,
 ) -> list[HourCell]:
     """Lay hourly UTC rows onto a days x 24 grid of local days/hours, day-major.
 
@@ -138,6 +146,13 @@ def build_heatmap_grid(
     position. On DST days see local_hour_starts_utc; a repeated hour's second
     occurrence has no cell.
     Zones with a non-whole-hour offset need rows bucketed on local hours.
+
+    With `now` (aware), the hour running at `now` is recomputed from its
+    received count: its expectation counts the elapsed part of the hour only
+    (expected_so_far, from the row's full-hour expectation `hour_exp_msgs`
+    and its recv_msgs),
+    and success_rate / missing_msgs follow from it (hour_success). A row
+    without hour_exp_msgs keeps the values it came with.
     """
     if isinstance(start_day, datetime) or not isinstance(start_day, date):
         raise ValueError(f"start_day must be a local date, got {type(start_day).__name__}")
@@ -146,7 +161,13 @@ def build_heatmap_grid(
 
     empty, where = _empty_grid(start_day, resolve_tz(tz), days)
     cells = list(empty)
-    for bucket, rate, recv, exp, missing, last_seen in map(_row_reader(columns), rows):
+    running: datetime | None = None  # the UTC hour running at `now`
+    if now is not None:
+        running = _utc(now, "now").replace(minute=0, second=0, microsecond=0)
+    full_of = _full_hour_reader(columns)
+    if not isinstance(rows, (list, tuple)):
+        rows = list(rows)
+    for row, (bucket, rate, recv, exp, missing, last_seen) in zip(rows, map(_row_reader(columns), rows)):
         if bucket is None:
             raise ValueError("heatmap row without a bucket")
         if type(bucket) is not datetime or bucket.tzinfo is not _UTC:
@@ -170,10 +191,71 @@ def build_heatmap_grid(
             missing = _opt_int(missing)
         if last_seen is not None and (type(last_seen) is not datetime or last_seen.tzinfo is not _UTC):
             last_seen = _utc(last_seen, "last_seen_min")
+        if bucket == running:
+            full = full_of(row)
+            if full is not None and recv is not None:
+                exp = expected_so_far(int(full), bucket, now, int(recv))  # type: ignore[arg-type]
+                rate, missing = hour_success(int(recv), exp)
         for i in slots:
             cell = empty[i]
             cells[i] = _new_cell(HourCell, (cell[0], cell[1], cell[2], rate, recv, exp, missing, last_seen))
     return cells
+
+
+# The optional column with an hour's full expectation (exp_per_min * 60).
+_FULL_HOUR_COLUMN = "hour_exp_msgs"
+
+
+def _full_hour_reader(columns: Sequence[str] | None) -> Callable[[Any], Any]:
+    """row -> its hour_exp_msgs, or None when the rows do not carry it."""
+    if columns is not None:
+        if _FULL_HOUR_COLUMN not in columns:
+            return lambda row: None
+        return itemgetter(list(columns).index(_FULL_HOUR_COLUMN))
+    return lambda row: _read_by_name(row, (_FULL_HOUR_COLUMN,))[0]
+
+
+def hour_phase(bucket_utc: datetime, now: datetime) -> HourPhase:
+    """"past" once the hour is over (bucket + 1 h <= now), "current" while it runs,
+    "future" when it has not started (bucket > now)."""
+    bucket = require_aware(bucket_utc, "bucket_utc")
+    require_aware(now, "now")
+    if bucket + HOUR <= now:
+        return "past"
+    return "current" if bucket <= now else "future"
+
+
+def expected_so_far(hour_expected: int, bucket_utc: datetime, now: datetime, received: int = 0) -> int:
+    """Readings of one hour expected by `now`, given `received` of them so far.
+
+    The hour expects hour_expected readings, one in each of hour_expected equal
+    slots (3600 / hour_expected seconds). Once the hour is over all of them are
+    expected, before it starts none. While it runs, each slot that has ended
+    owes its reading; the slot still running owes one only once it has come
+    (a reading may arrive anywhere in its slot):
+        completed = floor(elapsed_s * hour_expected / 3600)
+        expected  = min(hour_expected, max(completed, min(received, completed + 1)))
+    So a tag that sends on time reads received == expected, never more received
+    than expected, and each missed slot counts once its slot is over.
+    """
+    if hour_expected < 0:
+        raise ValueError(f"hour_expected must be >= 0, got {hour_expected}")
+    phase = hour_phase(bucket_utc, now)
+    if phase == "past":
+        return hour_expected
+    if phase == "future":
+        return 0
+    elapsed_us = (now - bucket_utc) // _US  # whole microseconds: exact integer arithmetic
+    completed = elapsed_us * hour_expected // _HOUR_US
+    return min(hour_expected, max(completed, min(received, completed + 1)))
+
+
+def hour_success(recv: int, expected: int) -> tuple[float | None, int]:
+    """(success_rate, missing) of an hour: recv / expected clipped to 0..1 and
+    max(0, expected - recv); the rate is None when nothing is expected yet."""
+    if expected <= 0:
+        return None, 0
+    return min(1.0, max(0.0, recv / expected)), max(0, expected - recv)
 
 
 # The columns a heatmap row carries, in the order the grid reads them.
@@ -191,11 +273,11 @@ def _row_reader(columns: Sequence[str] | None) -> Callable[[Any], tuple]:
     return itemgetter(*(list(columns).index(c) for c in _HOUR_COLUMNS))
 
 
-def _read_by_name(row: Any) -> tuple:
+def _read_by_name(row: Any, names: Sequence[str] = _HOUR_COLUMNS) -> tuple:
     get = getattr(row, "get", None)  # a mapping or an asyncpg Record
     if not callable(get):
         get = partial(_attr, row)
-    return tuple(get(c) for c in _HOUR_COLUMNS)
+    return tuple(get(c) for c in names)
 
 
 @lru_cache(maxsize=16)
@@ -223,13 +305,12 @@ def _empty_grid(start_day: date, zone: tzinfo,
 def merge_outages(cells: Iterable[HourCell], slo_crit: float, now: datetime) -> list[Outage]:
     """Merge consecutive bad hours into outages, oldest first.
 
-    An hour is bad when
+    Only hours that are over (bucket + 1 h <= now) can be bad. Such an hour is bad when
       * it has data and success_rate < slo_crit, or
-      * it has no row (success_rate None), lies after the first hour with data
-        in the grid, and has fully elapsed (bucket + 1 h <= now): the tag went
-        silent, which is the worst kind of outage.
-    Hours before the tag's first data (not yet installed / not yet collected)
-    and hours not yet over are never outages.
+      * it has no row (success_rate None) and lies after the first hour with
+        data in the grid: the tag went silent, which is the worst kind of outage.
+    Hours before the tag's first data (not yet installed / not yet collected),
+    the hour running at `now` and future hours are never outages.
 
     Cells are taken in UTC time order with duplicate buckets (DST spring-forward)
     counted once. Bad hours merge only when exactly one hour apart, so
@@ -259,10 +340,12 @@ def merge_outages(cells: Iterable[HourCell], slo_crit: float, now: datetime) -> 
     end: datetime | None = None
     # Hours before the first data are never bad: start there.
     for bucket, rate in zip(islice(buckets, first, None), islice(rates, first, None)):
+        if bucket > over_by:
+            break  # ascending: this hour and every later one are not over yet
         if rate is not None:
             if not rate < slo_crit:
                 continue
-        elif not first_data < bucket <= over_by:
+        elif not first_data < bucket:
             continue
         if start is not None and end == bucket:
             end = bucket + HOUR
@@ -293,3 +376,23 @@ def success_colour_band(
     if r < slo_warn:
         return "warn"
     return "ok"
+
+
+def start_bounds(today: date, days: int = 30, retention_days: int = RETENTION_DAYS) -> tuple[date, date]:
+    """(earliest, latest) first local day of a `days`-day grid.
+
+    The latest grid ends today (today - days + 1); the earliest starts on the
+    oldest retained day (today - retention_days). A retention shorter than the
+    grid leaves only the latest.
+    """
+    if days < 1:
+        raise ValueError(f"days must be >= 1, got {days}")
+    latest = today - timedelta(days=days - 1)
+    return min(latest, today - timedelta(days=retention_days)), latest
+
+
+def step_start(start: date, step_days: int, today: date, days: int = 30,
+               retention_days: int = RETENTION_DAYS) -> date:
+    """start moved by step_days (negative: back), kept within start_bounds."""
+    earliest, latest = start_bounds(today, days, retention_days)
+    return max(earliest, min(latest, start + timedelta(days=step_days)))

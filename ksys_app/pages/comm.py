@@ -12,11 +12,17 @@ from ksys_app.pages.template import page
 from ksys_app.states.comm import CommState as S
 
 
+def nav_button(label: str, on_click, testid: str, disabled, name: str) -> rx.Component:
+    """A range step: at least 44 px high, disabled at its end of the range."""
+    return rx.el.button(label, on_click=on_click, disabled=disabled, title=name,
+                        class_name="btn btn-nav", custom_attrs={**tid(testid), "aria-label": name})
+
+
 @page("/comm", nav="Comm", heading="Communication success", state=S, order=4)
 def comm() -> tuple[rx.Component, ...]:
     has_cells = S.heat.length() > 0
     start = field("Start date", rx.el.input(
-        type="date", value=S.start_day, max=S.today, on_change=S.set_start, id="start-date",
+        type="date", value=S.start_day, min=S.min_start, max=S.max_start, on_change=S.set_start, id="start-date",
         class_name="select", custom_attrs=tid("start-date"),
     ), "start-date")
     outages = rx.el.section(
@@ -33,9 +39,14 @@ def comm() -> tuple[rx.Component, ...]:
     return (
         controls_bar(
             tag_select(S), start,
-            button("‹ Prev", S.prev_day, "prev-day"),
-            button("Next ›", S.next_day, "next-day"),
-            button("Recent 30 days", S.recent_30, "recent-30"),
+            rx.el.div(
+                nav_button("« 30 d", S.prev_month, "prev-30", ~S.can_prev, "30 days earlier"),
+                nav_button("‹ 1 d", S.prev_day, "prev-day", ~S.can_prev, "1 day earlier"),
+                nav_button("1 d ›", S.next_day, "next-day", ~S.can_next, "1 day later"),
+                nav_button("30 d »", S.next_month, "next-30", ~S.can_next, "30 days later"),
+                class_name="nav-steps", custom_attrs={"role": "group", "aria-label": "move the 30 days"},
+            ),
+            button("Recent 30 days", S.recent_30, "recent-30", disabled=~S.can_next),
             button("Refresh", S.refresh, "refresh-btn"),
         ),
         rx.el.div(

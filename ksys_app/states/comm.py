@@ -11,44 +11,65 @@ import reflex as rx
 from ksys_app import logevents
 from ksys_app.data.repository import HEATMAP_DAYS, get_repository
 from ksys_app.data.result import ReadResult
-from ksys_app.domain.comm import HourCell, success_colour_band
+from ksys_app.domain.comm import HourCell, hour_phase, start_bounds, step_start, success_colour_band
 from ksys_app.domain.timefmt import format_local
 from ksys_app.states.base import ALL, PageState
 
 HOURS = 24
+STEP_DAYS = (1, HEATMAP_DAYS)  # the two steps of the range buttons
 
 
 def recent_start(today: date) -> date:
     """First day of the 30-day grid that ends today."""
-    return today - timedelta(days=HEATMAP_DAYS - 1)
+    return start_bounds(today, HEATMAP_DAYS)[1]
 
 
 def pct(rate: float | None) -> str:
     return "" if rate is None else f"{rate * 100:.1f}%"
 
 
-def heat_rows(cells: tuple[HourCell, ...], slo_warn: float, slo_crit: float, tz) -> list[list[list[str]]]:
-    """24 rows (local hours) x 30 columns (days) of [band, rate, recv/exp, missing, last seen]."""
-    grid: list[list[list[str]]] = [[] for _ in range(HOURS)]
-    for cell in cells:  # day-major
+def heat_rows(cells: tuple[HourCell, ...], slo_warn: float, slo_crit: float, tz,
+              now: datetime) -> list[list[list[str]]]:
+    """30 rows (local days) x 24 columns (local hours) of [band, rate, recv/exp, missing, last seen].
+
+    band is a colour band, or "future" for an hour that has not started at `now`.
+    """
+    grid: list[list[list[str]]] = [[] for _ in range(len(cells) // HOURS)]
+    for i, cell in enumerate(cells):  # day-major, 24 a day
+        row = grid[i // HOURS]
+        if hour_phase(cell.bucket_utc, now) == "future":
+            row.append(["future", "", "", "", ""])
+            continue
         band = success_colour_band(cell.success_rate, slo_warn, slo_crit)
         if cell.success_rate is None:
-            grid[cell.local_hour].append([band, "", "", "", ""])
+            row.append([band, "", "", "", ""])
             continue
         seen = "" if cell.last_seen is None else f"{cell.last_seen.astimezone(tz):%H:%M}"
-        grid[cell.local_hour].append([
+        row.append([
             band, pct(cell.success_rate), f"{cell.recv_msgs}/{cell.exp_msgs}",
             str(cell.missing_msgs if cell.missing_msgs is not None else ""), seen,
         ])
     return grid
 
 
-def cell_detail(cell: HourCell, slo_warn: float, slo_crit: float, tz) -> dict[str, str]:
-    band = success_colour_band(cell.success_rate, slo_warn, slo_crit)
+def now_index(cells: tuple[HourCell, ...], now: datetime) -> int:
+    """Position of the hour running at `now` in the grid, -1 when it is not shown."""
+    for i, cell in enumerate(cells):
+        if hour_phase(cell.bucket_utc, now) == "current":
+            return i
+    return -1
+
+
+def cell_detail(cell: HourCell, slo_warn: float, slo_crit: float, tz, now: datetime) -> dict[str, str]:
+    phase = hour_phase(cell.bucket_utc, now)
+    band = "future" if phase == "future" else success_colour_band(cell.success_rate, slo_warn, slo_crit)
+    rate = pct(cell.success_rate) or ("not yet" if phase == "future" else "no data")
+    if phase == "current" and cell.success_rate is not None:
+        rate += " (hour in progress)"
     return {
         "when": format_local(cell.bucket_utc, tz),
         "band": band,
-        "rate": pct(cell.success_rate) or "no data",
+        "rate": rate,
         "recv": "-" if cell.recv_msgs is None else str(cell.recv_msgs),
         "exp": "-" if cell.exp_msgs is None else str(cell.exp_msgs),
         "missing": "-" if cell.missing_msgs is None else str(cell.missing_msgs),
@@ -60,9 +81,14 @@ def cell_detail(cell: HourCell, slo_warn: float, slo_crit: float, tz) -> dict[st
 class CommState(PageState, rx.State):
     start_day: str = ""
     today: str = ""
-    day_labels: list[str] = []  # "MM-DD" per column
-    day_full: list[str] = []  # "YYYY-MM-DD" per column
+    min_start: str = ""  # earliest start: the oldest retained day
+    max_start: str = ""  # latest start: the 30 days that end today
+    can_prev: bool = False
+    can_next: bool = False
+    day_labels: list[str] = []  # "MM-DD ddd" per row
+    day_full: list[str] = []  # "YYYY-MM-DD" per row
     heat: list[list[list[str]]] = []
+    now_index: int = -1  # the running hour's cell, -1 when not in the grid
     selected: dict[str, str] = {}
     selected_index: int = -1
     outages: list[list[str]] = []
@@ -83,21 +109,34 @@ class CommState(PageState, rx.State):
     def _today(self) -> date:
         return datetime.now(timezone.utc).astimezone(get_repository().tz).date()
 
-    def _read_query(self, qp: Mapping[str, str]) -> list[str]:
-        """The start date: ?start=YYYY-MM-DD, else the one shown, else the last 30 days."""
+    def _set_start(self, start: date) -> None:
+        """Show the 30 days from `start` (kept within the retained range) and say
+        which way the range can still move."""
         today = self._today()
+        earliest, latest = start_bounds(today, HEATMAP_DAYS)
+        start = max(earliest, min(latest, start))
         self.today = today.isoformat()
+        self.min_start, self.max_start = earliest.isoformat(), latest.isoformat()
+        self.start_day = start.isoformat()
+        self.can_prev, self.can_next = start > earliest, start < latest
+
+    def _read_query(self, qp: Mapping[str, str]) -> list[str]:
+        """The start date: ?start=YYYY-MM-DD, else (no start in the URL) the last 30 days."""
+        today = self._today()
         raw = qp.get("start")
         notices = []
         if raw:
             try:
-                self.start_day = date.fromisoformat(raw).isoformat()
-                return notices
+                asked = date.fromisoformat(raw)
             except ValueError:
                 notices.append(f"Unknown start date '{raw}' — showing the last 30 days")
-        elif self.start_day:
-            return notices
-        self.start_day = recent_start(today).isoformat()
+            else:
+                self._set_start(asked)
+                if self.start_day != asked.isoformat():
+                    notices.append(f"Start date {raw} is outside {self.min_start} … {self.max_start}"
+                                   f" — showing {self.start_day}")
+                return notices
+        self._set_start(recent_start(today))
         return notices
 
     @classmethod
@@ -111,6 +150,7 @@ class CommState(PageState, rx.State):
 
     def _apply(self, data: dict[str, ReadResult], parts: frozenset[str]) -> dict[str, ReadResult]:
         tz = get_repository().tz
+        now = datetime.now(timezone.utc)
         heat, slo, outages = data["heat"], data["slo"], data["outages"]
         if slo.rows:
             self._slo = (slo.rows[0].slo_warn, slo.rows[0].slo_crit)
@@ -119,13 +159,14 @@ class CommState(PageState, rx.State):
         self._cells = tuple(heat.rows)
         start = date.fromisoformat(self.start_day)
         days = [start + timedelta(days=i) for i in range(HEATMAP_DAYS)]
-        self.day_labels = [f"{d:%m-%d}" for d in days]
+        self.day_labels = [f"{d:%m-%d %a}" for d in days]
         self.day_full = [d.isoformat() for d in days]
-        self.heat = heat_rows(self._cells, warn, crit, tz) if self._cells else []
+        self.heat = heat_rows(self._cells, warn, crit, tz, now) if self._cells else []
+        self.now_index = now_index(self._cells, now)
         self.outages = [[format_local(o.start_utc, tz), format_local(o.end_utc, tz), str(o.hours)]
                         for o in outages.rows]
         if 0 <= self.selected_index < len(self._cells):
-            self.selected = cell_detail(self._cells[self.selected_index], warn, crit, tz)
+            self.selected = cell_detail(self._cells[self.selected_index], warn, crit, tz, now)
         else:
             self.selected_index, self.selected = -1, {}
         result = heat
@@ -135,22 +176,36 @@ class CommState(PageState, rx.State):
         return {ALL: result, "slo": slo, "outages": outages}
 
     async def _move(self, start: date, event: str):
-        self.start_day = start.isoformat()
+        before = self.start_day
+        self._set_start(start)
+        if self.start_day == before:
+            return  # at the end of the range already: nothing to read
         async for step in self._show_new_input(event):
+            yield step
+
+    async def _step(self, days: int, event: str):
+        start = step_start(date.fromisoformat(self.start_day), days, self._today(), HEATMAP_DAYS)
+        async for step in self._move(start, event):
+            yield step
+
+    @rx.event
+    async def prev_month(self):
+        async for step in self._step(-STEP_DAYS[1], "comm_nav_prev"):
             yield step
 
     @rx.event
     async def prev_day(self):
-        async for step in self._move(date.fromisoformat(self.start_day) - timedelta(days=1),
-                                     "comm_nav_prev"):
+        async for step in self._step(-STEP_DAYS[0], "comm_nav_prev"):
             yield step
 
     @rx.event
     async def next_day(self):
-        nxt = date.fromisoformat(self.start_day) + timedelta(days=1)
-        if nxt > recent_start(self._today()):
-            return
-        async for step in self._move(nxt, "comm_nav_next"):
+        async for step in self._step(STEP_DAYS[0], "comm_nav_next"):
+            yield step
+
+    @rx.event
+    async def next_month(self):
+        async for step in self._step(STEP_DAYS[1], "comm_nav_next"):
             yield step
 
     @rx.event
@@ -164,8 +219,6 @@ class CommState(PageState, rx.State):
             day = date.fromisoformat(value)
         except ValueError:
             return
-        if day.isoformat() == self.start_day:
-            return
         async for step in self._move(day, "comm_nav_next"):
             yield step
 
@@ -176,6 +229,7 @@ class CommState(PageState, rx.State):
             return
         warn, crit = self._slo
         self.selected_index = index
-        self.selected = cell_detail(self._cells[index], warn, crit, get_repository().tz)
+        self.selected = cell_detail(self._cells[index], warn, crit, get_repository().tz,
+                                    datetime.now(timezone.utc))
         logevents.log_event("comm_cell_select", tag=self.tag, view="comm_success_1h",
                             cell=self.selected["utc"])

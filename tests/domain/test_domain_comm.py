@@ -5,12 +5,18 @@ from types import SimpleNamespace
 import pytest
 
 from ksys_app.domain.comm import (
+    RETENTION_DAYS,
     DuplicateBucketError,
     HourCell,
     Outage,
     build_heatmap_grid,
     comm_status,
+    expected_so_far,
+    hour_phase,
+    hour_success,
     merge_outages,
+    start_bounds,
+    step_start,
     success_colour_band,
 )
 from ksys_app.domain.timefmt import NaiveDatetimeError
@@ -333,3 +339,140 @@ def test_outages_of_cells_in_another_zone_and_order_are_the_same():
         Outage(hour_utc(3), hour_utc(5), 2), Outage(hour_utc(9), hour_utc(10), 1)]
     with pytest.raises(NaiveDatetimeError):
         merge_outages([cells[0]._replace(bucket_utc=datetime(2025, 8, 1))], 0.9, AFTER_DAY)
+
+
+# --- the running hour, future hours ---------------------------------------
+
+H12 = utc(2025, 8, 15, 12)  # an hour of 360 readings: one every 10 s from 12:00:00
+
+
+def test_hour_phase_boundaries():
+    assert hour_phase(H12, H12 - timedelta(microseconds=1)) == "future"
+    assert hour_phase(H12, H12) == "current"
+    assert hour_phase(H12, H12 + timedelta(minutes=59, seconds=59)) == "current"
+    assert hour_phase(H12, H12 + timedelta(hours=1)) == "past"
+    assert hour_phase(datetime(2025, 8, 15, 21, tzinfo=KST), H12 + timedelta(minutes=5)) == "current"
+    with pytest.raises(NaiveDatetimeError):
+        hour_phase(datetime(2025, 8, 15, 12), H12)
+
+
+@pytest.mark.parametrize("at, received, due", [
+    (timedelta(0), 0, 0),                              # nothing owed at 12:00:00 sharp
+    (timedelta(0), 1, 1),                              # ... unless the first reading is in
+    (timedelta(seconds=9, microseconds=999999), 0, 0),
+    (timedelta(seconds=10), 0, 1),                     # slot 12:00:00-12:00:10 is over
+    (timedelta(seconds=10), 1, 1),
+    (timedelta(seconds=10), 2, 2),                     # slot 2 delivered early
+    (timedelta(minutes=32, seconds=5), 193, 193),       # 192 slots over and the running one in
+    (timedelta(minutes=32, seconds=5), 192, 192),       # the running slot's reading not yet here
+    (timedelta(minutes=32, seconds=5), 150, 192),       # 42 missed readings stay owed
+    (timedelta(minutes=32, seconds=5), 200, 193),       # extra readings owe no more than one slot
+    (timedelta(minutes=59, seconds=55), 359, 359),
+    (timedelta(minutes=59, seconds=55), 360, 360),
+    (timedelta(hours=1), 10, 360),                     # over: the whole hour
+    (timedelta(days=3), 0, 360),
+    (-timedelta(seconds=1), 5, 0),                     # not started
+])
+def test_expected_so_far_counts_the_slots_over_and_the_running_one_once_in(at, received, due):
+    assert expected_so_far(360, H12, H12 + at, received) == due
+
+
+def test_expected_so_far_one_a_minute_and_edge_cases():
+    at = H12 + timedelta(minutes=29, seconds=59)  # 29 one-minute slots over
+    assert expected_so_far(60, H12, at, 29) == 29
+    assert expected_so_far(60, H12, at, 30) == 30
+    assert expected_so_far(60, H12, at, 3) == 29
+    assert expected_so_far(60, H12, H12 + timedelta(minutes=30), 30) == 30
+    assert expected_so_far(60, H12, H12 + timedelta(minutes=30)) == 30
+    assert expected_so_far(0, H12, H12 + timedelta(minutes=30), 4) == 0
+    with pytest.raises(ValueError):
+        expected_so_far(-1, H12, H12)
+
+
+def test_hour_success():
+    assert hour_success(193, 193) == (1.0, 0)
+    assert hour_success(150, 200) == (0.75, 50)
+    assert hour_success(200, 150) == (1.0, 0)  # more than expected: capped, nothing missing
+    assert hour_success(0, 12) == (0.0, 12)
+    assert hour_success(0, 0) == (None, 0)
+
+
+def current_hour_rows(recv, view_exp, full=360):
+    """The running hour 12:00 UTC (21:00 in Seoul) as the view reports it, and a past hour."""
+    return [
+        {"bucket": H12 - timedelta(hours=1), "success_rate": 0.9, "recv_msgs": 324, "exp_msgs": 360,
+         "missing_msgs": 36, "last_seen_min": H12 - timedelta(minutes=1), "hour_exp_msgs": full},
+        {"bucket": H12, "success_rate": min(1.0, recv / view_exp), "recv_msgs": recv, "exp_msgs": view_exp,
+         "missing_msgs": max(0, view_exp - recv), "last_seen_min": H12 + timedelta(minutes=32),
+         "hour_exp_msgs": full},
+    ]
+
+
+SEOUL_DAY = date(2025, 8, 15)  # local hour 21 is 12:00 UTC, hour 20 is 11:00 UTC
+
+
+def test_grid_recomputes_the_running_hour_from_elapsed_time():
+    now = H12 + timedelta(minutes=32, seconds=5)
+    cells = build_heatmap_grid(SEOUL_DAY, current_hour_rows(193, 192), days=1, now=now)
+    # 12:32:05: 192 ten-second slots over, the running one delivered: 193 of 193, not 193 of 192.
+    assert cells[21][3:7] == (1.0, 193, 193, 0)
+    assert cells[20][3:7] == (0.9, 324, 360, 36)  # a past hour keeps the view's numbers
+    half = build_heatmap_grid(SEOUL_DAY, current_hour_rows(96, 192), days=1, now=now)
+    assert half[21][3:7] == (0.5, 96, 192, 96)
+
+
+def test_grid_without_now_or_full_expectation_keeps_the_rows():
+    rows = current_hour_rows(193, 192)
+    now = H12 + timedelta(minutes=32, seconds=5)
+    assert build_heatmap_grid(SEOUL_DAY, rows, days=1)[21][3:7] == (1.0, 193, 192, 0)
+    for r in rows:
+        del r["hour_exp_msgs"]
+    assert build_heatmap_grid(SEOUL_DAY, rows, days=1, now=now)[21][3:7] == (1.0, 193, 192, 0)
+
+
+def test_grid_by_position_recomputes_the_running_hour_the_same_way():
+    rows = current_hour_rows(120, 192)
+    columns = ("bucket", "tag_name", "recv_msgs", "exp_msgs", "success_rate", "missing_msgs",
+               "last_seen_min", "hour_exp_msgs")
+    tuples = [tuple({**r, "tag_name": "D1"}[c] for c in columns) for r in rows]
+    now = H12 + timedelta(minutes=10)  # 60 slots over
+    by_position = build_heatmap_grid(SEOUL_DAY, tuples, days=1, columns=columns, now=now)
+    assert by_position == build_heatmap_grid(SEOUL_DAY, rows, days=1, now=now)
+    assert by_position[21][3:7] == (1.0, 120, 61, 0)
+    rows[1]["recv_msgs"] = 45
+    assert build_heatmap_grid(SEOUL_DAY, rows, days=1, now=now)[21][3:7] == (0.75, 45, 60, 15)
+
+
+def test_running_and_future_hours_are_never_outages():
+    rates = {h: 1.0 for h in range(24)}
+    rates.update({15: 0.1, 16: 0.2, 20: 0.0})  # 20: a future hour with a (skewed) row
+    now = hour_utc(16) + timedelta(minutes=5)  # hour 16 is running
+    assert merge_outages(grid(rates), 0.9, now) == [Outage(hour_utc(15), hour_utc(16), 1)]
+    assert merge_outages(grid(rates), 0.9, hour_utc(17)) == [Outage(hour_utc(15), hour_utc(17), 2)]
+
+
+# --- range bounds ----------------------------------------------------------
+
+TODAY = date(2026, 12, 2)
+
+
+def test_start_bounds_end_today_and_start_at_retention():
+    assert RETENTION_DAYS == 365
+    assert start_bounds(TODAY) == (date(2025, 12, 2), date(2026, 11, 3))  # 2026-11-03 .. 2026-12-02
+    assert start_bounds(TODAY, days=30, retention_days=10) == (date(2026, 11, 3), date(2026, 11, 3))
+    with pytest.raises(ValueError):
+        start_bounds(TODAY, days=0)
+
+
+@pytest.mark.parametrize("start, step, want", [
+    (date(2026, 11, 3), 1, date(2026, 11, 3)),     # newest: Next stays
+    (date(2026, 11, 3), 30, date(2026, 11, 3)),
+    (date(2026, 11, 3), -1, date(2026, 11, 2)),
+    (date(2026, 11, 3), -30, date(2026, 10, 4)),
+    (date(2026, 10, 25), 30, date(2026, 11, 3)),   # a 30-day step stops at the newest
+    (date(2025, 12, 12), -30, date(2025, 12, 2)),  # and at the oldest retained day
+    (date(2025, 12, 2), -1, date(2025, 12, 2)),
+    (date(2027, 1, 1), 0, date(2026, 11, 3)),      # out of range comes back in
+])
+def test_step_start_stays_within_bounds(start, step, want):
+    assert step_start(start, step, TODAY) == want

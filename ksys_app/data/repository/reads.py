@@ -161,7 +161,8 @@ class Reads:
         start_day is a LOCAL date in settings.tz (an aware datetime counts as its
         local date). Cells are day-major; an hour without a row has
         success_rate None. Rows come from comm_success_1h for UTC instants
-        [local midnight of start_day, + 30 days).
+        [local midnight of start_day, + 30 days). The hour running when the
+        rows are read expects only its elapsed part (domain.comm.expected_so_far).
         """
         try:
             tag = validate.tag_name(tag)
@@ -176,7 +177,8 @@ class Reads:
             # success_rate, recv/exp/missing_msgs, last_seen_min: rows.CommHourRow's
             # fields), and converts each value once, instead of a CommHourRow in between.
             columns = tuple(records[0].keys()) if records else None
-            return build_heatmap_grid(day, records, tz, days=HEATMAP_DAYS, columns=columns)
+            return build_heatmap_grid(day, records, tz, days=HEATMAP_DAYS, columns=columns,
+                                      now=datetime.now(timezone.utc))
 
         return await self.run(queries.COMM_HOURS, (tag, lo, hi, queries.MAX_HEATMAP_HOURS + 1),
                               kind=COMM, convert=None, limit=queries.MAX_HEATMAP_HOURS,

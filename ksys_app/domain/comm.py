@@ -21,6 +21,9 @@ from ksys_app.domain.timefmt import DEFAULT_TZ, TzLike, require_aware, resolve_t
 HOUR = timedelta(hours=1)
 _US = timedelta(microseconds=1)
 _HOUR_US = HOUR // _US
+# A minute tick plus its own run time: how old the running hour's received count may be
+# on plain PostgreSQL (comm_recv_1h is refreshed by the tick) without reading as missing.
+RUNNING_HOUR_GRACE = timedelta(seconds=90)
 _UTC = timezone.utc
 _isfinite = math.isfinite
 _new_cell = tuple.__new__  # HourCell from a tuple of its fields, without the keyword parsing
@@ -133,6 +136,7 @@ def build_heatmap_grid(
     days: int = 30,
     columns: Sequence[str] | None = None,
     now: datetime | None = None,
+    grace: timedelta = timedelta(0),
 ) -> list[HourCell]:
     """Lay hourly UTC rows onto a days x 24 grid of local days/hours, day-major.
 
@@ -194,7 +198,7 @@ def build_heatmap_grid(
         if bucket == running:
             full = full_of(row)
             if full is not None and recv is not None:
-                exp = expected_so_far(int(full), bucket, now, int(recv))  # type: ignore[arg-type]
+                exp = expected_so_far(int(full), bucket, now, int(recv), grace)  # type: ignore[arg-type]
                 rate, missing = hour_success(int(recv), exp)
         for i in slots:
             cell = empty[i]
@@ -225,7 +229,8 @@ def hour_phase(bucket_utc: datetime, now: datetime) -> HourPhase:
     return "current" if bucket <= now else "future"
 
 
-def expected_so_far(hour_expected: int, bucket_utc: datetime, now: datetime, received: int = 0) -> int:
+def expected_so_far(hour_expected: int, bucket_utc: datetime, now: datetime, received: int = 0,
+                    grace: timedelta = timedelta(0)) -> int:
     """Readings of one hour expected by `now`, given `received` of them so far.
 
     The hour expects hour_expected readings, one in each of hour_expected equal
@@ -237,6 +242,9 @@ def expected_so_far(hour_expected: int, bucket_utc: datetime, now: datetime, rec
         expected  = min(hour_expected, max(completed, min(received, completed + 1)))
     So a tag that sends on time reads received == expected, never more received
     than expected, and each missed slot counts once its slot is over.
+    `grace`: a slot is owed only once it ended that long ago. The received count
+    comes from a rollup the scheduler refreshes once a tick (plain PostgreSQL), so
+    a count up to a tick old must not read as missing readings (RUNNING_HOUR_GRACE).
     """
     if hour_expected < 0:
         raise ValueError(f"hour_expected must be >= 0, got {hour_expected}")
@@ -247,7 +255,8 @@ def expected_so_far(hour_expected: int, bucket_utc: datetime, now: datetime, rec
         return 0
     elapsed_us = (now - bucket_utc) // _US  # whole microseconds: exact integer arithmetic
     completed = elapsed_us * hour_expected // _HOUR_US
-    return min(hour_expected, max(completed, min(received, completed + 1)))
+    owed = max(0, elapsed_us - grace // _US) * hour_expected // _HOUR_US
+    return min(hour_expected, max(owed, min(received, completed + 1)))
 
 
 def hour_success(recv: int, expected: int) -> tuple[float | None, int]:

@@ -377,6 +377,17 @@ def test_expected_so_far_counts_the_slots_over_and_the_running_one_once_in(at, r
     assert expected_so_far(360, H12, H12 + at, received) == due
 
 
+def test_expected_so_far_with_grace_owes_only_slots_over_that_long():
+    # 12:05:00 with 10 s slots: 30 slots over; a count refreshed 60 s ago holds 24 readings
+    at = H12 + timedelta(minutes=5)
+    assert expected_so_far(360, H12, at, 24) == 30                                  # no grace: 6 "missing"
+    assert expected_so_far(360, H12, at, 24, grace=timedelta(seconds=90)) == 24      # 21 owed, 24 came
+    assert expected_so_far(360, H12, at, 3, grace=timedelta(seconds=90)) == 21       # quiet for minutes: 18 missing
+    assert expected_so_far(360, H12, at, 31, grace=timedelta(seconds=90)) == 31      # the running slot's one
+    assert expected_so_far(360, H12, H12 + timedelta(seconds=60), 0, grace=timedelta(seconds=90)) == 0
+    assert expected_so_far(360, H12, H12 + timedelta(hours=1), 0, grace=timedelta(seconds=90)) == 360  # past
+
+
 def test_expected_so_far_one_a_minute_and_edge_cases():
     at = H12 + timedelta(minutes=29, seconds=59)  # 29 one-minute slots over
     assert expected_so_far(60, H12, at, 29) == 29

@@ -43,7 +43,7 @@ from ksys_app.data.rows import (
     tech_row,
     window_stats,
 )
-from ksys_app.domain.comm import HourCell, Outage, build_heatmap_grid, merge_outages
+from ksys_app.domain.comm import RUNNING_HOUR_GRACE, HourCell, Outage, build_heatmap_grid, merge_outages
 from ksys_app.domain.kpi import QcRule, WindowStats
 from ksys_app.domain.series import MAX_POINTS, sample_step
 from ksys_app.domain.windows import bucket_count
@@ -178,7 +178,7 @@ class Reads:
             # fields), and converts each value once, instead of a CommHourRow in between.
             columns = tuple(records[0].keys()) if records else None
             return build_heatmap_grid(day, records, tz, days=HEATMAP_DAYS, columns=columns,
-                                      now=datetime.now(timezone.utc))
+                                      now=datetime.now(timezone.utc), grace=RUNNING_HOUR_GRACE)
 
         return await self.run(queries.COMM_HOURS, (tag, lo, hi, queries.MAX_HEATMAP_HOURS + 1),
                               kind=COMM, convert=None, limit=queries.MAX_HEATMAP_HOURS,

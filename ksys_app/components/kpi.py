@@ -21,10 +21,12 @@ def gauge(pct, status, tone) -> rx.Component:
             class_name=rx.cond(pct == "0.0", "gauge-arc zero", "gauge-arc t-" + tone),
             style={"stroke_dasharray": pct + " 100"},
         ),
-        rx.el.svg.text(pct + "%", x=_C, y=_C + 6, class_name="gauge-text",
+        # no data: no position to state ("0.0%" would read as a value at the bottom of the scale)
+        rx.el.svg.text(rx.cond(tone == "nodata", "-", pct + "%"), x=_C, y=_C + 6, class_name="gauge-text",
                        custom_attrs={"textAnchor": "middle"}),
         view_box="0 0 120 120", width="96", height="96", class_name="gauge",
-        custom_attrs={**tid("kpi-gauge"), "role": "img", "aria-label": pct + "% of range",
+        custom_attrs={**tid("kpi-gauge"), "role": "img",
+                      "aria-label": rx.cond(tone == "nodata", "no data", pct + "% of range"),
                       "data-status": status, "data-tone": tone, "data-pct": pct},
     )
 
@@ -46,7 +48,9 @@ def kpi_tile(t) -> rx.Component:
                                    title="no usable QC range: the gauge spans the window's min..max, padded",
                                    custom_attrs=tid("kpi-note")),
                         rx.fragment()),
-                rx.el.span(t["range"], class_name="badge badge-range", custom_attrs=tid("kpi-range")),
+                rx.cond(t["range"] != "-",
+                        rx.el.span(t["range"], class_name="badge badge-range", custom_attrs=tid("kpi-range")),
+                        rx.fragment()),
                 class_name="kpi-badges",
             ),
             class_name="kpi-head",
@@ -55,13 +59,18 @@ def kpi_tile(t) -> rx.Component:
             rx.el.div(
                 rx.el.div(t["value"], class_name="kpi-value", custom_attrs=tid("kpi-value")),
                 rx.el.div(t["ts"], class_name="muted small", custom_attrs=tid("kpi-ts")),
-                rx.el.div(
-                    rx.el.span(arrow, class_name="arrow", aria_hidden="true"),
-                    rx.el.span(t["delta"], custom_attrs={**tid("kpi-delta"),
-                                                         "data-mode": t["delta_mode"]}),
-                    rx.el.span(rx.cond(t["delta_mode"] == "abs", " (abs.)", ""),
-                               " from last bucket", class_name="muted small"),
-                    class_name="kpi-delta d-" + t["dir"],
+                rx.cond(
+                    t["tone"] == "nodata",
+                    rx.el.div("no data in the window", class_name="muted small",
+                              custom_attrs=tid("kpi-nodata")),
+                    rx.el.div(
+                        rx.el.span(arrow, class_name="arrow", aria_hidden="true"),
+                        rx.el.span(t["delta"], custom_attrs={**tid("kpi-delta"),
+                                                             "data-mode": t["delta_mode"]}),
+                        rx.el.span(rx.cond(t["delta_mode"] == "abs", " (abs.)", ""),
+                                   " from last bucket", class_name="muted small"),
+                        class_name="kpi-delta d-" + t["dir"],
+                    ),
                 ),
                 class_name="kpi-main",
             ),

@@ -134,6 +134,9 @@ def test_tiles_without_rule_are_neutral_and_without_data_grey(seeded_app, page, 
     empty = page.locator(f"[data-testid=kpi-tile][data-tag={OLD}]")
     assert empty.get_attribute("data-tone") == "nodata"
     assert empty.locator("[data-testid=kpi-value]").inner_text() == "-"
+    assert empty.locator("[data-testid=kpi-nodata]").inner_text() == "no data in the window"
+    assert empty.locator("[data-testid=kpi-range]").count() == 0  # no scale to show
+    assert empty.locator("[data-testid=kpi-gauge] text").inner_html() == "-"
     assert empty.evaluate("e => getComputedStyle(e).borderTopColor") == NODATA_BORDER
     # and the tags with rules keep their status colours (green within limits)
     for tag in ("D100", "D200", "D300"):

@@ -5,11 +5,21 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Iterator
 
 import pytest
 
 from ksys_app.domain.windows import WINDOW_CODES, parse_window
-from tests.pages.conftest import ROOT, select_window, server_events, table_rows, wait_loaded
+from tests.pages.conftest import (
+    ROOT,
+    SERVER_ENV,
+    app_server,
+    screenshot,
+    select_window,
+    server_events,
+    table_rows,
+    wait_loaded,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -94,3 +104,37 @@ def test_trend_long_windows_stay_under_the_payload_warning(seeded_app, page, db)
     worst = max(v["bytes_max_frame"] for v in per_window.values())
     assert worst < WARN_BYTES, per_window
     assert worst < BUDGET, per_window  # PRD B14's 50 KB average holds for each update, too
+
+
+# A second server over the same database whose payload budget the /trend chart exceeds.
+SMALL_BUDGET = 20_000
+SMALL_LOG = ROOT / "test-output" / "e2e-server-small-budget.log"
+
+
+@pytest.fixture(scope="module")
+def small_budget_app(seeded_app) -> Iterator[str]:
+    with app_server(seeded_app.app_dsn, SMALL_LOG, {**SERVER_ENV, "KSYS_PAYLOAD_WARN_BYTES": str(SMALL_BUDGET)}) \
+            as (url, _proc):
+        yield url
+
+
+def test_payload_bloat_is_shown_on_the_page(small_budget_app, page):
+    """An update over the budget is logged as payload_bloat with its size and the page
+    says so; the data is shown all the same. A small update clears the notice."""
+    frames: list[int] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda p: frames.append(_size(p))))
+    page.goto(f"{small_budget_app}/trend?tag=D100&window=24h")
+    wait_loaded(page)
+    page.wait_for_selector("[data-testid=payload-notice]")
+    text = page.inner_text("[data-testid=payload-notice-text]")
+    assert text.startswith("PAYLOAD_BLOAT: this update is about ") and "over the 20 KB payload budget" in text
+    assert page.locator("[data-testid=history-row]").count() > 0  # warned, not cut
+    events = [e for e in server_events("payload_bloat", SMALL_LOG) if e.get("page") == "/trend"]
+    assert events and all(e["bytes"] > SMALL_BUDGET and e["range"] == "24h" and e["tag"] == "D100"
+                          for e in events)
+    # the measured update and the largest frame the browser got are about the same size
+    assert max(frames) >= SMALL_BUDGET and events[-1]["bytes"] == pytest.approx(max(frames), rel=0.25)
+    print(f"\nmeasured update {events[-1]['bytes']} B, largest frame {max(frames)} B")
+    screenshot(page, "trend_payload_notice")
+    select_window(page, "1m")  # a few hundred bytes
+    page.wait_for_selector("[data-testid=payload-notice]", state="detached")

@@ -10,21 +10,24 @@ from ksys_app.components.layout import tid
 _R, _C = 50, 60
 
 
-def gauge(pct, status) -> rx.Component:
-    """Ring gauge: grey track, arc of `pct` (0..100, string) coloured by status_level (0/1/2)."""
+def gauge(pct, status, tone) -> rx.Component:
+    """Ring gauge: grey track, arc of `pct` (0..100, string) coloured by the tile's tone
+    (domain.kpi.Tone: nodata / neutral / normal / warn / crit)."""
     return rx.el.svg(
         rx.el.svg.circle(cx=_C, cy=_C, r=_R, class_name="gauge-track"),
         rx.el.svg.circle(
             cx=_C, cy=_C, r=_R, path_length=100,
             # a zero-length arc would still draw a dot with round line caps
-            class_name=rx.cond(pct == "0.0", "gauge-arc zero", "gauge-arc s" + status),
+            class_name=rx.cond(pct == "0.0", "gauge-arc zero", "gauge-arc t-" + tone),
             style={"stroke_dasharray": pct + " 100"},
         ),
-        rx.el.svg.text(pct + "%", x=_C, y=_C + 6, class_name="gauge-text",
+        # no data: no position to state ("0.0%" would read as a value at the bottom of the scale)
+        rx.el.svg.text(rx.cond(tone == "nodata", "-", pct + "%"), x=_C, y=_C + 6, class_name="gauge-text",
                        custom_attrs={"textAnchor": "middle"}),
         view_box="0 0 120 120", width="96", height="96", class_name="gauge",
-        custom_attrs={**tid("kpi-gauge"), "role": "img", "aria-label": pct + "% of range",
-                      "data-status": status, "data-pct": pct},
+        custom_attrs={**tid("kpi-gauge"), "role": "img",
+                      "aria-label": rx.cond(tone == "nodata", "no data", pct + "% of range"),
+                      "data-status": status, "data-tone": tone, "data-pct": pct},
     )
 
 
@@ -39,22 +42,39 @@ def kpi_tile(t) -> rx.Component:
     return rx.el.article(
         rx.el.div(
             rx.el.span(t["title"], class_name="kpi-title", custom_attrs=tid("kpi-title")),
-            rx.el.span(t["range"], class_name="badge badge-range", custom_attrs=tid("kpi-range")),
+            rx.el.span(
+                rx.cond(t["note"] != "",
+                        rx.el.span(t["note"], class_name="badge badge-neutral",
+                                   title="no usable QC range: the gauge spans the window's min..max, padded",
+                                   custom_attrs=tid("kpi-note")),
+                        rx.fragment()),
+                rx.cond(t["range"] != "-",
+                        rx.el.span(t["range"], class_name="badge badge-range", custom_attrs=tid("kpi-range")),
+                        rx.fragment()),
+                class_name="kpi-badges",
+            ),
             class_name="kpi-head",
         ),
         rx.el.div(
             rx.el.div(
                 rx.el.div(t["value"], class_name="kpi-value", custom_attrs=tid("kpi-value")),
                 rx.el.div(t["ts"], class_name="muted small", custom_attrs=tid("kpi-ts")),
-                rx.el.div(
-                    rx.el.span(arrow, class_name="arrow", aria_hidden="true"),
-                    rx.el.span(t["delta"], custom_attrs=tid("kpi-delta")),
-                    rx.el.span(" from last bucket", class_name="muted small"),
-                    class_name="kpi-delta d-" + t["dir"],
+                rx.cond(
+                    t["tone"] == "nodata",
+                    rx.el.div("no data in the window", class_name="muted small",
+                              custom_attrs=tid("kpi-nodata")),
+                    rx.el.div(
+                        rx.el.span(arrow, class_name="arrow", aria_hidden="true"),
+                        rx.el.span(t["delta"], custom_attrs={**tid("kpi-delta"),
+                                                             "data-mode": t["delta_mode"]}),
+                        rx.el.span(rx.cond(t["delta_mode"] == "abs", " (abs.)", ""),
+                                   " from last bucket", class_name="muted small"),
+                        class_name="kpi-delta d-" + t["dir"],
+                    ),
                 ),
                 class_name="kpi-main",
             ),
-            gauge(t["gauge"], t["status"]),
+            gauge(t["gauge"], t["status"], t["tone"]),
             class_name="kpi-body",
         ),
         rx.el.div(
@@ -62,8 +82,9 @@ def kpi_tile(t) -> rx.Component:
             _stat("First", t["first"]), _stat("Last", t["last"]),
             class_name="kpi-stats",
         ),
-        class_name="kpi-tile status-" + t["status"],
-        custom_attrs={**tid("kpi-tile"), "data-tag": t["title"], "data-status": t["status"]},
+        class_name="kpi-tile tone-" + t["tone"],
+        custom_attrs={**tid("kpi-tile"), "data-tag": t["title"], "data-status": t["status"],
+                      "data-tone": t["tone"]},
     )
 
 

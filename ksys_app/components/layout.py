@@ -79,6 +79,21 @@ def notice_bar(state) -> rx.Component:
     )
 
 
+def payload_bar(state) -> rx.Component:
+    """PAYLOAD_BLOAT of the last update (PageState.payload_notice): a warning, the data is shown."""
+    return rx.cond(
+        state.payload_notice != "",
+        rx.el.div(
+            rx.el.span("!", class_name="notice-icon", aria_hidden="true"),
+            rx.el.span(state.payload_notice, custom_attrs=tid("payload-notice-text")),
+            rx.el.button("×", on_click=state.dismiss_payload_notice, class_name="notice-close",
+                         aria_label="dismiss payload warning"),
+            class_name="notice notice-warn",
+            custom_attrs={**tid("payload-notice"), "role": "status"},
+        ),
+    )
+
+
 def error_box(state) -> rx.Component:
     """Shown when a read failed and there is nothing to show instead."""
     return rx.el.div(
@@ -186,6 +201,7 @@ def shell(state, active: str, title: str, links: Sequence[NavLink], controls: rx
             ),
             controls,
             notice_bar(state),
+            payload_bar(state),
             *body,
             class_name="page",
         ),

@@ -117,6 +117,25 @@ ORDER BY bucket DESC
 LIMIT $3
 """)
 
+# /trend's features table: how many rows the window has, then one page of them
+# (newest first), so neither the read nor the browser holds more than a page.
+FEATURES_COUNT = Query("features_5m_count", """
+SELECT count(*) AS n
+FROM public.features_5m
+WHERE tag_name = $1
+  AND bucket >= now() - $2::interval
+LIMIT $3
+""")
+
+FEATURES_PAGE = Query("features_5m_page", """
+SELECT bucket, tag_name, mean_5m, std_5m, min_5m, max_5m, p10_5m, p90_5m, n_5m
+FROM public.features_5m
+WHERE tag_name = $1
+  AND bucket >= now() - $2::interval
+ORDER BY bucket DESC
+LIMIT $3 OFFSET $4
+""")
+
 TECH = Query("tech_ind_1m", """
 SELECT bucket, tag_name, avg, sma_10, sma_60, bb_top, bb_bot, slope_60
 FROM public.tech_ind_1m_mv

@@ -82,3 +82,15 @@ def local_midnight_utc(day: date, tz) -> datetime:
 def local_span_utc(start: date, days: int, tz) -> tuple[datetime, datetime]:
     """[local midnight of start, local midnight of start + days) as UTC instants."""
     return local_midnight_utc(start, tz), local_midnight_utc(start + timedelta(days=days), tz)
+
+
+def page_bounds(offset: object, size: object, max_size: int) -> tuple[int, int]:
+    """(offset, size) of a page read: integers, offset >= 0, 1 <= size <= max_size."""
+    for name, v in (("offset", offset), ("size", size)):
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise InvalidInput(f"page {name} must be an integer, got {type(v).__name__}")
+    if offset < 0:
+        raise InvalidInput(f"page offset must be >= 0, got {offset}")
+    if not 1 <= size <= max_size:
+        raise InvalidInput(f"page size must be 1..{max_size}, got {size}")
+    return offset, size

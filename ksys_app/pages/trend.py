@@ -64,8 +64,7 @@ def _features() -> rx.Component:
     return rx.el.section(
         rx.el.div(
             rx.el.h2("5-minute features", class_name="section-title"),
-            rx.el.span(rx.cond(S.features_note != "", S.features_note, "features_5m"),
-                       class_name="muted small"),
+            rx.el.span("features_5m, newest first", class_name="muted small"),
             class_name="section-head",
         ),
         rx.cond(S.features_error != "",

@@ -33,6 +33,7 @@ from typing import Any, ClassVar, Mapping
 from urllib.parse import urlencode
 
 import reflex as rx
+from reflex.utils import format as rx_format
 
 from ksys_app import logevents
 from ksys_app.data.errors import RETRY_SCHEDULE_S, retry_delay_s
@@ -40,7 +41,7 @@ from ksys_app.data.repository import get_repository
 from ksys_app.data.result import ReadResult
 from ksys_app.domain.timefmt import format_local
 from ksys_app.domain.windows import DEFAULT_WINDOW, WINDOW_CODES
-from ksys_app.states.outcomes import newest_data_time, outcome, page_outcome
+from ksys_app.states.outcomes import newest_data_time, outcome, page_outcome, payload_notice
 from ksys_app.states.view import pick_tag
 
 logger = logging.getLogger(__name__)
@@ -100,6 +101,9 @@ class PageState(rx.State, mixin=True):
     data_as_of: str = ""  # local time of the newest data in the shown rows
     empty_reason: str = ""
     notice: str = ""
+    # PAYLOAD_BLOAT of the last update: a read over the payload budget, or an
+    # update to the browser over it (see _check_payload); "" when within budget.
+    payload_notice: str = ""
     retry_attempt: int = 0
     retry_in_s: int = 0
 
@@ -193,11 +197,44 @@ class PageState(rx.State, mixin=True):
     # ------------------------------------------------------------------ reads
 
     def _apply_parts(self, data: Any, parts: frozenset[str]) -> Mapping[str, ReadResult]:
-        """_apply, then note when each part was read (for the live refresh periods)."""
+        """_apply, then note when each part was read (for the live refresh periods)
+        and check the size of what goes to the browser."""
         results = self._apply(data, parts)
         now = time.monotonic()
         self._read_at = {**self._read_at, **{part: now for part in parts}}
+        self._check_payload(data, results)
         return results
+
+    def _sent_bytes(self) -> int:
+        """JSON size of this state's changed frontend vars: the state update the
+        browser is about to get (backend-only vars, `_x`, never travel)."""
+        # Reflex's own delta (reflex.istate.delta.build_delta) sends dirty_vars &
+        # _frontend_var_names (base vars and computed vars); fall back to base_vars.
+        try:
+            frontend = getattr(self.__class__, "_frontend_var_names", None) or frozenset(self.base_vars)
+            names = sorted(self.dirty_vars & frontend)
+            return len(rx_format.json_dumps({n: self.get_value(n) for n in names}).encode("utf-8"))
+        except Exception:  # noqa: BLE001 - a failed measurement must not fail the page
+            logger.exception("could not measure the update of %s", self.route)
+            return 0
+
+    def _check_payload(self, data: Any, results: Mapping[str, ReadResult]) -> None:
+        """PAYLOAD_BLOAT on the page: what a read flagged (ReadResult.warning) and an
+        update to the browser over the budget (logged as payload_bloat with its size).
+        The rows are shown all the same (PRD.md resolution 19)."""
+        reads = [r for r in (*(data.values() if isinstance(data, Mapping) else ()), *results.values())
+                 if isinstance(r, ReadResult)]
+        budget = get_repository().setting("payload_warn_bytes")
+        sent = self._sent_bytes()
+        if sent > budget:
+            first = next(iter(results.values()), None)
+            logevents.log_event(logevents.PAYLOAD_BLOAT, range=self.window if self.uses_window else None,
+                                tag=self.tag or None, view=first.view if first else None,
+                                rowcount=len(first.rows) if first else 0, dur_ms=0.0,
+                                cache_hit=bool(first and first.cache_hit), page=self.route,
+                                bytes=sent, budget=budget, source="page_update")
+        self.payload_notice = payload_notice(
+            (r.warning.message for r in reads if r.warning is not None), sent, budget)
 
     def _absorb(self, results: Mapping[str, ReadResult]) -> None:
         """Fold the results of the parts just read into error / stale / empty / retry."""
@@ -308,6 +345,10 @@ class PageState(rx.State, mixin=True):
     @rx.event
     def dismiss_notice(self):
         self.notice = ""
+
+    @rx.event
+    def dismiss_payload_notice(self):
+        self.payload_notice = ""
 
     # ------------------------------------------------------------------ background loop
 

@@ -61,11 +61,10 @@ def tile_cards(tags: Sequence[str], stats: Mapping[str, WindowStats],
     for tag in tags:
         s = stats.get(tag) or WindowStats(tag, 0, None, None, None, None, None)
         t = build_kpi_tile(s, rules.get(tag), tz)
-        direction = "flat" if t.n == 0 or abs(t.delta_pct) < 0.05 else (
-            "up" if t.delta_pct > 0 else "down")
         cards.append({
             "title": t.title, "value": t.value_s, "ts": t.ts_s, "range": t.range_label,
-            "delta": t.delta_s, "dir": direction, "status": str(t.status_level),
+            "note": t.scale_note, "delta": t.delta_s, "delta_mode": t.delta_mode,
+            "dir": t.direction, "status": str(t.status_level), "tone": t.tone,
             "gauge": f"{t.gauge_pct:.1f}", "n": str(t.n), "min": t.min_s, "max": t.max_s,
             "first": t.first_s, "last": t.last_s,
         })

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from ksys_app.data.result import ReadResult
 
@@ -75,3 +75,16 @@ def page_outcome(outcomes: Mapping[str, Mapping[str, Any]], main_part: str) -> P
         fetched_at=min(fetched) if fetched else None,
         empty=bool(main and main["no_rows"] and not failed),
     )
+
+
+def payload_notice(read_warnings: Iterable[str], sent_bytes: int, budget: int) -> str:
+    """What the page says about PAYLOAD_BLOAT: the warnings its reads carried
+    (ReadResult.warning messages, each once) and an update to the browser of
+    more than `budget` bytes. "" when there is nothing to say."""
+    messages = list(dict.fromkeys(m for m in read_warnings if m))
+    if sent_bytes > budget:
+        messages.append(f"this update is about {sent_bytes // 1000} KB, over the "
+                        f"{budget // 1000} KB payload budget")
+    if not messages:
+        return ""
+    return "PAYLOAD_BLOAT: " + "; ".join(messages) + " (the data is all shown; a shorter window loads faster)"

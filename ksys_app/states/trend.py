@@ -3,6 +3,8 @@
 The rollup rows stay in a backend-only var; the browser gets the chart points
 (at most domain.series.MAX_POINTS merged buckets, floats rounded) and one page
 of the history table. Table rows and chart points are the same merged buckets.
+The 5-minute features are read a page at a time (their count, then the rows of
+the page shown), so a long window neither reads nor sends thousands of rows.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import reflex as rx
 
 from ksys_app.data.repository import get_repository
 from ksys_app.data.result import ReadResult
+from ksys_app.data.rows import FeatureRow
 from ksys_app.domain.series import (
     Bucket,
+    Page,
     fmt_num,
     format_width,
     merge_buckets,
@@ -30,7 +34,6 @@ from ksys_app.states.base import ALL, PageState
 from ksys_app.states.chart_table import PAGE_SIZE, ChartTable
 from ksys_app.states.view import chart_label
 
-FEATURES_MAX_ROWS = 2016  # 7 days of 5-minute rows; longer windows show the newest 7 days
 SERIES_KEYS = ("avg", "min", "max", "last", "first")
 # Short keys of the chart points: 300 points x 5 series travel on every update.
 CHART_KEYS = {"avg": "a", "min": "mn", "max": "mx", "last": "l", "first": "f"}
@@ -52,21 +55,20 @@ class TrendState(PageState, ChartTable, rx.State):
     features_count: int = 0
     fpage: int = 0
     fpage_count: int = 1
-    features_note: str = ""
     features_error: str = ""
-
-    _features: tuple = ()  # FeatureRows, newest first
 
     input_defaults: ClassVar[Mapping[str, Any]] = {"page": 0, "fpage": 0}
 
+    def _params(self) -> tuple:
+        return (self.tag, self.window, self.fpage)
+
     @classmethod
-    async def _fetch(cls, params: tuple, parts: frozenset[str]) -> dict[str, ReadResult]:
-        tag, window = params
+    async def _fetch(cls, params: tuple, parts: frozenset[str]) -> dict[str, Any]:
+        tag, window, fpage = params
         repo = get_repository()
-        series, features = await asyncio.gather(
-            repo.series(tag, window),
-            repo.features_recent(tag, window, FEATURES_MAX_ROWS))
-        return {"series": series, "features": features}
+        series, (count, rows, page) = await asyncio.gather(
+            repo.series(tag, window), read_features_page(tag, window, fpage))
+        return {"series": series, "features_count": count, "features": rows, "fpage": page}
 
     def _apply(self, data: dict[str, ReadResult], parts: frozenset[str]) -> dict[str, ReadResult]:
         series = data["series"]
@@ -87,30 +89,29 @@ class TrendState(PageState, ChartTable, rx.State):
         ]
         self._page_rows(tz)
 
-        feats = data["features"]
-        self._features = tuple(reversed(feats.rows))
-        self.features_count = len(self._features)
-        # With last good rows the page-level stale badge says enough; without, say why.
-        self.features_error = (f"{feats.error.code}: {feats.error.message}"
-                               if feats.failed and not feats.stale else "")
-        self.features_note = (f"newest {FEATURES_MAX_ROWS} rows of the window" if feats.truncated
-                              else "")
-        self._feature_rows(tz)
+        # Features that cannot be read show their error in their own section (_show_features);
+        # the page's state (error, stale, empty, retry) follows the rollup read.
+        self._show_features(data["features_count"], data["features"], data["fpage"], tz)
         return {ALL: series}
 
     def _row_cells(self, num: int, b: Bucket, tz: Any) -> list[str]:
         return history_row(num, self.tag, b, tz)
 
-    def _feature_rows(self, tz=None) -> None:
-        tz = tz or get_repository().tz
-        p = page_slice(len(self._features), self.fpage, PAGE_SIZE)
+    def _show_features(self, count: ReadResult, rows: ReadResult, p: Page, tz: Any) -> None:
+        """The features table from a count read and the page read of page `p`."""
+        self.features_count = count.rows[0] if count.rows else 0
         self.fpage, self.fpage_count = p.index, p.count
-        self.features_page = [
-            [str(i + 1), f.tag_name, format_local(f.bucket, tz), fmt_num(f.mean_5m),
-             fmt_num(f.std_5m), fmt_num(f.min_5m), fmt_num(f.max_5m), fmt_num(f.p10_5m),
-             fmt_num(f.p90_5m), str(f.n_5m)]
-            for i, f in enumerate(self._features[p.start:p.stop], start=p.start)
-        ]
+        # With last good rows the page-level stale badge says enough; without, say why.
+        failed = next((r for r in (count, rows) if r.failed and not r.stale), None)
+        self.features_error = f"{failed.error.code}: {failed.error.message}" if failed else ""
+        self.features_page = [feature_cells(i, f, tz) for i, f in enumerate(rows.rows, start=p.start + 1)]
+
+    async def _flip_features(self, to_page: int):
+        """Read and show another page of the features table (the history table pages
+        from memory; the features are read per page)."""
+        tag, window = self.tag, self.window
+        count, rows, p = await read_features_page(tag, window, to_page)
+        self._show_features(count, rows, p, get_repository().tz)
 
     @rx.event
     def set_series(self, key: str, on: bool):
@@ -118,14 +119,12 @@ class TrendState(PageState, ChartTable, rx.State):
             setattr(self, f"show_{key}", bool(on))
 
     @rx.event
-    def next_fpage(self):
-        self.fpage += 1
-        self._feature_rows()
+    async def next_fpage(self):
+        await self._flip_features(self.fpage + 1)
 
     @rx.event
-    def prev_fpage(self):
-        self.fpage -= 1
-        self._feature_rows()
+    async def prev_fpage(self):
+        await self._flip_features(self.fpage - 1)
 
     @rx.event
     def download_csv(self):
@@ -135,6 +134,27 @@ class TrendState(PageState, ChartTable, rx.State):
                         b.n, self.bucket_label] for b in self._rows])
         return rx.download(data=text, filename=f"trend_{self.tag}_{self.window}.csv",
                            mime_type="text/csv")
+
+
+async def read_features_page(tag: str, window: str, index: int) -> tuple[ReadResult, ReadResult, Page]:
+    """(count read, page read, the page) of /trend's features table at page `index`.
+
+    The count comes first so the index is clamped to the pages there are (a
+    window that slid past the last page shows the new last page). Without a
+    count, or with no rows, there is no page to read.
+    """
+    repo = get_repository()
+    count = await repo.features_count(tag, window)
+    total = count.rows[0] if count.rows else 0
+    p = page_slice(total, index, PAGE_SIZE)
+    if total == 0:
+        return count, ReadResult(), p
+    return count, await repo.features_page(tag, window, p.start, PAGE_SIZE), p
+
+
+def feature_cells(num: int, f: FeatureRow, tz) -> list[str]:
+    return [str(num), f.tag_name, format_local(f.bucket, tz), fmt_num(f.mean_5m), fmt_num(f.std_5m),
+            fmt_num(f.min_5m), fmt_num(f.max_5m), fmt_num(f.p10_5m), fmt_num(f.p90_5m), str(f.n_5m)]
 
 
 def history_row(num: int, tag: str, b: Bucket, tz) -> list[str]:

@@ -161,6 +161,36 @@ async def test_features_match_raw_data(seeded, repo, window):
     assert_utc_buckets(got.rows, timedelta(minutes=5))
 
 
+async def test_features_pages_match_raw_data(seeded, repo, window):
+    """features_count + features_page: the window's rows newest first, a page at a time."""
+    d = parse_window(window).duration
+    size = 7
+
+    async def read():
+        count = await repo.features_count("S1", window)
+        total = count.rows[0]
+        pages = [await repo.features_page("S1", window, off, size) for off in range(0, total, size)]
+        return count, pages
+
+    (count, pages), want = await settled(read, lambda: sql(seeded.admin_dsn, f"""
+        SELECT date_bin('5 minutes', ts, {ORIGIN}) AS bucket, min(value), max(value), count(*)
+        FROM influx_hist
+        WHERE tag_name = 'S1' AND date_bin('5 minutes', ts, {ORIGIN}) >= now() - %s
+        GROUP BY 1 ORDER BY 1 DESC""", (d,)))
+    assert count.error is None and count.rows == (len(want),)
+    assert all(p.error is None and 0 < len(p.rows) <= size and not p.truncated for p in pages)
+    got = [(r.bucket, r.min_5m, r.max_5m, r.n_5m) for p in pages for r in p.rows]
+    assert got == want
+    past_end = await repo.features_page("S1", window, len(want) + size, size)
+    assert past_end.rows == () and past_end.error.code == ErrorCode.NO_ROWS
+
+
+async def test_features_page_rejects_bad_bounds(repo):
+    for offset, size in ((-1, 10), (0, 0), (0, 10_000), ("0", 10), (0, True)):
+        got = await repo.features_page("S1", "24h", offset, size)
+        assert got.error.code == ErrorCode.INVALID_INPUT, (offset, size)
+
+
 async def test_tech_matches_raw_data(seeded, repo, window):
     d = parse_window(window).duration
     got, want = await settled(lambda: repo.tech("S1", window), lambda: sql(seeded.admin_dsn, f"""

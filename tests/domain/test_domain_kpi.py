@@ -5,16 +5,28 @@ from decimal import Decimal
 import pytest
 
 from ksys_app.domain.kpi import (
+    NO_LIMITS,
+    WINDOW_SCALE,
+    Delta,
     KpiTile,
     QcRule,
+    Scale,
     WindowStats,
     alarm_badge,
     build_kpi_tile,
     delta_pct,
+    format_change,
     format_delta,
     gauge_pct,
+    gauge_scale,
+    has_limits,
+    near_zero,
     range_label,
+    scale_note,
     status_level,
+    tile_delta,
+    tile_tone,
+    window_scale,
 )
 from ksys_app.domain.timefmt import NaiveDatetimeError
 
@@ -99,7 +111,6 @@ def test_gauge_clamps():
 
 
 def test_gauge_empty_range_or_missing_value_is_zero():
-    assert gauge_pct(7.0, None, 7.0, 7.0) == 0.0  # flat window
     assert gauge_pct(7.0, None, 8.0, 6.0) == 0.0  # hi < lo
     assert gauge_pct(7.0, None, None, 9.0) == 0.0
     assert gauge_pct(None, RULE, 0.0, 10.0) == 0.0
@@ -175,12 +186,147 @@ def test_alarm_badge():
 
 def test_range_label():
     assert range_label(RULE, 3.0, 4.0) == "0.0 ~ 100.0"
-    assert range_label(None, 3.14, 4.06) == "3.1 ~ 4.1"
-    assert range_label(QcRule("T1", min_val=1.0), 3.0, 4.0) == "3.0 ~ 4.0"
+    # no rule: the window's range padded by 10 % of its span on each side
+    # 3.14..4.06: span 0.92, pad 0.092 -> 3.048 .. 4.152
+    assert range_label(None, 3.14, 4.06) == "3.0 ~ 4.2"
+    # span 1, pad 0.1 -> 2.9 .. 4.1
+    assert range_label(QcRule("T1", min_val=1.0), 3.0, 4.0) == "2.9 ~ 4.1"
     disabled = QcRule("T1", 0.0, 100.0, None, None, None, None, enabled=False)
-    assert range_label(disabled, -2.0, 2.0) == "-2.0 ~ 2.0"
+    # span 4, pad 0.4
+    assert range_label(disabled, -2.0, 2.0) == "-2.4 ~ 2.4"
     assert range_label(None, None, None) == "-"
     assert range_label(None, 1.0, None) == "-"
+
+
+# --- tags without QC rules: the padded window scale --------------------------
+
+@pytest.mark.parametrize(
+    "lo, hi, expected",
+    [
+        (20.0, 30.0, (19.0, 31.0)),       # span 10 -> pad 1
+        (0.0, 100.0, (-10.0, 110.0)),     # span 100 -> pad 10
+        (-50.0, -10.0, (-54.0, -6.0)),    # span 40 -> pad 4
+        (1.0, 1.0, (0.9, 1.1)),           # flat: 10 % of |1.0|
+        (-5.0, -5.0, (-5.5, -4.5)),       # flat negative: 10 % of |-5|
+        (250.0, 250.0, (225.0, 275.0)),
+        (0.0, 0.0, (-1.0, 1.0)),          # flat at zero: +-1
+    ],
+)
+def test_window_scale_is_padded_and_never_empty(lo, hi, expected):
+    scale = window_scale(lo, hi)
+    assert (scale.lo, scale.hi) == pytest.approx(expected)
+    assert scale.from_qc is False and scale.span > 0
+
+
+@pytest.mark.parametrize("lo, hi", [(None, 1.0), (1.0, None), (None, None), (2.0, 1.0), (math.nan, 1.0)])
+def test_window_scale_missing_or_inverted_is_none(lo, hi):
+    assert window_scale(lo, hi) is None
+
+
+def test_gauge_scale_prefers_qc_range():
+    assert gauge_scale(RULE, 3.0, 4.0) == Scale(0.0, 100.0, from_qc=True)
+    assert gauge_scale(None, 3.0, 4.0) == Scale(pytest.approx(2.9), pytest.approx(4.1), from_qc=False)
+
+
+def test_gauge_without_rule_on_padded_window():
+    # 20..30 -> 19..31 (12 wide)
+    assert gauge_pct(25.0, None, 20.0, 30.0) == pytest.approx(50.0)
+    assert gauge_pct(30.0, None, 20.0, 30.0) == pytest.approx(11 / 12 * 100)  # 91.67, not 100
+    assert gauge_pct(20.0, None, 20.0, 30.0) == pytest.approx(1 / 12 * 100)   # 8.33, not 0
+
+
+def test_gauge_of_flat_window_sits_in_the_middle():
+    # the "1.0 ~ 1.0 and 0 %" tile: now 0.9 ~ 1.1 and 50 %
+    assert gauge_pct(1.0, None, 1.0, 1.0) == pytest.approx(50.0)
+    assert range_label(None, 1.0, 1.0) == "0.9 ~ 1.1"
+    assert gauge_pct(0.0, None, 0.0, 0.0) == pytest.approx(50.0)
+    assert range_label(None, 0.0, 0.0) == "-1.0 ~ 1.0"
+    assert gauge_pct(7.0, None, 7.0, 7.0) == pytest.approx(50.0)  # 6.3 .. 7.7
+
+
+def test_has_limits_and_scale_note():
+    assert has_limits(RULE) and scale_note(RULE) == ""
+    assert not has_limits(None) and scale_note(None) == NO_LIMITS
+    disabled = QcRule("T1", 0.0, 100.0, 20.0, 80.0, 10.0, 90.0, enabled=False)
+    assert not has_limits(disabled) and scale_note(disabled) == NO_LIMITS
+    empty = QcRule("T1")
+    assert not has_limits(empty) and scale_note(empty) == NO_LIMITS
+    warn_only = QcRule("T1", warn_max=80.0)
+    assert has_limits(warn_only) and scale_note(warn_only) == WINDOW_SCALE
+    nan_only = QcRule("T1", min_val=math.nan)
+    assert not has_limits(nan_only)
+
+
+@pytest.mark.parametrize(
+    "n, qc, level, expected",
+    [
+        (0, None, 0, "nodata"),
+        (0, RULE, 0, "nodata"),
+        (5, None, 0, "neutral"),
+        (5, QcRule("T1", enabled=False, min_val=0.0, max_val=1.0), 0, "neutral"),
+        (5, RULE, 0, "normal"),
+        (5, RULE, 1, "warn"),
+        (5, RULE, 2, "crit"),
+        (5, QcRule("T1", warn_max=80.0), 0, "normal"),
+    ],
+)
+def test_tile_tone(n, qc, level, expected):
+    assert tile_tone(n, qc, level) == expected
+
+
+# --- deltas near zero ---------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "prev, span, expected",
+    [
+        (0.0, None, True),
+        (0.0, 100.0, True),
+        (0.5, 100.0, True),     # 0.5 < 1 % of 100
+        (-0.99, 100.0, True),
+        (1.0, 100.0, False),    # exactly 1 % is not below it
+        (0.5, None, False),     # no scale: only an exact 0 is near zero
+        (0.5, 0.0, False),
+        (None, 100.0, False),
+    ],
+)
+def test_near_zero(prev, span, expected):
+    assert near_zero(prev, span) is expected
+
+
+def test_delta_pct_near_zero_prev_is_zero_with_a_scale():
+    assert delta_pct(1.5, 1.0, 200.0) == 0.0   # |1.0| < 2.0 (1 % of 200)
+    assert delta_pct(1.5, 1.0) == pytest.approx(50.0)  # without a scale, as before
+    assert delta_pct(110.0, 100.0, 200.0) == pytest.approx(10.0)
+
+
+def test_tile_delta_percentage():
+    assert tile_delta(105.6, 100.0, 200.0) == Delta("pct", pytest.approx(5.6), pytest.approx(5.6), "+5.6%", "up")
+    assert tile_delta(96.8, 100.0, 200.0) == Delta("pct", pytest.approx(-3.2), pytest.approx(-3.2), "-3.2%", "down")
+    assert tile_delta(100.04, 100.0, 200.0).direction == "flat"  # +0.04 % shows "+0.0%"
+
+
+def test_tile_delta_near_zero_is_absolute():
+    # the "+50 %" tile: 1.0 -> 1.5 on a 0..200 scale is a change of +0.5
+    d = tile_delta(1.5, 1.0, 200.0)
+    assert (d.mode, d.pct, d.text, d.direction) == ("abs", 0.0, "+0.5", "up")
+    assert d.change == pytest.approx(0.5)
+    d = tile_delta(-0.25, 0.0, 10.0)
+    assert (d.mode, d.text, d.direction) == ("abs", "-0.2", "down")  # -0.25 rounds half to even
+    d = tile_delta(0.03, 0.005, 1.0)  # 0.005 < 0.01; change 0.025 rounds to +0.0
+    assert (d.mode, d.text, d.direction) == ("abs", "+0.0", "flat")
+    # prev exactly 0 without a scale: the absolute change too (the PRD's 0 % said nothing)
+    assert tile_delta(5.0, 0.0, None).text == "+5.0"
+
+
+def test_tile_delta_not_computable():
+    for last, prev in [(5.0, None), (None, 3.0), (math.nan, 3.0)]:
+        assert tile_delta(last, prev, 100.0) == Delta("pct", 0.0, 0.0, "+0.0%", "flat")
+
+
+@pytest.mark.parametrize("change, expected", [(0.5, "+0.5"), (-1.26, "-1.3"), (-0.04, "+0.0"), (0.0, "+0.0"),
+                                              (12.0, "+12.0"), (math.inf, "-")])
+def test_format_change(change, expected):
+    assert format_change(change) == expected
 
 
 # --- tile ------------------------------------------------------------------
@@ -205,26 +351,57 @@ def test_build_kpi_tile_full():
         max_s="88.9",
         first_s="40.0",
         last_s="85.0",
+        tone="warn",
+        scale_note="",
+        delta_mode="pct",
+        direction="up",
     )
 
 
 def test_build_kpi_tile_without_rule_uses_window_and_other_tz():
     stats = WindowStats("T2", 10, 10.0, 20.0, 12.0, 15.0, datetime(2025, 1, 15, 12, 0, tzinfo=UTC), None)
     tile = build_kpi_tile(stats, None, tz="UTC")
-    assert tile.gauge_pct == 50.0
-    assert tile.range_label == "10.0 ~ 20.0"
+    assert tile.gauge_pct == pytest.approx(50.0)  # 15 on 9..21
+    assert tile.range_label == "9.0 ~ 21.0"
     assert tile.status_level == 0
-    assert tile.delta_s == "+0.0%"
+    assert (tile.tone, tile.scale_note) == ("neutral", "no limits")
+    assert tile.delta_s == "+0.0%" and tile.direction == "flat"
     assert tile.ts_s == "2025-01-15 12:00:00"
+
+
+def test_build_kpi_tile_flat_tag_without_rule():
+    # a constant reading of 1.0 and no rule: previously "1.0 ~ 1.0", 0 %, green
+    ts = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
+    tile = build_kpi_tile(WindowStats("FLAT", 60, 1.0, 1.0, 1.0, 1.0, ts, 1.0), None, tz="UTC")
+    assert (tile.range_label, tile.tone, tile.scale_note) == ("0.9 ~ 1.1", "neutral", "no limits")
+    assert tile.gauge_pct == pytest.approx(50.0)
+    assert (tile.delta_s, tile.direction) == ("+0.0%", "flat")
+
+
+def test_build_kpi_tile_near_zero_prev_shows_absolute_delta():
+    # 0..200 rule: 1 % of the span is 2.0; prev 1.0 is below it
+    rule = QcRule("T7", min_val=0.0, max_val=200.0)
+    ts = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
+    tile = build_kpi_tile(WindowStats("T7", 2, 1.0, 1.5, 1.0, 1.5, ts, 1.0), rule, tz="UTC")
+    assert (tile.delta_s, tile.delta_pct, tile.delta_mode, tile.direction) == ("+0.5", 0.0, "abs", "up")
+    assert tile.gauge_pct == pytest.approx(0.75)  # 1.5 / 200
+    # no rule: the scale is the padded window 0.95 .. 1.55 (span 0.6, 1 % = 0.006): a percentage
+    tile = build_kpi_tile(WindowStats("T7", 2, 1.0, 1.5, 1.0, 1.5, ts, 1.0), None, tz="UTC")
+    assert (tile.delta_s, tile.delta_mode) == ("+50.0%", "pct")
+    # readings around 0 without a rule: -0.2 .. 0.3, pad 0.05 -> span 0.6; prev 0.001 < 0.006
+    tile = build_kpi_tile(WindowStats("T7", 3, -0.2, 0.3, -0.2, 0.3, ts, 0.001), None, tz="UTC")
+    assert (tile.delta_s, tile.delta_mode, tile.direction) == ("+0.3", "abs", "up")
 
 
 def test_build_kpi_tile_empty():
     stats = WindowStats("T3", 0, None, None, None, None, None, None)
     tile = build_kpi_tile(stats, None)
-    assert tile == KpiTile("T3", "-", 0.0, "-", 0.0, 0, "-", "-", 0, "-", "-", "-", "-")
-    # An empty tile still shows the configured QC range.
+    assert tile == KpiTile("T3", "-", 0.0, "-", 0.0, 0, "-", "-", 0, "-", "-", "-", "-",
+                           tone="nodata", scale_note="no limits", delta_mode="pct", direction="flat")
+    # An empty tile still shows the configured QC range, and is grey, not green.
     assert build_kpi_tile(stats, RULE).range_label == "0.0 ~ 100.0"
     assert build_kpi_tile(stats, RULE).status_level == 0
+    assert build_kpi_tile(stats, RULE).tone == "nodata"
 
 
 def test_build_kpi_tile_missing_pieces_render_dash():

@@ -6,6 +6,7 @@ download). Screenshots go to test-output/screenshots/.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -27,6 +28,7 @@ from tests.schema.seed import seed_readings
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
+SERVER_LOG = ROOT / "test-output" / "e2e-server.log"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -87,6 +89,27 @@ def wait_http(url: str, timeout_s: float = 120) -> None:
     raise TimeoutError(f"{url} did not answer: {last}")
 
 
+@contextlib.contextmanager
+def app_server(app_dsn: str, log_path: Path, env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`ksys serve` on a free port over app_dsn, its output in log_path: (url, process)."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "w")
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "ksys_app.ops.cli", "serve", "--dsn", app_dsn, "--port", str(port),
+                             "--host", "127.0.0.1"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            env={**os.environ, **env}, start_new_session=True)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/ping", timeout_s=300)
+        yield f"http://127.0.0.1:{port}", proc
+    finally:
+        os.killpg(proc.pid, 15)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+        log.close()
+
+
 @pytest.fixture(scope="session")
 def seeded_app(pg_server, migrated_templates) -> Iterator[SeededApp]:
     if not Path(CHROMIUM).exists():
@@ -98,24 +121,8 @@ def seeded_app(pg_server, migrated_templates) -> Iterator[SeededApp]:
     with psycopg.connect(admin, autocommit=True) as conn:
         outage_start, outage_hours = seed_dashboard(conn)
     app_dsn = pg_server.dsn(name, user="eco_ro")
-    port = free_port()
-    log = open(ROOT / "test-output" / "e2e-server.log", "w") if (ROOT / "test-output").exists() else None
-    if log is None:
-        (ROOT / "test-output").mkdir(parents=True, exist_ok=True)
-        log = open(ROOT / "test-output" / "e2e-server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "ksys_app.ops.cli", "serve", "--dsn", app_dsn, "--port", str(port),
-                             "--host", "127.0.0.1"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, **SERVER_ENV}, start_new_session=True)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/ping", timeout_s=300)
-        yield SeededApp(f"http://127.0.0.1:{port}", admin, app_dsn, outage_start, outage_hours, proc)
-    finally:
-        os.killpg(proc.pid, 15)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-        log.close()
+    with app_server(app_dsn, SERVER_LOG, SERVER_ENV) as (url, proc):
+        yield SeededApp(url, admin, app_dsn, outage_start, outage_hours, proc)
 
 
 @pytest.fixture(scope="session")
@@ -144,9 +151,6 @@ def screenshot(page, name: str) -> Path:
 
 
 # ---------------------------------------------------------------------- page helpers
-
-
-SERVER_LOG = ROOT / "test-output" / "e2e-server.log"
 
 
 @pytest.fixture
@@ -182,12 +186,12 @@ def table_rows(page, testid: str) -> list[list[str]]:
         "rows => rows.map(r => Array.from(r.querySelectorAll('td')).map(td => td.innerText.trim()))")
 
 
-def server_events(event: str) -> list[dict]:
-    """JSON event lines of the e2e server log with this event name."""
+def server_events(event: str, log_path: Path = SERVER_LOG) -> list[dict]:
+    """JSON event lines of the e2e server log (or another server's) with this event name."""
     out = []
-    if not SERVER_LOG.exists():
+    if not log_path.exists():
         return out
-    for line in SERVER_LOG.read_text(errors="replace").splitlines():
+    for line in log_path.read_text(errors="replace").splitlines():
         if line.startswith("{") and f'"{event}"' in line:
             try:
                 obj = json.loads(line)

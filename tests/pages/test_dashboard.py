@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -10,6 +11,7 @@ from ksys_app.domain.comm import comm_status
 from ksys_app.domain.kpi import QcRule, alarm_badge, status_level
 from ksys_app.domain.timefmt import format_local, format_local_short
 from ksys_app.domain.windows import DEFAULT_WINDOW, WINDOW_CODES
+from ksys_app.ops.schema.refresh import refresh_range
 from tests.pages.conftest import QC_RULES, screenshot, table_rows, wait_loaded, wait_url
 
 pytestmark = pytest.mark.e2e
@@ -38,7 +40,14 @@ def test_tiles_one_per_tag_with_last_value_and_range(seeded_app, page, db):
         gauge = tile.locator("[data-testid=kpi-gauge]")
         assert gauge.get_attribute("data-status") == str(status_level(value, rule))
         assert 0.0 <= float(gauge.get_attribute("data-pct")) <= 100.0
-        assert tile.locator("[data-testid=kpi-delta]").inner_text().endswith("%")
+        delta = tile.locator("[data-testid=kpi-delta]")
+        # a percentage, or the absolute change when the previous bucket's last is near 0
+        # (|prev| < 1 % of the QC span: PRD.md resolution 24)
+        if delta.get_attribute("data-mode") == "abs":
+            assert re.fullmatch(r"[+-]\d+\.\d", delta.inner_text()), delta.inner_text()
+        else:
+            assert re.fullmatch(r"[+-]\d+\.\d%", delta.inner_text()), delta.inner_text()
+        assert tile.get_attribute("data-tone") == ("normal", "warn", "crit")[status_level(value, rule)]
     screenshot(page, "dashboard_24h")
 
 
@@ -81,3 +90,61 @@ def test_window_control_has_all_options_and_switches(seeded_app, page):
     wait_loaded(page)
     assert page.locator("[data-testid=kpi-tile]").count() == 3
     assert "last 48h" in page.inner_text("main")
+
+
+# Two tags for the test below only. NOQC_FLOW: a constant 1.0 every minute for the last
+# hour, no QC rule. OLD_D900: ten readings three days ago, nothing in the last 24 h.
+NOQC, OLD = "NOQC_FLOW", "OLD_D900"
+NEUTRAL_BORDER, NODATA_BORDER = "rgb(100, 116, 139)", "rgb(203, 213, 225)"  # ksys.css #64748b, #cbd5e1
+
+
+@pytest.fixture
+def extra_tags(db):
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    old = now - timedelta(days=3)
+    rows = [(now - timedelta(minutes=60 - i, seconds=30), NOQC, 1.0) for i in range(60)]
+    rows += [(old + timedelta(minutes=i), OLD, 5.0) for i in range(10)]
+    with db.cursor() as cur, cur.copy("COPY influx_hist (ts, tag_name, value) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    refresh_range(db, old - timedelta(hours=1), now)
+    try:
+        yield
+    finally:
+        db.execute("DELETE FROM influx_hist WHERE tag_name = ANY(%s)", ([NOQC, OLD],))
+        refresh_range(db, old - timedelta(hours=1), now)
+
+
+def test_tiles_without_rule_are_neutral_and_without_data_grey(seeded_app, page, extra_tags):
+    page.goto(f"{seeded_app.url}/?window=24h")
+    wait_loaded(page)
+    page.wait_for_selector(f"[data-testid=kpi-tile][data-tag={OLD}]")
+
+    free = page.locator(f"[data-testid=kpi-tile][data-tag={NOQC}]")
+    assert free.get_attribute("data-tone") == "neutral"
+    assert free.locator("[data-testid=kpi-value]").inner_text() == "1.0"
+    # a flat window 1.0 .. 1.0 is padded by 10 % of |1.0|: 0.9 ~ 1.1, and 1.0 sits at 50 %
+    assert free.locator("[data-testid=kpi-range]").inner_text() == "0.9 ~ 1.1"
+    assert free.locator("[data-testid=kpi-note]").inner_text() == "no limits"
+    gauge = free.locator("[data-testid=kpi-gauge]")
+    assert (gauge.get_attribute("data-pct"), gauge.get_attribute("data-tone")) == ("50.0", "neutral")
+    assert free.locator("[data-testid=kpi-delta]").inner_text() == "+0.0%"
+    assert free.evaluate("e => getComputedStyle(e).borderTopColor") == NEUTRAL_BORDER
+
+    empty = page.locator(f"[data-testid=kpi-tile][data-tag={OLD}]")
+    assert empty.get_attribute("data-tone") == "nodata"
+    assert empty.locator("[data-testid=kpi-value]").inner_text() == "-"
+    assert empty.locator("[data-testid=kpi-nodata]").inner_text() == "no data in the window"
+    assert empty.locator("[data-testid=kpi-range]").count() == 0  # no scale to show
+    assert empty.locator("[data-testid=kpi-gauge] text").inner_html() == "-"
+    assert empty.evaluate("e => getComputedStyle(e).borderTopColor") == NODATA_BORDER
+    # and the tags with rules keep their status colours (green within limits)
+    for tag in ("D100", "D200", "D300"):
+        tile = page.locator(f"[data-testid=kpi-tile][data-tag={tag}]")
+        assert tile.get_attribute("data-tone") in ("normal", "warn", "crit")
+        assert tile.locator("[data-testid=kpi-note]").count() == 0
+
+    for width, height in ((1440, 900), (800, 480)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(300)
+        screenshot(page, f"dashboard_tiles_{width}x{height}")

@@ -67,6 +67,7 @@ class Repository(Reads):
                   newest_first: bool = False,
                   post: Callable[[Sequence], Sequence] | None = None,
                   empty_is_no_rows: bool = True,
+                  payload_check: bool = True,
                   ctx: ReadContext = ReadContext()) -> ReadResult:
         """The one execution path of every read (also used by tests with their own Query).
 
@@ -74,9 +75,14 @@ class Repository(Reads):
         `convert` maps one record to a row (a rows.RowMapper converts the whole
         result at once); None passes the records to `post` as they are, which
         must then turn them into rows. The rows end up in a tuple.
+        `payload_check` False: the rows are not what goes to the browser (the page
+        reduces them first, e.g. merges a rollup to its chart points), so their
+        size says nothing about the payload; the page measures what it sends
+        (states.base.PageState._check_payload).
         """
         t0 = time.monotonic()
-        load = functools.partial(self._load, query, args, convert, limit, newest_first, post, ctx)
+        load = functools.partial(self._load, query, args, convert, limit, newest_first, post, ctx,
+                                 payload_check)
         outcome = await self.cache.get(cache_key(query.sql, args), self.settings.ttl_for(kind), load)
         dur_ms = ms_since(t0)
         self._note_health(outcome, ctx, dur_ms)
@@ -84,7 +90,8 @@ class Repository(Reads):
 
     async def _load(self, query: Query, args: tuple[Any, ...],
                     convert: Callable[[Any], Any] | None, limit: int | None, newest_first: bool,
-                    post: Callable[[Sequence], Sequence] | None, ctx: ReadContext) -> _Loaded:
+                    post: Callable[[Sequence], Sequence] | None, ctx: ReadContext,
+                    payload_check: bool = True) -> _Loaded:
         """One round trip: records -> rows, with the truncation flag and payload warning."""
         q0 = time.monotonic()
         records = await self.db.fetch(query.sql, args)
@@ -97,7 +104,7 @@ class Repository(Reads):
             logevents.log_event(logevents.QUERY, range=ctx.window, tag=ctx.tag, view=ctx.view,
                                 rowcount=len(records), dur_ms=dur, cache_hit=False,
                                 query=query.name, truncated=truncated)
-        warning = self._payload_warning(rows)
+        warning = self._payload_warning(rows) if payload_check else None
         if warning is not None:
             logevents.log_event(logevents.PAYLOAD_BLOAT, range=ctx.window, tag=ctx.tag,
                                 view=ctx.view, rowcount=len(rows), dur_ms=dur,

@@ -50,6 +50,7 @@ from ksys_app.domain.windows import bucket_count
 
 HEATMAP_DAYS = 30
 FEATURES_BUCKET = timedelta(minutes=5)
+FEATURES_PAGE_MAX = 500  # rows of one features_page read
 
 # Cache kinds -> Settings.cache_ttl_<kind>_s
 METRICS, FEATURES, SNAPSHOT, COMM, TAGS = "metrics", "features", "snapshot", "comm", "tags"
@@ -92,6 +93,10 @@ class Reads:
         """Rollup rows of one tag over a window (PRD 10), ascending by bucket.
 
         The view and row limit come from domain.windows.parse_window(window).
+        No payload estimate: /trend sends these rows merged to at most
+        domain.series.MAX_POINTS chart points and one table page (a 14-day
+        window is 2,017 ten-minute rows here, about 30 KB on the wire), and the
+        page measures the update it sends.
         """
         try:
             w = validate.window(window)
@@ -101,7 +106,7 @@ class Reads:
         return await self.run(
             queries.SERIES_BY_VIEW[w.view], (tag, w.duration, w.row_limit + 1),
             kind=METRICS, convert=series_row, limit=w.row_limit, newest_first=True,
-            ctx=ReadContext(w.code, tag, w.view))
+            payload_check=False, ctx=ReadContext(w.code, tag, w.view))
 
     async def latest(self, tag: str | None = None) -> ReadResult[LatestRow]:
         """influx_latest for every tag (ordered by tag) or for one; always read fresh."""
@@ -283,4 +288,34 @@ class Reads:
             limit = min(limit, max_rows)
         return await self.run(queries.FEATURES, (tag, w.duration, limit + 1), kind=FEATURES,
                               convert=feature_row, limit=limit, newest_first=True,
+                              ctx=ReadContext(w.code, tag, "features_5m"))
+
+    async def features_count(self, tag: str, window: str) -> ReadResult[int]:
+        """How many features_5m rows one tag has in a window: one row, the count."""
+        try:
+            w = validate.window(window)
+            tag = validate.tag_name(tag)
+        except validate.InvalidInput as exc:
+            return self.invalid(exc, window=window, tag=tag)
+        return await self.run(queries.FEATURES_COUNT, (tag, w.duration, 2), kind=FEATURES,
+                              convert=lambda r: int(r["n"]), limit=1,
+                              ctx=ReadContext(w.code, tag, "features_5m"))
+
+    async def features_page(self, tag: str, window: str, offset: int,
+                            size: int) -> ReadResult[FeatureRow]:
+        """One page of a tag's features_5m rows over a window, NEWEST FIRST: the rows
+        offset .. offset + size - 1 in descending bucket order (features_count says
+        how many there are). /trend reads its features table a page at a time, so
+        the read (and what the browser gets) is one page for any window.
+        """
+        try:
+            w = validate.window(window)
+            tag = validate.tag_name(tag)
+            offset, size = validate.page_bounds(offset, size, FEATURES_PAGE_MAX)
+        except validate.InvalidInput as exc:
+            return self.invalid(exc, window=window, tag=tag)
+        # The statement's LIMIT is the page size itself: rows after the page are
+        # the next page, not a cut-off result, so `truncated` stays False.
+        return await self.run(queries.FEATURES_PAGE, (tag, w.duration, size, offset), kind=FEATURES,
+                              convert=feature_row, limit=None,
                               ctx=ReadContext(w.code, tag, "features_5m"))

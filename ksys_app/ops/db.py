@@ -46,6 +46,35 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else exc.__class__.__name__
 
 
+# "This role may not do that": 42501 insufficient_privilege (also "must be owner of"),
+# 25006 read_only_sql_transaction (eco_ro's sessions are read-only by default).
+_NO_RIGHTS = (psycopg.errors.InsufficientPrivilege, psycopg.errors.ReadOnlySqlTransaction)
+
+ADMIN_FIX = "use the owner/superuser DSN (--dsn or KSYS_ADMIN_DSN), not the dashboard's read-only one"
+
+
+def _role(exc: psycopg.Error) -> str | None:
+    """The user of the connection that raised `exc`, when psycopg still knows it."""
+    try:
+        user = exc.pgconn.user if exc.pgconn is not None else None
+    except Exception:  # noqa: BLE001 - a closed connection may not answer
+        return None
+    return user.decode(errors="replace") if isinstance(user, bytes) else user
+
+
+def lacks_rights(exc: BaseException) -> bool:
+    return isinstance(exc, _NO_RIGHTS)
+
+
+def db_error(exc: psycopg.Error, prefix: str = "database error") -> OpsError:
+    """One line for a database error; a missing privilege names the role and the DSN to use."""
+    if lacks_rights(exc):
+        role = _role(exc)
+        who = f"role {role}" if role else "this role"
+        return OpsError(f"{who} lacks the rights this command needs ({first_line(exc)}): {ADMIN_FIX}")
+    return OpsError(f"{prefix}: {first_line(exc)}")
+
+
 @contextmanager
 def connect(dsn: str, autocommit: bool = True, **kwargs) -> Iterator[psycopg.Connection]:
     """Connect or raise OpsError with one line saying where and why."""

@@ -22,6 +22,8 @@ import pytest
 from ksys_dev.localpg import free_port, port_in_use
 
 ROOT = Path(__file__).resolve().parents[2]
+RUN_DEMO = ("import runpy, signal; signal.signal(signal.SIGHUP, signal.SIG_DFL); "
+            "runpy.run_module('ksys_dev.demo', run_name='__main__')")
 
 
 def descendants(pid: int) -> set[int]:
@@ -61,7 +63,8 @@ class Demo:
         self.port = free_port()
         env = dict(os.environ, KSYS_DATA_DIR=str(data), KSYS_PORT=str(self.port), KSYS_DEMO_DAYS="1")
         env.pop("KSYS_DEMO_EXIT_AFTER_READY", None)
-        self.proc = subprocess.Popen([sys.executable, "-m", "ksys_dev.demo"], cwd=ROOT, env=env, text=True,
+        # `python -m ksys_dev.demo`, with SIGHUP as a terminal leaves it even when this run is under nohup
+        self.proc = subprocess.Popen([sys.executable, "-c", RUN_DEMO], cwd=ROOT, env=env, text=True,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -24,7 +24,7 @@ import psycopg
 
 from ksys_app.ops.dataops import manifest as mf
 from ksys_app.ops.dataops.pgtools import conninfo_and_env, find_tool, server_major, tail, tool_major
-from ksys_app.ops.db import connect, db_error
+from ksys_app.ops.db import connect, db_error, lacks_rights
 from ksys_app.ops.errors import OpsError
 
 Out = Callable[[str], None]
@@ -91,6 +91,8 @@ def backup(dsn: str, out_file: Path | None = None, out: Out = print) -> Path:
             _pg_dump(pg_dump, dsn, snapshot, partial)
             dump_s = time.monotonic() - t0
         except psycopg.Error as exc:
+            if lacks_rights(exc):
+                raise  # ops.db.connect names the role and the DSN to use
             raise db_error(exc) from None
         finally:
             conn.rollback()

@@ -26,8 +26,8 @@ from ksys_app.ops.schema.doctor import FAIL, run_checks
 from ksys_app.ops.schema.migrate import migrate
 from ksys_app.ops.schema.refresh import refresh_range
 from ksys_app.ops.schema.schedule import TICK_COMMAND, cron_job_name
-from tests.schema.seed import seed_readings
 from tests.dataops.conftest import dbname, record_metric, run_cli, summary, write_readings_csv
+from tests.schema.seed import seed_readings
 
 PROBE_TAG = "RESTORE_PROBE"
 PROBE_VALUE = 42.25

@@ -10,8 +10,8 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from ksys_app.ops.schema.refresh import refresh_range
-from tests.schema.seed import seed_readings
 from tests.dataops.conftest import dbname
+from tests.schema.seed import seed_readings
 
 IMPORTED = ("influx_agg_1m", "influx_agg_10m", "influx_agg_1h", "influx_agg_1d", "features_5m", "tech_ind_1m_mv",
             "influx_latest", "comm_success_1h")

@@ -42,7 +42,6 @@ def test_retry_schedule():
     (asyncpg.UndefinedColumnError('column "slope_60" does not exist'), "query", "SCHEMA_DRIFT"),
     (asyncpg.InsufficientPrivilegeError("permission denied for table x"), "query", "SCHEMA_DRIFT"),
     (asyncpg.DivisionByZeroError("division by zero"), "query", "DB_ERROR"),
-    (asyncpg.exceptions.ClientConfigurationError("`sslmode` parameter must be one of ..."), "connect", "CONFIG"),
 ])
 def test_classify(exc, phase, code):
     err = classify(exc, phase)

@@ -43,7 +43,7 @@ def _command_path(argv: list[str]) -> str:
             break
         path.append(arg)
         group = group.commands[arg]
-    return " ".join(path[:2]) if len(path) > 1 else "ksys"
+    return " ".join(path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -145,3 +145,14 @@ def test_sighup_during_the_frontend_build_stops_the_build_and_postgresql(data_di
         stop_and_check(demo, signal.SIGHUP, "frontend build")
     finally:
         demo.kill()
+
+
+def test_sigterm_once_live_stops_simulator_dashboard_worker_and_postgresql(data_dir):
+    """The whole demo: the live simulator, the dashboard (and the worker where no pg_cron runs)."""
+    demo = Demo(data_dir)
+    try:
+        demo.wait_for("[demo] live: simulator, dashboard", timeout_s=300)
+        assert port_in_use(demo.port)   # the dashboard listens
+        stop_and_check(demo, signal.SIGTERM, "live demo")
+    finally:
+        demo.kill()

@@ -1,7 +1,9 @@
 """`/api/health`: is the dashboard serving data? For container health checks and `make demo`.
 
 200 with {"db": "ok", "tags": N, "newest": ISO time} when the snapshot read works;
-503 with the error code otherwise (a stale cached snapshot counts as down).
+503 with the error code otherwise (a stale cached snapshot counts as down); an
+error no retry can fix (wrong password, unknown database, bad setting) adds
+"permanent": true and the "fix".
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ async def health(_request: Request) -> JSONResponse:
     result = await get_repository().latest()
     if result.failed or result.stale:
         code = result.error.code if result.error else "DB_CONN"
-        return JSONResponse({"db": str(code), "tags": len(result.rows)}, status_code=503)
+        body = {"db": str(code), "tags": len(result.rows)}
+        if result.error is not None and result.error.permanent:
+            body.update(permanent=True, fix=result.error.fix)
+        return JSONResponse(body, status_code=503)
     newest = max((row.ts for row in result.rows), default=None)
     return JSONResponse({"db": "ok", "tags": len(result.rows),
                          "newest": newest.isoformat() if newest else None})

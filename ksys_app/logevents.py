@@ -8,7 +8,10 @@ also adds the time and level.
 
 The data layer emits db_fail / db_recover / payload_bloat (and a debug-level
 `query` per round trip); pages emit dash_load_ok, range_change_ok and
-snapshot_refresh with `log_read(event, result)`.
+snapshot_refresh with `log_read(event, result)`. A `*_ok` event is only ever
+logged for a read that succeeded: a failed one is logged as its `*_fail`
+counterpart (dash_load_fail, ...) at WARNING, with the error code, and a failed
+snapshot_refresh at WARNING (`failed_event`, `log_read`).
 """
 
 from __future__ import annotations
@@ -30,14 +33,27 @@ DB_RECOVER = "db_recover"
 PAYLOAD_BLOAT = "payload_bloat"
 QUERY = "query"
 COMM_LOAD_OK = "comm_load_ok"
+DASH_LOAD_FAIL = "dash_load_fail"
+RANGE_CHANGE_FAIL = "range_change_fail"
+COMM_LOAD_FAIL = "comm_load_fail"
+
+# the event a page logs instead of an `*_ok` one when its read failed
+FAILED_EVENT = {DASH_LOAD_OK: DASH_LOAD_FAIL, RANGE_CHANGE_OK: RANGE_CHANGE_FAIL, COMM_LOAD_OK: COMM_LOAD_FAIL}
 
 EVENTS = frozenset({DASH_LOAD_OK, RANGE_CHANGE_OK, SNAPSHOT_REFRESH,
                     DB_FAIL, DB_RECOVER, PAYLOAD_BLOAT, QUERY, COMM_LOAD_OK,
+                    DASH_LOAD_FAIL, RANGE_CHANGE_FAIL, COMM_LOAD_FAIL,
                     "comm_nav_prev", "comm_nav_next", "comm_recent30", "comm_cell_select"})
 
 COMMON_FIELDS = ("range", "tag", "view", "rowcount", "dur_ms", "cache_hit")
 
-_DEFAULT_LEVEL = {DB_FAIL: logging.WARNING, PAYLOAD_BLOAT: logging.WARNING, QUERY: logging.DEBUG}
+_DEFAULT_LEVEL = {DB_FAIL: logging.WARNING, PAYLOAD_BLOAT: logging.WARNING, QUERY: logging.DEBUG,
+                  **{failed: logging.WARNING for failed in FAILED_EVENT.values()}}
+
+
+def failed_event(event: str) -> str:
+    """The name under which `event` is logged for a read that failed (itself when it has no `_fail` twin)."""
+    return FAILED_EVENT.get(event, event)
 
 
 def _json_default(obj: Any) -> Any:
@@ -73,14 +89,23 @@ def log_event(event: str, *, level: int | None = None, **fields: Any) -> dict[st
 
 
 def log_read(event: str, result: Any, **extra: Any) -> dict[str, Any]:
-    """Emit a page event from a data-layer ReadResult (its window, tag, view, rows, timing)."""
+    """Emit a page event from a data-layer ReadResult (its window, tag, view, rows, timing).
+
+    A failed read turns an `*_ok` event into its `*_fail` twin, at WARNING.
+    """
     error = getattr(result, "error", None)
+    level = None
     if error is not None:
         extra.setdefault("error", getattr(error, "code", str(error)))
+    if getattr(result, "failed", False):
+        event, level = failed_event(event), logging.WARNING
+        if getattr(error, "permanent", False):
+            extra.setdefault("permanent", True)
     if getattr(result, "stale", False):
         extra.setdefault("stale", True)
     return log_event(
         event,
+        level=level,
         range=getattr(result, "window", None),
         tag=getattr(result, "tag", None),
         view=getattr(result, "view", None),

@@ -4,8 +4,10 @@ Starts (or reuses) a cluster under KSYS_DATA_DIR (default .ksys/), migrates,
 backfills 30 days (only what is missing on a re-run: the simulator gap-fills
 the time the demo was down), then runs the live simulator, the worker where no
 pg_cron exists, and the dashboard in production mode on KSYS_PORT (default
-3000). Ctrl-C stops everything. KSYS_DEMO_EXIT_AFTER_READY=1 exits 0 once `/`
-has served data, for CI.
+3000). Ctrl-C, SIGTERM and SIGHUP stop everything it started (the children run
+in sessions of their own, so each is stopped here, then PostgreSQL); SIGHUP is
+left alone under nohup. A step that prints nothing for 5 s gets a progress
+line. KSYS_DEMO_EXIT_AFTER_READY=1 exits 0 once `/` has served data, for CI.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from ksys_app.ops.errors import OpsError
 from ksys_app.ops.runtime import frontend
@@ -29,8 +34,101 @@ DEMO_DAYS = int(os.environ.get("KSYS_DEMO_DAYS", "30"))
 READY_TIMEOUT_S = 600
 
 
+QUIET_S = 5.0      # a step silent for this long gets a progress line...
+REPEAT_S = 10.0    # ...and another one after each further silence this long
+STOP_WAIT_S = 15   # per child: SIGTERM, then SIGKILL after this long
+
+
+class Progress:
+    """Prints the demo's lines; while a step runs, says it is still running when
+    nothing was printed for QUIET_S (a month's refresh can be silent for a minute)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._step: str | None = None
+        self._step_t0 = 0.0
+        self._last = time.monotonic()
+        self._quiet_for = QUIET_S
+        self._thread: threading.Thread | None = None
+
+    def line(self, text: str) -> None:
+        with self._lock:
+            print(text, flush=True)
+            self._last, self._quiet_for = time.monotonic(), QUIET_S
+
+    @contextmanager
+    def step(self, what: str) -> Iterator[None]:
+        with self._lock:
+            self._step, self._step_t0 = what, time.monotonic()
+            self._last, self._quiet_for = self._step_t0, QUIET_S
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._watch, name="demo-progress", daemon=True)
+            self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._step = None
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(0.5)
+            with self._lock:
+                now = time.monotonic()
+                if self._step is None or now - self._last < self._quiet_for:
+                    continue
+                print(f"[demo] {self._step}: still running ({now - self._step_t0:.0f} s)", flush=True)
+                self._last, self._quiet_for = now, REPEAT_S
+
+
+PROGRESS = Progress()
+
+
 def _say(message: str) -> None:
-    print(f"[demo] {message}", flush=True)
+    PROGRESS.line(f"[demo] {message}")
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: stop like Ctrl-C does."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_stopped(signum: int, _frame) -> None:
+    raise Stopped(signum)
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+@contextmanager
+def stop_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise Stopped (a KeyboardInterrupt) in the main thread, so
+    the same cleanup runs as for Ctrl-C. SIGHUP ignored at start (nohup) stays ignored."""
+    previous = {}
+    for sig in STOP_SIGNALS:
+        if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
+            continue
+        previous[sig] = signal.signal(sig, _raise_stopped)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextmanager
+def no_interruptions() -> Iterator[None]:
+    """While stopping: a second Ctrl-C or SIGTERM must not cut the cleanup short."""
+    sigs = (signal.SIGINT, *STOP_SIGNALS)
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in sigs}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class DemoLock:
@@ -67,10 +165,16 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _cluster(data: Path) -> LocalCluster:
+def _cluster_of(data: Path) -> LocalCluster:
+    """The demo's cluster (not started): its folder and the port it used last."""
     port_file = data / "pg.port"
     port = int(port_file.read_text()) if port_file.exists() else free_port()
-    cluster = LocalCluster(data / "pg", port)
+    return LocalCluster(data / "pg", port)
+
+
+def _start_cluster(cluster: LocalCluster, data: Path) -> LocalCluster:
+    port_file = data / "pg.port"
+    port = cluster.port
     if cluster.running:
         _say(f"reusing the running PostgreSQL on port {port}")
         return cluster
@@ -82,8 +186,8 @@ def _cluster(data: Path) -> LocalCluster:
         _say(f"creating a PostgreSQL cluster in {cluster.data_dir} ({cluster.bin_dir})")
         os.chmod(data, 0o755)
         cluster.init()
-    cluster.start()
     port_file.write_text(str(cluster.port))
+    cluster.start()
     _say(f"PostgreSQL {cluster.bin_dir.parent.name} on 127.0.0.1:{cluster.port}")
     return cluster
 
@@ -93,20 +197,49 @@ def _ksys(*args: str) -> list[str]:
 
 
 def _start(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
-    handle = open(log, "a")
-    return subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, cwd=frontend.PROJECT_ROOT,
-                            env=env, start_new_session=True)
+    """A long-running child in a session of its own: only the demo stops it (and its children)."""
+    with open(log, "a") as handle:
+        return subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, cwd=frontend.PROJECT_ROOT,
+                                env=env, start_new_session=True)
+
+
+def _run_shown(cmd: list[str], procs: list[subprocess.Popen]) -> int:
+    """Run a child to its end, its output shown as demo lines (so the progress line knows it spoke).
+    It is in `procs` while it runs: a stop in the meantime stops it too."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1, cwd=frontend.PROJECT_ROOT,
+                            start_new_session=True)
+    procs.append(proc)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        PROGRESS.line(line.rstrip("\n"))
+    code = proc.wait()
+    procs.remove(proc)
+    proc.stdout.close()
+    return code
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 def _stop(procs: list[subprocess.Popen]) -> None:
+    """SIGTERM to each child's process group, then SIGKILL to any still there after STOP_WAIT_S."""
     for proc in procs:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
+            _signal_group(proc, signal.SIGTERM)
     for proc in procs:
         try:
-            proc.wait(timeout=15)
+            proc.wait(timeout=STOP_WAIT_S)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            pass
+        _signal_group(proc, signal.SIGKILL)  # the group's stragglers (a worker of the dashboard)
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+    procs.clear()
 
 
 def _check_running(procs: list[subprocess.Popen]) -> None:
@@ -195,56 +328,71 @@ def run_demo() -> int:
     logs = data / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     procs: list[subprocess.Popen] = []
-    with DemoLock(data / "demo.lock"):
-        cluster = _cluster(data)
+    with stop_signals(), DemoLock(data / "demo.lock"):
+        cluster = _cluster_of(data)
         try:
+            with PROGRESS.step("starting PostgreSQL"):
+                _start_cluster(cluster, data)
             admin = cluster.dsn()
-            result = migrate(admin, out=lambda line: _say(line))
+            with PROGRESS.step("migrating"):
+                result = migrate(admin, out=lambda line: _say(line))
             _say(f"simulating {DEMO_DAYS} days of readings (only what is missing)...")
-            backfill = subprocess.run(_ksys("simulate", "--dsn", admin, "--days", str(DEMO_DAYS)),
-                                      cwd=frontend.PROJECT_ROOT)
-            if backfill.returncode != 0:
+            with PROGRESS.step(f"simulating {DEMO_DAYS} days and recomputing the derived data"):
+                code = _run_shown(_ksys("simulate", "--dsn", admin, "--days", str(DEMO_DAYS)), procs)
+            if code != 0:
                 raise OpsError("the simulator's backfill failed (see above)")
             procs.append(_start(_ksys("simulate", "--dsn", admin, "--follow"), logs / "simulator.log"))
             if result.scheduler == "worker":
                 procs.append(_start(_ksys("worker", "--dsn", admin), logs / "worker.log"))
             app_env = dict(os.environ, TS_DSN=cluster.dsn(user="eco_ro"))
-            frontend.build_frontend(port, out=_say)
+            with PROGRESS.step("building the frontend"):
+                frontend.build_frontend(port, out=_say)
             procs.append(_start(_ksys("serve", "--port", str(port)), logs / "dashboard.log", env=app_env))
-            health = _wait_ready(port, procs)
-            _wait_current(admin, procs)
+            with PROGRESS.step("starting the dashboard"):
+                health = _wait_ready(port, procs)
+            with PROGRESS.step("waiting for the derived data to catch up"):
+                _wait_current(admin, procs)
             _say(f"dashboard ready in {time.monotonic() - started:.1f} s: http://localhost:{port}/ "
                  f"({health['tags']} tags)")
             if exit_after_ready:
-                # what README promises right after "ready": verify finds nothing, doctor's lags in target
-                from ksys_app.ops.schema.verify import verify
-
-                report: list[str] = []
-                if verify(admin, out=report.append) != 0:
-                    raise OpsError("ksys verify found differences right after ready:\n" + "\n".join(report))
-                _say(f"ksys verify: {report[-1].splitlines()[-1]} (last 7 days, every derived relation)")
-                tiles = _check_page(port, health["tags"])
-                if tiles >= 0:
-                    _say(f"page / shows {tiles} KPI tiles for {health['tags']} tags")
-                    if tiles < health["tags"]:
-                        raise OpsError(f"page / shows {tiles} tiles for {health['tags']} tags")
+                _check_after_ready(admin, port, health)
                 return 0
             _say("live: simulator, dashboard" + (", worker" if result.scheduler == "worker" else "")
-                 + " running; Ctrl-C stops everything")
+                 + " running; Ctrl-C (or SIGTERM, SIGHUP) stops everything")
             while all(p.poll() is None for p in procs):
                 time.sleep(1)
             raise OpsError("a demo process stopped; see .ksys/logs/")
-        except KeyboardInterrupt:
-            _say("stopping...")
+        except KeyboardInterrupt as exc:   # Ctrl-C, or Stopped by SIGTERM / SIGHUP
+            _say(f"stopping ({exc.args[0] if isinstance(exc, Stopped) else 'Ctrl-C'})...")
             return 0
         finally:
-            _stop(procs)
-            cluster.stop()
+            with no_interruptions(), PROGRESS.step("stopping"):
+                _stop(procs)
+                cluster.stop()
+
+
+def _check_after_ready(admin: str, port: int, health: dict) -> None:
+    """What README promises right after "ready": verify finds nothing, `/` shows every tile."""
+    from ksys_app.ops.schema.verify import verify
+
+    report: list[str] = []
+    with PROGRESS.step("ksys verify"):
+        if verify(admin, out=report.append) != 0:
+            raise OpsError("ksys verify found differences right after ready:\n" + "\n".join(report))
+    _say(f"ksys verify: {report[-1].splitlines()[-1]} (last 7 days, every derived relation)")
+    with PROGRESS.step("loading / in Chromium"):
+        tiles = _check_page(port, health["tags"])
+    if tiles >= 0:
+        _say(f"page / shows {tiles} KPI tiles for {health['tags']} tags")
+        if tiles < health["tags"]:
+            raise OpsError(f"page / shows {tiles} tiles for {health['tags']} tags")
 
 
 def main() -> int:
     try:
         return run_demo()
+    except KeyboardInterrupt:  # before anything was started
+        return 0
     except OpsError as exc:
         print(f"make demo: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -250,3 +250,38 @@ def engine(request, pg_server: TestServer) -> str:
 @pytest.fixture
 def migrated_dsn(new_migrated_database, engine) -> str:
     return new_migrated_database(engine)
+
+
+PASSWORD_ROLE = "ksys_pw_login"
+PASSWORD = "right-password"
+
+
+@pytest.fixture(scope="session")
+def password_role(pg_server: TestServer) -> tuple[str, str]:
+    """(role, password) of a role that must give its password over TCP (scram-sha-256), for
+    tests of a wrong password: the session cluster trusts every other login."""
+    if pg_server.cluster is None:
+        pytest.skip("needs the test run's own cluster, whose pg_hba.conf it edits")
+    from ksys_app.retry import poll
+
+    with psycopg.connect(pg_server.admin_dsn, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (PASSWORD_ROLE,)).fetchone():
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                sql.Identifier(PASSWORD_ROLE), sql.Literal(PASSWORD)))
+        hba = Path(conn.execute("SHOW hba_file").fetchone()[0])
+        line = f"host all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n"
+        text = hba.read_text()
+        if line not in text:
+            hba.write_text(line + text)  # first match wins: before the trust lines
+        conn.execute("SELECT pg_reload_conf()")
+
+    def refused() -> bool:  # the reload is asynchronous
+        try:
+            psycopg.connect(make_conninfo(pg_server.admin_dsn, user=PASSWORD_ROLE, password="wrong"),
+                            connect_timeout=5).close()
+        except psycopg.OperationalError as exc:
+            return "password authentication failed" in str(exc)
+        return False
+
+    assert poll(refused, timeout_s=10, every_s=0.2), "pg_hba.conf reload did not take effect"
+    return PASSWORD_ROLE, PASSWORD

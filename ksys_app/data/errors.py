@@ -3,6 +3,12 @@
 Pages never see driver exceptions. Every failure of a read becomes a DataError
 with one of the PRD's codes (B7) plus INVALID_INPUT for rejected arguments,
 CONFIG for a missing/bad TS_DSN and DB_ERROR for any other database error.
+
+Connection errors come in two kinds. Transient ones (server down, restarting,
+too many connections, network) clear by themselves and are retried on
+RETRY_SCHEDULE_S. Permanent ones (wrong password, unknown role or database,
+no CONNECT right, a bad setting) fail the same way on every attempt: they are
+marked `permanent`, carry the `fix`, and nothing retries them by itself.
 """
 
 from __future__ import annotations
@@ -50,10 +56,12 @@ class DataError:
     code: ErrorCode
     message: str
     sqlstate: str | None = None
+    permanent: bool = False  # another attempt with the same settings fails the same way
+    fix: str = ""            # what the operator must change (for permanent errors)
 
     @property
     def retryable(self) -> bool:
-        return self.code in RETRYABLE
+        return self.code in RETRYABLE and not self.permanent
 
     @property
     def is_failure(self) -> bool:
@@ -76,6 +84,14 @@ def invalid_input(message: str) -> DataError:
     return DataError(ErrorCode.INVALID_INPUT, message)
 
 
+CONFIG_FIX = "correct it in the environment or .env"
+
+
+def config_error(message: str) -> DataError:
+    """A setting is missing or invalid (ksys_app.config): permanent until it is corrected."""
+    return DataError(ErrorCode.CONFIG, message, permanent=True, fix=CONFIG_FIX)
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -88,12 +104,24 @@ _CONN_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.CrashShutdownError,      # 57P02
     asyncpg.exceptions.TooManyConnectionsError,  # 53300
     asyncpg.exceptions.IdleInTransactionSessionTimeoutError,
-    asyncpg.exceptions.InvalidAuthorizationSpecificationError,  # 28000 / 28P01: role or password
-    asyncpg.exceptions.InvalidCatalogNameError,  # 3D000: database does not exist
     asyncpg.exceptions.ClientCannotConnectError,
     ConnectionError,
     OSError,
 )
+
+# Connection errors no retry can fix, with what to change. Checked in order:
+# InvalidPasswordError (28P01) is a subclass of InvalidAuthorizationSpecificationError.
+_PERMANENT_CONN_ERRORS: tuple[tuple[type[BaseException], str], ...] = (
+    (asyncpg.exceptions.InvalidPasswordError,
+     "check the user and password in TS_DSN (or the role's password on the server)"),
+    (asyncpg.exceptions.InvalidAuthorizationSpecificationError,   # 28000: unknown role, pg_hba.conf rejects
+     "check the user in TS_DSN and that pg_hba.conf lets it connect from this host"),
+    (asyncpg.exceptions.InvalidCatalogNameError,                  # 3D000
+     "check the database name in TS_DSN (a new server needs `ksys migrate` first)"),
+)
+
+# While connecting, a missing privilege is the database's CONNECT right (42501).
+_CONNECT_PRIVILEGE_FIX = "GRANT CONNECT ON DATABASE <db> TO <role> (`ksys migrate` grants it to eco_ro)"
 
 _DRIFT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.UndefinedTableError,
@@ -115,10 +143,17 @@ def classify(exc: BaseException, phase: Phase = "query") -> DataError:
     statement_timeout (QueryCanceledError).
     """
     state = getattr(exc, "sqlstate", None)
+    for kind, fix in _PERMANENT_CONN_ERRORS:
+        if isinstance(exc, kind):
+            return DataError(ErrorCode.DB_CONN, f"cannot log in: {_first_line(exc)}", state,
+                             permanent=True, fix=fix)
+    if phase == "connect" and isinstance(exc, asyncpg.exceptions.InsufficientPrivilegeError):
+        return DataError(ErrorCode.DB_CONN, f"no right to connect: {_first_line(exc)}", state,
+                         permanent=True, fix=_CONNECT_PRIVILEGE_FIX)
     if isinstance(exc, asyncpg.QueryCanceledError):
         return DataError(ErrorCode.DB_TIMEOUT, f"database timeout: {_first_line(exc)}", state)
     if isinstance(exc, asyncpg.exceptions.ClientConfigurationError):
-        return DataError(ErrorCode.CONFIG, f"TS_DSN: {_first_line(exc)}")
+        return config_error(f"TS_DSN: {_first_line(exc)}")
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         if phase == "connect":
             return DataError(ErrorCode.DB_CONN,

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 import asyncpg
 
 from ksys_app.config import Settings
-from ksys_app.data.errors import DataFailure, classify
+from ksys_app.data.errors import DataError, DataFailure, classify
 
 APPLICATION_NAME = "ksys-dashboard"
 # Client-side safety net above statement_timeout: a server that stops answering
@@ -83,6 +83,28 @@ def pool_kwargs(settings: Settings) -> dict[str, Any]:
         "command_timeout": settings.statement_timeout_ms / 1000 + CLIENT_TIMEOUT_MARGIN_S,
         "reset": _keep_session,
     }
+
+
+async def check_connection(settings: Settings) -> DataError | None:
+    """Connect once as the pool would and run a trivial query: None, or why not (classified).
+
+    `ksys serve` calls it before it builds or starts anything, so that a wrong
+    password or database is one line at start rather than error pages.
+    """
+    try:
+        conn = await asyncpg.connect(**connect_kwargs(settings))
+    except _DB_ERRORS as exc:
+        return classify(exc, "connect")
+    try:
+        await conn.fetchval("SELECT 1")
+    except _DB_ERRORS as exc:
+        return classify(exc, "query")
+    finally:
+        try:
+            await conn.close(timeout=settings.connect_timeout_s)
+        except _DB_ERRORS:
+            conn.terminate()
+    return None
 
 
 class Database:

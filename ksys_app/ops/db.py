@@ -46,14 +46,48 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else exc.__class__.__name__
 
 
+# "This role may not do that": 42501 insufficient_privilege (also "must be owner of"),
+# 25006 read_only_sql_transaction (eco_ro's sessions are read-only by default).
+_NO_RIGHTS = (psycopg.errors.InsufficientPrivilege, psycopg.errors.ReadOnlySqlTransaction)
+
+ADMIN_FIX = "use the owner/superuser DSN (--dsn or KSYS_ADMIN_DSN), not the dashboard's read-only one"
+
+
+def lacks_rights(exc: BaseException) -> bool:
+    return isinstance(exc, _NO_RIGHTS)
+
+
+def db_error(exc: psycopg.Error, prefix: str = "database error", role: str | None = None) -> OpsError:
+    """One line for a database error; a missing privilege names the role and the DSN to use."""
+    if lacks_rights(exc):
+        who = f"role {role}" if role else "the role of this DSN"
+        return OpsError(f"{who} lacks the rights this command needs ({first_line(exc)}): {ADMIN_FIX}")
+    return OpsError(f"{prefix}: {first_line(exc)}")
+
+
+class NoRights(OpsError):
+    """The connected role may not do what the command needs (see db_error)."""
+
+
 @contextmanager
 def connect(dsn: str, autocommit: bool = True, **kwargs) -> Iterator[psycopg.Connection]:
-    """Connect or raise OpsError with one line saying where and why."""
+    """Connect or raise OpsError with one line saying where and why. A missing privilege
+    that escapes the block becomes NoRights (an OpsError) naming the role and the DSN to use."""
     try:
         conn = psycopg.connect(dsn, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT_S, **kwargs)
     except psycopg.OperationalError as exc:
         raise OpsError(f"cannot connect to {describe(dsn)}: {first_line(exc)}") from None
     try:
         yield conn
+    except _NO_RIGHTS as exc:
+        # said here, where the role is known: `role eco_ro lacks the rights ... use the admin DSN`
+        raise NoRights(str(db_error(exc, role=_user(conn, dsn)))) from None
     finally:
         conn.close()
+
+
+def _user(conn: psycopg.Connection, dsn: str) -> str | None:
+    try:
+        return conn.info.user
+    except Exception:  # noqa: BLE001 - a broken connection: fall back to the DSN
+        return conninfo_to_dict(dsn).get("user")

@@ -19,6 +19,9 @@ only if the inputs did not change meanwhile. The loop retries failed reads on
 RETRY_SCHEDULE_S (1, 2, 4, 8, 8, ... s) until the database answers and runs a
 page's live refreshes; it stops when the tab goes away (the on_load chain is
 cancelled), when the user navigates elsewhere or when a newer loop starts.
+A permanent error (wrong password, unknown database, bad setting: see
+ksys_app.data.errors) is shown once with its fix and read neither by the retry
+schedule nor by the live refreshes: only the Retry button reads again.
 """
 
 from __future__ import annotations
@@ -97,6 +100,8 @@ class PageState(rx.State, mixin=True):
     stale: bool = False  # the rows shown are the last good ones
     error_code: str = ""
     error_message: str = ""
+    error_fix: str = ""  # what to change, for an error no retry can fix
+    error_permanent: bool = False  # failed with such an error: nothing retries by itself
     data_time: str = ""  # local time the shown rows were read
     data_as_of: str = ""  # local time of the newest data in the shown rows
     empty_reason: str = ""
@@ -243,6 +248,7 @@ class PageState(rx.State, mixin=True):
         view = page_outcome(outcomes, self.main_part)
         self.failed, self.stale = view.failed, view.stale
         self.error_code, self.error_message = view.error_code, view.error_message
+        self.error_fix, self.error_permanent = view.error_fix, view.permanent
         if view.retry:
             self.retry_attempt += 1
             delay = retry_delay_s(self.retry_attempt)
@@ -281,9 +287,12 @@ class PageState(rx.State, mixin=True):
         return results
 
     def _log(self, event: str, results: Mapping[str, ReadResult], **extra: Any) -> None:
+        """One page event for a load: about its first failed read if any (logged as the
+        event's `_fail` twin by log_read), else about its first read."""
         items = list(results.values())
         if items:
-            logevents.log_read(event, items[0], page=self.route, **extra)
+            shown = next((r for r in items if r.failed), items[0])
+            logevents.log_read(event, shown, page=self.route, **extra)
 
     # ------------------------------------------------------------------ events
 
@@ -394,7 +403,10 @@ class PageState(rx.State, mixin=True):
 
     def _due_parts(self, now: float) -> frozenset[str]:
         """Parts due now: live parts whose period is over, every part when a retry is due.
-        Also counts the retry countdown down."""
+        Also counts the retry countdown down. Nothing is due while the page shows a
+        permanent error: the same read would fail the same way."""
+        if self.failed and self.error_permanent:
+            return frozenset()
         due = {part for part, setting in self.live.items()
                if now - self._read_at.get(part, 0.0) >= max(get_repository().setting(setting), TICK_S)}
         if self.failed and self._retry_at:

@@ -36,6 +36,8 @@ def outcome(result: ReadResult) -> dict[str, Any]:
         "retryable": result.retryable,
         "code": "" if err is None else str(err.code),
         "message": "" if err is None else err.message,
+        "permanent": bool(err is not None and result.failed and err.permanent),
+        "fix": "" if err is None else err.fix,
         "stale": result.stale,
         "no_rows": result.no_rows or (result.ok and not result.rows),
         "fetched_at": result.fetched_at,
@@ -49,6 +51,8 @@ class PageOutcome:
     stale: bool  # some part shows its last good rows
     error_code: str  # of the first failed part, else of an INVALID_INPUT one, else ""
     error_message: str
+    error_fix: str  # what the operator must change, for an error no retry can fix
+    permanent: bool  # failed, and only a change of settings (then Retry) can help
     retry: bool  # failed, and a retry can help
     fetched_at: datetime | None  # when the oldest shown rows were read
     empty: bool  # the page's main part answered with no rows (and nothing failed)
@@ -61,7 +65,8 @@ def page_outcome(outcomes: Mapping[str, Mapping[str, Any]], main_part: str) -> P
     """
     failed = [o for o in outcomes.values() if o["failed"]]
     if failed:
-        shown = failed[0]
+        # a permanent error names the fix: show it before a transient one of another part
+        shown = next((o for o in failed if o.get("permanent")), failed[0])
     else:
         shown = next((o for o in outcomes.values() if o["code"] == "INVALID_INPUT"), None)
     fetched = [o["fetched_at"] for o in outcomes.values() if o["fetched_at"] is not None]
@@ -71,6 +76,8 @@ def page_outcome(outcomes: Mapping[str, Mapping[str, Any]], main_part: str) -> P
         stale=any(o["stale"] for o in outcomes.values()),
         error_code=shown["code"] if shown else "",
         error_message=shown["message"] if shown else "",
+        error_fix=shown.get("fix", "") if shown else "",
+        permanent=bool(failed) and all(o.get("permanent") for o in failed),
         retry=any(o["retryable"] for o in failed),
         fetched_at=min(fetched) if fetched else None,
         empty=bool(main and main["no_rows"] and not failed),

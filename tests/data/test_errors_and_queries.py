@@ -38,18 +38,55 @@ def test_retry_schedule():
     (asyncpg.CannotConnectNowError("the database system is starting up"), "connect", "DB_CONN"),
     (asyncpg.AdminShutdownError("terminating connection due to administrator command"), "query", "DB_CONN"),
     (asyncpg.InterfaceError("connection is closed"), "query", "DB_CONN"),
-    (asyncpg.InvalidPasswordError("password authentication failed"), "connect", "DB_CONN"),
     (asyncpg.UndefinedTableError('relation "influx_latest" does not exist'), "query", "SCHEMA_DRIFT"),
     (asyncpg.UndefinedColumnError('column "slope_60" does not exist'), "query", "SCHEMA_DRIFT"),
     (asyncpg.InsufficientPrivilegeError("permission denied for table x"), "query", "SCHEMA_DRIFT"),
     (asyncpg.DivisionByZeroError("division by zero"), "query", "DB_ERROR"),
-    (asyncpg.exceptions.ClientConfigurationError("`sslmode` parameter must be one of ..."), "connect", "CONFIG"),
 ])
 def test_classify(exc, phase, code):
     err = classify(exc, phase)
     assert err.code == code
     assert err.message and "\n" not in err.message
     assert err.retryable == (code in ("DB_TIMEOUT", "DB_CONN"))
+    assert not err.permanent and not err.fix
+
+
+@pytest.mark.parametrize("exc, phase, code, fix", [
+    (asyncpg.InvalidPasswordError('password authentication failed for user "eco_ro"'), "connect", "DB_CONN",
+     "password in TS_DSN"),
+    (asyncpg.InvalidAuthorizationSpecificationError('role "eco_rx" does not exist'), "connect", "DB_CONN",
+     "user in TS_DSN"),
+    (asyncpg.InvalidAuthorizationSpecificationError("no pg_hba.conf entry for host"), "connect", "DB_CONN",
+     "pg_hba.conf"),
+    (asyncpg.InvalidCatalogNameError('database "ecoanq" does not exist'), "connect", "DB_CONN",
+     "database name in TS_DSN"),
+    (asyncpg.InsufficientPrivilegeError('permission denied for database "ecoanp"'), "connect", "DB_CONN",
+     "GRANT CONNECT"),
+    (asyncpg.exceptions.ClientConfigurationError("`sslmode` parameter must be one of ..."), "connect", "CONFIG",
+     ".env"),
+])
+def test_permanent_errors_name_their_fix_and_are_not_retried(exc, phase, code, fix):
+    err = classify(exc, phase)
+    assert err.code == code and err.permanent and not err.retryable
+    assert fix in err.fix and "\n" not in err.message
+
+
+def test_a_failed_load_is_never_logged_as_ok(caplog):
+    from ksys_app.data.errors import DataError
+    from ksys_app.data.result import ReadResult
+
+    caplog.set_level(logging.INFO, logger="ksys")
+    ok = logevents.log_read("dash_load_ok", ReadResult(rows=(1,), window="5m"))
+    assert ok["event"] == "dash_load_ok" and "error" not in ok
+    down = DataError(ErrorCode.DB_CONN, "cannot log in: password authentication failed", permanent=True, fix="x")
+    for event, failed in (("dash_load_ok", "dash_load_fail"), ("range_change_ok", "range_change_fail"),
+                          ("comm_load_ok", "comm_load_fail"), ("snapshot_refresh", "snapshot_refresh")):
+        caplog.clear()
+        payload = logevents.log_read(event, ReadResult(error=down, window="5m"))
+        assert payload["event"] == failed and payload["error"] == "DB_CONN" and payload["permanent"] is True
+        assert [r.levelno for r in caplog.records] == [logging.WARNING]
+    no_rows = logevents.log_read("dash_load_ok", ReadResult(error=DataError(ErrorCode.NO_ROWS, "none")))
+    assert no_rows["event"] == "dash_load_ok"  # the database answered: the load worked
 
 
 def test_every_window_has_whitelisted_sql():
@@ -120,6 +157,7 @@ def test_log_read_takes_fields_from_a_result(caplog):
                         view="influx_agg_10m", dur_ms=4.0,
                         error=DataError(ErrorCode.DB_CONN, "database unavailable"))
     payload = logevents.log_read("dash_load_ok", result)
+    assert payload["event"] == "dash_load_fail"  # stale rows: the read itself failed
     assert payload["rowcount"] == 3 and payload["range"] == "7d" and payload["cache_hit"] is True
     assert payload["error"] == "DB_CONN" and payload["stale"] is True
     for event in ("dash_load_ok", "range_change_ok", "snapshot_refresh", "db_fail", "db_recover",

@@ -251,3 +251,69 @@ async def test_idle_connections_above_min_size_are_closed(plain_db, make_repo, m
         await asyncio.sleep(0.05)
     assert app_connections(admin) == 1  # min_size stays open
     assert (await repo.latest()).error is None
+
+
+def _with(dsn: str, **parts: str) -> str:
+    return psycopg.conninfo.make_conninfo(dsn, **parts)
+
+
+async def test_wrong_password_is_permanent_with_its_fix_and_not_retried(plain_db, make_repo, password_role,
+                                                                        ksys_events):
+    from ksys_app.data.pool import check_connection
+    from ksys_app.states.outcomes import outcome, page_outcome
+    from tests.data.conftest import ro_settings
+
+    _, ro = plain_db
+    role, _password = password_role
+    dsn = _with(ro, user=role, password="wrong")
+    repo = make_repo(dsn)
+    got = await repo.latest()
+    assert got.error.code == ErrorCode.DB_CONN and got.error.sqlstate == "28P01"
+    assert "password authentication failed" in got.error.message
+    assert got.error.permanent and got.failed and not got.retryable
+    assert "password in TS_DSN" in got.error.fix
+    # what the page makes of it (states.base): shown with the fix, no retry scheduled
+    view = page_outcome({"all": outcome(got)}, "all")
+    assert view.failed and view.permanent and not view.retry and view.error_fix == got.error.fix
+    # `ksys serve` classifies it the same way before it starts
+    checked = await check_connection(ro_settings(dsn))
+    assert checked is not None and checked.permanent and checked.sqlstate == "28P01"
+    # the same read again makes one more attempt (Retry), and logs db_fail only once
+    again = await repo.latest()
+    assert again.error.permanent
+    assert [e["event"] for e in ksys_events()].count("db_fail") == 1
+
+
+@pytest.mark.parametrize("parts, sqlstate, words", [
+    ({"user": "no_such_role"}, "28000", "user in TS_DSN"),
+    ({"dbname": "no_such_database"}, "3D000", "database name in TS_DSN"),
+])
+async def test_unknown_role_or_database_is_permanent(plain_db, make_repo, parts, sqlstate, words):
+    _, ro = plain_db
+    got = await make_repo(_with(ro, **parts)).latest()
+    assert got.error.code == ErrorCode.DB_CONN and got.error.sqlstate == sqlstate
+    assert got.error.permanent and not got.retryable and words in got.error.fix
+
+
+async def test_unreachable_server_is_transient_and_retried(make_repo):
+    from ksys_app.states.outcomes import outcome, page_outcome
+    from ksys_dev.localpg import free_port
+
+    closed = f"postgresql://eco_ro@127.0.0.1:{free_port()}/ksys"   # nothing listens there
+    got = await make_repo(closed, connect_timeout_s=2).latest()
+    assert got.error.code == ErrorCode.DB_CONN and not got.error.permanent and got.retryable
+    view = page_outcome({"all": outcome(got)}, "all")
+    assert view.retry and not view.permanent
+
+
+async def test_unconfigured_repository_is_permanent(monkeypatch, tmp_path):
+    from ksys_app.data import repository
+
+    monkeypatch.setenv("TS_DSN", "postgresql://eco_ro@127.0.0.1:5432/ksys")
+    monkeypatch.setenv("TZ", "Mars/Olympus")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(repository, "_default", None)
+    got = await repository.get_repository().latest()
+    assert got.error.code == ErrorCode.CONFIG and "TZ" in got.error.message
+    assert got.error.permanent and not got.retryable and ".env" in got.error.fix
+    await repository.close_repository()

@@ -121,7 +121,36 @@ def test_verify_reports_drift_and_exits_1(qc_dsn, tmp_path):
     assert 'changed D100.meta: database {"edited": true} -> file {"source": "plc"}' in out
     assert "added (in the file, not in the database): D200" in out
     assert "removed (in the database, not in the file): ROGUE" in out
+    assert f"`ksys qc sync --prune {path}`" in out  # plain sync keeps ROGUE: verify names the one that clears it
+
+    proc = run_cli("qc", "sync", str(path), "--dsn", qc_dsn)   # without --prune: ROGUE stays, and is named
+    assert proc.returncode == 0 and "kept 1 rule(s) that are not in the file: ROGUE" in proc.stdout
+    proc = run_cli("qc", "verify", str(path), "--dsn", qc_dsn)
+    assert proc.returncode == 1 and "0 added, 1 removed, 0 changed" in proc.stdout and "--prune" in proc.stdout
 
     proc = run_cli("qc", "sync", str(path), "--dsn", qc_dsn, "--prune")
-    assert proc.returncode == 0 and "1 inserted, 1 updated, 2 unchanged, 1 deleted" in proc.stdout
+    assert proc.returncode == 0 and "0 inserted, 0 updated, 4 unchanged, 1 deleted" in proc.stdout
+    assert "deleted (--prune; in the database, not in the file): ROGUE" in proc.stdout
     assert run_cli("qc", "verify", str(path), "--dsn", qc_dsn).returncode == 0
+
+
+def test_prune_lists_what_it_deletes_all_or_nothing(qc_dsn, tmp_path):
+    """The rules --prune deletes are listed from the DELETE itself; a failing upsert of the same
+    sync writes nothing, the prune included."""
+    assert run_cli("qc", "sync", str(write_csv(tmp_path / "three.csv", GOOD_ROWS[1:])), "--dsn", qc_dsn).returncode == 0
+    with psycopg.connect(qc_dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO influx_qc_rule (tag_name, min_val) VALUES ('ROGUE', 1), ('STRAY', 2)")
+        conn.execute("ALTER TABLE influx_qc_rule ADD CONSTRAINT no_d100 CHECK (tag_name <> 'D100')")
+    path = write_csv(tmp_path / "rules.csv", GOOD_ROWS)
+    proc = run_cli("qc", "sync", str(path), "--dsn", qc_dsn, "--prune")   # inserting D100 fails
+    assert proc.returncode == 2 and "nothing written" in proc.stderr and "deleted" not in proc.stdout
+    with psycopg.connect(qc_dsn, autocommit=True) as conn:
+        assert {"ROGUE", "STRAY"} <= set(read_db(conn)) and "D100" not in read_db(conn)
+        conn.execute("ALTER TABLE influx_qc_rule DROP CONSTRAINT no_d100")
+    proc = run_cli("qc", "sync", str(path), "--dsn", qc_dsn, "--prune")
+    assert proc.returncode == 0 and "1 inserted, 0 updated, 3 unchanged, 2 deleted (--prune)" in proc.stdout
+    assert [x for x in proc.stdout.splitlines() if x.startswith("deleted")] == [
+        "deleted (--prune; in the database, not in the file): ROGUE",
+        "deleted (--prune; in the database, not in the file): STRAY"]
+    with psycopg.connect(qc_dsn) as conn:
+        assert set(read_db(conn)) == {"D100", "D200", "FEED_FLOW", "NOTES_ONLY"}

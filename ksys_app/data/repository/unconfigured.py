@@ -12,7 +12,7 @@ from typing import Any
 
 from ksys_app.config import Settings
 from ksys_app.data.cache import QueryCache
-from ksys_app.data.errors import DataError, ErrorCode
+from ksys_app.data.errors import config_error
 from ksys_app.data.queries import Query
 from ksys_app.data.repository.reads import ReadContext, Reads, ms_since
 from ksys_app.data.result import ReadResult
@@ -39,5 +39,5 @@ class UnconfiguredRepository(Reads):
     async def run(self, query: Query, args: tuple[Any, ...], *, ctx: ReadContext = ReadContext(),
                   **_options: Any) -> ReadResult:
         t0 = time.monotonic()
-        return ReadResult(error=DataError(ErrorCode.CONFIG, self.message), dur_ms=ms_since(t0),
+        return ReadResult(error=config_error(self.message), dur_ms=ms_since(t0),
                           query=query.name, window=ctx.window, tag=ctx.tag, view=ctx.view)

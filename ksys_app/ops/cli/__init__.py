@@ -3,7 +3,10 @@
 Every subcommand takes --dsn or reads the environment (admin commands:
 KSYS_ADMIN_DSN, then TS_DSN; `serve`: TS_DSN). Failures print one line,
 `ksys <command>: <why>`, and exit 2 (1 for findings such as doctor failures);
-Ctrl-C exits 130.
+Ctrl-C exits 130. A database error no command turned into an OpsError (a DSN
+whose role lacks a privilege the command needs, say) is printed the same way,
+exit 2; any other unexpected error as one line, exit 1 (KSYS_DEBUG=1 shows
+the traceback). No traceback reaches the user otherwise.
 
     schema    migrate, doctor, verify, worker        (ksys_app.ops.schema)
     data      backup, restore, qc, backfill          (ksys_app.ops.dataops)
@@ -12,7 +15,9 @@ Ctrl-C exits 130.
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 
 import click
 
@@ -38,7 +43,7 @@ def _command_path(argv: list[str]) -> str:
             break
         path.append(arg)
         group = group.commands[arg]
-    return " ".join(path[:2]) if len(path) > 1 else "ksys"
+    return " ".join(path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,4 +64,22 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except (KeyboardInterrupt, click.Abort):
         return 130
+    except Exception as exc:  # noqa: BLE001 - the one place that keeps tracebacks from users
+        return _unexpected(argv, exc)
     return result if isinstance(result, int) else 0
+
+
+def _unexpected(argv: list[str], exc: Exception) -> int:
+    import psycopg
+
+    from ksys_app.ops.db import db_error, first_line
+
+    if os.environ.get("KSYS_DEBUG") == "1":
+        traceback.print_exception(exc, file=sys.stderr)
+    if isinstance(exc, psycopg.Error):
+        error = db_error(exc)
+        print(f"{_command_path(argv)}: {error}", file=sys.stderr)
+        return error.exit_code
+    print(f"{_command_path(argv)}: unexpected error: {type(exc).__name__}: {first_line(exc)} "
+          "(KSYS_DEBUG=1 shows the traceback)", file=sys.stderr)
+    return 1

@@ -21,6 +21,7 @@ def serve(dsn: str, port: int, host: str, rebuild: bool) -> int:
     from ksys_app.ops.runtime import frontend
     from ksys_app.ops.runtime.ports import port_in_use
 
+    check_before_serving(dsn, frontend.PROJECT_ROOT / ".env")
     if port_in_use(port):
         raise OpsError(f"port {port} is already in use; pass --port or stop the other server")
     frontend.build_frontend(port, force=rebuild)
@@ -30,6 +31,34 @@ def serve(dsn: str, port: int, host: str, rebuild: bool) -> int:
     os.chdir(frontend.PROJECT_ROOT)
     os.execvpe(command[0], command, env)
     return 0  # not reached
+
+
+def check_before_serving(dsn: str, env_file) -> None:
+    """The settings the server will load, then one connection as it will connect:
+    OpsError (one line: what, and how to fix it) instead of a server that serves error pages."""
+    import asyncio
+
+    from ksys_app.config import ConfigError, load_settings
+    from ksys_app.data.errors import ErrorCode
+    from ksys_app.data.pool import check_connection
+    from ksys_app.ops.db import describe
+
+    try:
+        settings = load_settings(env_file=env_file, ts_dsn=dsn)
+    except ConfigError as exc:
+        raise OpsError(f"{exc}; correct it in the environment or {env_file}") from None
+    error = asyncio.run(check_connection(settings))
+    if error is None:
+        return
+    if error.code == ErrorCode.CONFIG:
+        fix = f"{error.fix} ({env_file})"
+    elif error.fix:
+        fix = error.fix + ", then run `ksys serve` again"
+    elif error.code == ErrorCode.DB_CONN:
+        fix = "start the database or correct host and port in TS_DSN / --dsn, then run `ksys serve` again"
+    else:
+        fix = "the role in TS_DSN must be able to log in and run SELECT 1"
+    raise OpsError(f"cannot use the database {describe(dsn)}: {error.message}; {fix}")
 
 
 def _interval(_ctx, _param, value: int) -> int:
@@ -73,13 +102,13 @@ def simulate(dsn: str, days: float | None, follow: bool, interval: int, seed: in
 def _print_gaps(dsn: str, cfg: runner.SimConfig, days: float) -> int:
     import psycopg
 
-    from ksys_app.ops.db import connect, first_line
+    from ksys_app.ops.db import connect, db_error
 
     try:
         with connect(dsn) as conn:
             found, silent = runner.list_gaps(conn, cfg, days=days)
     except psycopg.Error as exc:
-        raise OpsError(f"database error: {first_line(exc)}") from None
+        raise db_error(exc) from None
     print(runner.format_gaps(found, silent, days))
     return 0
 
@@ -90,7 +119,7 @@ def _run(dsn: str, cfg: runner.SimConfig, days: float | None, follow: bool) -> i
 
     import psycopg
 
-    from ksys_app.ops.db import first_line
+    from ksys_app.ops.db import db_error
 
     stop = threading.Event()
 
@@ -103,7 +132,7 @@ def _run(dsn: str, cfg: runner.SimConfig, days: float | None, follow: bool) -> i
     try:
         runner.run(dsn, cfg, days=days, live=follow, stop=stop, out=lambda line: print(line, flush=True))
     except psycopg.Error as exc:
-        raise OpsError(f"database error: {first_line(exc)}") from None
+        raise db_error(exc) from None
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

@@ -30,7 +30,7 @@ from typing import Callable, TextIO
 import psycopg
 
 from ksys_app.ops.dataops.csvrecords import numbered
-from ksys_app.ops.db import connect, first_line
+from ksys_app.ops.db import connect, db_error
 from ksys_app.ops.errors import OpsError
 from ksys_app.ops.schema.refresh import refresh_range
 
@@ -278,7 +278,7 @@ def backfill(dsn: str, path: Path, skip_bad: bool = False, out: Out = print,
             """).fetchone()
             conn.commit()
     except psycopg.Error as exc:
-        raise OpsError(f"database error (nothing written): {first_line(exc)}") from None
+        raise db_error(exc, "database error (nothing written)") from None
     load_s = time.monotonic() - started
     rate = rows / max(load_s, 1e-9)
     out(f"backfill {path.name}: {rows} rows read, {bad[0]} bad{' (skipped)' if bad[0] else ''}, "

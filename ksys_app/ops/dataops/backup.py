@@ -24,7 +24,7 @@ import psycopg
 
 from ksys_app.ops.dataops import manifest as mf
 from ksys_app.ops.dataops.pgtools import conninfo_and_env, find_tool, server_major, tail, tool_major
-from ksys_app.ops.db import connect, first_line
+from ksys_app.ops.db import connect, db_error, lacks_rights
 from ksys_app.ops.errors import OpsError
 
 Out = Callable[[str], None]
@@ -90,11 +90,10 @@ def backup(dsn: str, out_file: Path | None = None, out: Out = print) -> Path:
             t0 = time.monotonic()
             _pg_dump(pg_dump, dsn, snapshot, partial)
             dump_s = time.monotonic() - t0
-        except psycopg.errors.InsufficientPrivilege as exc:
-            raise OpsError(f"{first_line(exc)}: back up with the owner/superuser DSN (KSYS_ADMIN_DSN), "
-                           "not the dashboard's read-only role") from None
         except psycopg.Error as exc:
-            raise OpsError(f"database error: {first_line(exc)}") from None
+            if lacks_rights(exc):
+                raise  # ops.db.connect names the role and the DSN to use
+            raise db_error(exc) from None
         finally:
             conn.rollback()
 

@@ -4,9 +4,11 @@ The file has a header with the PRD's 15 columns (any order, no others). Every
 row is validated before anything is written: numbers, min <= max, warn and crit
 limits inside min..max, booleans, JSON objects in meta, one row per tag. Any
 bad row fails the whole file with its line number; sync then writes nothing.
-Sync upserts every row in one transaction (--prune also deletes rules that are
-not in the file); verify prints the drift (added / removed / changed fields)
-and exits 1 when there is any.
+Sync upserts every row in one transaction; it never deletes a rule unless
+--prune is given, which deletes the rules whose tag is not in the file in the
+same transaction and lists each one. Verify prints the drift (added / removed /
+changed fields), exits 1 when there is any and names the sync that clears it:
+rules only in the database ("removed") need `ksys qc sync --prune`.
 
 An empty cell is NULL (meta: {}).
 """
@@ -24,7 +26,7 @@ import psycopg
 from psycopg import sql
 
 from ksys_app.ops.dataops.csvrecords import numbered
-from ksys_app.ops.db import connect, first_line
+from ksys_app.ops.db import connect, db_error
 from ksys_app.ops.errors import OpsError
 
 Out = Callable[[str], None]
@@ -253,7 +255,9 @@ def sync(dsn: str, path: Path, prune: bool = False, out: Out = print) -> int:
         sets=sql.SQL(", ").join(sql.SQL("{0} = excluded.{0}").format(sql.Identifier(c)) for c in COLUMNS[1:]),
         old=sql.SQL(", ").join(sql.SQL("r.{}").format(sql.Identifier(c)) for c in COLUMNS[1:]),
         new=sql.SQL(", ").join(sql.SQL("excluded.{}").format(sql.Identifier(c)) for c in COLUMNS[1:]))
-    inserted = updated = deleted = 0
+    inserted = updated = 0
+    deleted: list[str] = []
+    kept: list[str] = []
     try:
         with connect(dsn, autocommit=False) as conn:
             with conn.transaction():
@@ -262,14 +266,23 @@ def sync(dsn: str, path: Path, prune: bool = False, out: Out = print) -> int:
                     if result is not None:
                         inserted += result[0]
                         updated += not result[0]
+                others = "FROM public.influx_qc_rule WHERE NOT (tag_name = ANY(%s))"
                 if prune:
-                    deleted = conn.execute("DELETE FROM public.influx_qc_rule WHERE NOT (tag_name = ANY(%s))",
-                                           (list(rules),)).rowcount
+                    deleted = sorted(r[0] for r in conn.execute(f"DELETE {others} RETURNING tag_name",
+                                                                (list(rules),)))
+                else:
+                    kept = [r[0] for r in conn.execute(f"SELECT tag_name {others} ORDER BY tag_name",
+                                                       (list(rules),))]
     except psycopg.Error as exc:
-        raise OpsError(f"database error (nothing written): {first_line(exc)}") from None
+        raise db_error(exc, "database error (nothing written)") from None
     unchanged = len(rules) - inserted - updated
+    for tag in deleted:
+        out(f"deleted (--prune; in the database, not in the file): {tag}")
     out(f"qc sync {path}: {len(rules)} rules: {inserted} inserted, {updated} updated, {unchanged} unchanged"
-        + (f", {deleted} deleted (--prune)" if prune else ""))
+        + (f", {len(deleted)} deleted (--prune)" if prune else ""))
+    if kept:
+        out(f"kept {len(kept)} rule(s) that are not in the file: {', '.join(kept)} "
+            f"(`ksys qc sync --prune {path}` deletes them)")
     return 0
 
 
@@ -279,7 +292,7 @@ def verify(dsn: str, path: Path, out: Out = print) -> int:
         with connect(dsn) as conn:
             db_rules = read_db(conn)
     except psycopg.Error as exc:
-        raise OpsError(f"database error: {first_line(exc)}") from None
+        raise db_error(exc) from None
     drift = diff(rules, db_rules)
     for line in render_drift(drift):
         out(line)
@@ -287,5 +300,13 @@ def verify(dsn: str, path: Path, out: Out = print) -> int:
         out(f"qc verify {path}: {len(rules)} rules, no drift")
         return 0
     out(f"qc verify {path}: drift: {len(drift.added)} added, {len(drift.removed)} removed, "
-        f"{len(drift.changed)} changed (`ksys qc sync` applies the file)")
+        f"{len(drift.changed)} changed ({fix_advice(drift, path)})")
     return EXIT_DRIFT
+
+
+def fix_advice(drift: Drift, path: Path) -> str:
+    """The sync that clears `drift`: only --prune deletes the rules that are not in the file."""
+    if drift.removed:
+        return (f"`ksys qc sync --prune {path}` applies the file and deletes the "
+                f"{len(drift.removed)} rule(s) not in it; without --prune sync keeps them")
+    return f"`ksys qc sync {path}` applies the file"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,35 @@ from ksys_app.ops.errors import OpsError
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 BUN_VERSION = "1.4.4"
 UI_SOURCES = ("ksys_app", "rxconfig.py", "assets")
+
+
+def run_group(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """subprocess.run with captured text output, in a process group of its own that is
+    killed as a whole when the caller is interrupted (Ctrl-C, SIGTERM in `make demo`):
+    the build's bun and node children go with it instead of running on."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, **kwargs)
+    try:
+        stdout, stderr = proc.communicate()
+    except BaseException:
+        _end_group(proc)
+        raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
+
+
+def _end_group(proc: subprocess.Popen, grace_s: float = 5.0) -> None:
+    """SIGTERM to the whole group, SIGKILL to what is left after grace_s."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        if sig == signal.SIGTERM:
+            try:
+                proc.wait(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                pass
+    proc.wait()
 
 
 def data_dir() -> Path:
@@ -58,8 +88,7 @@ def ensure_bun() -> Path:
         raise OpsError("npm is needed once to install bun for the frontend build: install nodejs/npm")
     prefix = data_dir() / "node"
     prefix.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
-                             f"bun@{BUN_VERSION}"], capture_output=True, text=True)
+    result = run_group([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", f"bun@{BUN_VERSION}"])
     if result.returncode != 0 or not (local / "bun").exists():
         raise OpsError(f"installing bun@{BUN_VERSION} from npm failed: {result.stderr.strip()[-300:]}")
     return local
@@ -105,9 +134,8 @@ def build_frontend(port: int, force: bool = False, out=print) -> bool:
         return False
     out(f"building the frontend for port {port} (once per UI change)...")
     web_dir(port).mkdir(parents=True, exist_ok=True)
-    result = subprocess.run([sys.executable, "-m", "reflex", "export", "--frontend-only", "--no-zip",
-                             "--loglevel", "warning"],
-                            cwd=PROJECT_ROOT, env=reflex_env(port, for_build=True), capture_output=True, text=True)
+    result = run_group([sys.executable, "-m", "reflex", "export", "--frontend-only", "--no-zip",
+                        "--loglevel", "warning"], cwd=PROJECT_ROOT, env=reflex_env(port, for_build=True))
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
         raise OpsError(f"frontend build failed:\n{tail}")

@@ -22,7 +22,7 @@ from typing import Callable
 import psycopg
 from psycopg import sql
 
-from ksys_app.ops.db import connect, first_line
+from ksys_app.ops.db import connect, first_line, lacks_rights
 from ksys_app.ops.errors import MigrationRefused, OpsError
 from ksys_app.ops.schema import schedule
 from ksys_app.ops.schema.history import Applied, applied_migrations, compare, recorded_engine
@@ -164,6 +164,8 @@ def _apply(conn: psycopg.Connection, m: Migration, engine: str) -> int:
                 conn.execute(m.sql)
                 _record(conn, m, engine, started)
     except psycopg.Error as exc:
+        if lacks_rights(exc):
+            raise  # ops.db.connect names the role and the DSN to use
         raise OpsError(f"{m.path.name} failed: {first_line(exc)}", exit_code=1) from None
     return int((time.monotonic() - started) * 1000)
 

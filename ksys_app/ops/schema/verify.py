@@ -299,9 +299,6 @@ def verify(dsn: str, since: str | None = None, until: str | None = None, relatio
         except psycopg.errors.QueryCanceled:
             raise OpsError(f"a day's recompute took longer than {timeout_s:g} s (statement timeout); "
                            "pass --timeout-s or a narrower --relation") from None
-        except psycopg.errors.InsufficientPrivilege as exc:
-            raise OpsError(f"verify needs read access to influx_hist and schema ksys (the admin DSN): "
-                           f"{first_line(exc)}") from None
         except psycopg.errors.UndefinedTable as exc:
             raise OpsError(f"not a migrated ksys database (run `ksys migrate`): {first_line(exc)}") from None
     out(render(results, start, end))

@@ -11,7 +11,7 @@ from typing import Callable
 
 import psycopg
 
-from ksys_app.ops.db import connect, first_line
+from ksys_app.ops.db import NoRights, connect, first_line
 from ksys_app.ops.errors import OpsError
 from ksys_app.ops.schema.refresh import tick
 from ksys_app.retry import backoff_s, sleep_unless
@@ -28,7 +28,8 @@ def run_worker(dsn: str, once: bool = False, interval_s: float = 15.0,
         should_stop = lambda: stop["now"]  # noqa: E731
 
     # The first connection must work: a wrong DSN or password is an operator's
-    # mistake to report now (exit 2), not an outage to wait out.
+    # mistake to report now (exit 2), not an outage to wait out. So is a role that
+    # may not run the tick (NoRights, e.g. the dashboard's eco_ro).
     with connect(dsn):
         pass
     failures_in_row = 0
@@ -44,6 +45,8 @@ def run_worker(dsn: str, once: bool = False, interval_s: float = 15.0,
                         return 1 if failed > 0 else 0
                     if sleep_unless(interval_s, should_stop):
                         return 0
+        except NoRights:
+            raise  # a role without the rights stays without them: one line, exit 2
         except (OpsError, psycopg.OperationalError) as exc:
             if once:
                 raise OpsError(f"worker: {first_line(exc)}") from None

@@ -35,10 +35,6 @@ CommStatus = Literal["ok", "late", "no_data"]
 ColourBand = Literal["none", "crit", "warn", "ok"]
 HourPhase = Literal["past", "current", "future"]
 
-# Raw readings are kept this many days (docs/operations.md, "Retention"): /comm
-# does not page back past it.
-RETENTION_DAYS = 365
-
 # Without a per-tag max_gap_seconds, a tag is late after missing this many intervals.
 LATE_AFTER_INTERVALS = 3
 
@@ -129,6 +125,8 @@ def local_hour_starts_utc(day: date, tz: TzLike = DEFAULT_TZ) -> list[datetime]:
     ]
 
 
+# Over 60 lines on purpose: one loop over up to 720 rows a read, with the common value
+# types taken as they are inline (bench/README finding 5: the heatmap read's cost).
 def build_heatmap_grid(
     start_day: date,
     rows: Iterable[Any],
@@ -385,23 +383,3 @@ def success_colour_band(
     if r < slo_warn:
         return "warn"
     return "ok"
-
-
-def start_bounds(today: date, days: int = 30, retention_days: int = RETENTION_DAYS) -> tuple[date, date]:
-    """(earliest, latest) first local day of a `days`-day grid.
-
-    The latest grid ends today (today - days + 1); the earliest starts on the
-    oldest retained day (today - retention_days). A retention shorter than the
-    grid leaves only the latest.
-    """
-    if days < 1:
-        raise ValueError(f"days must be >= 1, got {days}")
-    latest = today - timedelta(days=days - 1)
-    return min(latest, today - timedelta(days=retention_days)), latest
-
-
-def step_start(start: date, step_days: int, today: date, days: int = 30,
-               retention_days: int = RETENTION_DAYS) -> date:
-    """start moved by step_days (negative: back), kept within start_bounds."""
-    earliest, latest = start_bounds(today, days, retention_days)
-    return max(earliest, min(latest, start + timedelta(days=step_days)))

@@ -12,16 +12,12 @@ What else differs between pages is data: the class attributes under "what a
 page declares" (annotate them ClassVar in a subclass too, or Reflex makes them
 state vars). `route` is set by the page registry, ksys_app.pages.template.
 
-Reads happen in three places: event handlers (on_load, a changed control,
-Refresh, Retry) read while holding the state lock; the background `watch`
-loop, started from on_load, reads outside the lock and applies the result
-only if the inputs did not change meanwhile. The loop retries failed reads on
-RETRY_SCHEDULE_S (1, 2, 4, 8, 8, ... s) until the database answers and runs a
-page's live refreshes; it stops when the tab goes away (the on_load chain is
-cancelled), when the user navigates elsewhere or when a newer loop starts.
-A permanent error (wrong password, unknown database, bad setting: see
-ksys_app.data.errors) is shown once with its fix and read neither by the retry
-schedule nor by the live refreshes: only the Retry button reads again.
+Event handlers (on_load, a changed control, Refresh, Retry) read holding the
+state lock; the background `watch` loop (from on_load) reads outside it and
+applies only if the inputs did not change meanwhile. It retries failed reads on
+RETRY_SCHEDULE_S and runs the live refreshes, and ends with the tab, on
+navigation or when a newer loop starts. A permanent error (ksys_app.data.errors)
+is shown once with its fix; only the Retry button reads again.
 """
 
 from __future__ import annotations
@@ -36,7 +32,6 @@ from typing import Any, ClassVar, Mapping
 from urllib.parse import urlencode
 
 import reflex as rx
-from reflex.utils import format as rx_format
 
 from ksys_app import logevents
 from ksys_app.data.errors import RETRY_SCHEDULE_S, retry_delay_s
@@ -44,8 +39,9 @@ from ksys_app.data.repository import get_repository
 from ksys_app.data.result import ReadResult
 from ksys_app.domain.timefmt import format_local
 from ksys_app.domain.windows import DEFAULT_WINDOW, WINDOW_CODES
-from ksys_app.states.outcomes import newest_data_time, outcome, page_outcome, payload_notice
-from ksys_app.states.view import pick_tag
+from ksys_app.states.outcomes import newest_data_time, outcome, page_outcome
+from ksys_app.states.payload import check_payload
+from ksys_app.states.view import client_connected, pick_tag
 
 logger = logging.getLogger(__name__)
 
@@ -53,26 +49,10 @@ ALL = "all"  # the one part of a page without separately refreshed parts
 TICK_S = 1.0
 
 
-def _client_connected(token: str) -> bool:
-    """Whether the browser tab of `token` still has a websocket (True when unknown)."""
-    try:
-        # The app module, imported when the state runs; App.event_namespace and
-        # its token_to_sid are Reflex's public view of the connected tabs.
-        from ksys_app.ksys_app import app
-
-        namespace = app.event_namespace
-        if namespace is None:
-            return True
-        return token in namespace.token_to_sid
-    except Exception:  # noqa: BLE001 - never let a bookkeeping lookup end the loop
-        return True
-
-
 class PageState(rx.State, mixin=True):
     """Window, tag, loading / empty / error / stale, notice and retry of one page.
 
-    Subclass as `class XState(PageState, rx.State)`: a class whose state bases
-    are all mixins is a mixin itself and would get no vars.
+    Subclass as `class XState(PageState, rx.State)`: with only mixin bases it gets no vars.
     """
 
     # ------------------------------------------------------------------ what a page declares
@@ -107,7 +87,7 @@ class PageState(rx.State, mixin=True):
     empty_reason: str = ""
     notice: str = ""
     # PAYLOAD_BLOAT of the last update: a read over the payload budget, or an
-    # update to the browser over it (see _check_payload); "" when within budget.
+    # update to the browser over it (states.payload); "" when within budget.
     payload_notice: str = ""
     retry_attempt: int = 0
     retry_in_s: int = 0
@@ -207,39 +187,8 @@ class PageState(rx.State, mixin=True):
         results = self._apply(data, parts)
         now = time.monotonic()
         self._read_at = {**self._read_at, **{part: now for part in parts}}
-        self._check_payload(data, results)
+        check_payload(self, data, results)
         return results
-
-    def _sent_bytes(self) -> int:
-        """JSON size of this state's changed frontend vars: the state update the
-        browser is about to get (backend-only vars, `_x`, never travel)."""
-        # Reflex's own delta (reflex.istate.delta.build_delta) sends dirty_vars &
-        # _frontend_var_names (base vars and computed vars); fall back to base_vars.
-        try:
-            frontend = getattr(self.__class__, "_frontend_var_names", None) or frozenset(self.base_vars)
-            names = sorted(self.dirty_vars & frontend)
-            return len(rx_format.json_dumps({n: self.get_value(n) for n in names}).encode("utf-8"))
-        except Exception:  # noqa: BLE001 - a failed measurement must not fail the page
-            logger.exception("could not measure the update of %s", self.route)
-            return 0
-
-    def _check_payload(self, data: Any, results: Mapping[str, ReadResult]) -> None:
-        """PAYLOAD_BLOAT on the page: what a read flagged (ReadResult.warning) and an
-        update to the browser over the budget (logged as payload_bloat with its size).
-        The rows are shown all the same (PRD.md resolution 19)."""
-        reads = [r for r in (*(data.values() if isinstance(data, Mapping) else ()), *results.values())
-                 if isinstance(r, ReadResult)]
-        budget = get_repository().setting("payload_warn_bytes")
-        sent = self._sent_bytes()
-        if sent > budget:
-            first = next(iter(results.values()), None)
-            logevents.log_event(logevents.PAYLOAD_BLOAT, range=self.window if self.uses_window else None,
-                                tag=self.tag or None, view=first.view if first else None,
-                                rowcount=len(first.rows) if first else 0, dur_ms=0.0,
-                                cache_hit=bool(first and first.cache_hit), page=self.route,
-                                bytes=sent, budget=budget, source="page_update")
-        self.payload_notice = payload_notice(
-            (r.warning.message for r in reads if r.warning is not None), sent, budget)
 
     def _absorb(self, results: Mapping[str, ReadResult]) -> None:
         """Fold the results of the parts just read into error / stale / empty / retry."""
@@ -378,7 +327,7 @@ class PageState(rx.State, mixin=True):
     async def _watch_tick(self, loop_id: str, token: str, path: str) -> bool:
         """One tick of the loop: read what is due and apply it; False ends the loop."""
         await asyncio.sleep(TICK_S)
-        if not _client_connected(token):
+        if not client_connected(token):
             return False
         async with self:
             if self._loop_id != loop_id or self.router.url.path != path:

@@ -11,7 +11,8 @@ import reflex as rx
 from ksys_app import logevents
 from ksys_app.data.repository import HEATMAP_DAYS, get_repository
 from ksys_app.data.result import ReadResult
-from ksys_app.domain.comm import HourCell, hour_phase, start_bounds, step_start, success_colour_band
+from ksys_app.domain.comm import HourCell, hour_phase, success_colour_band
+from ksys_app.domain.comm_range import start_bounds, step_start
 from ksys_app.domain.timefmt import format_local
 from ksys_app.states.base import ALL, PageState
 

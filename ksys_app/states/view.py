@@ -28,3 +28,18 @@ def pick_tag(requested: str, current: str, options: list[str]) -> tuple[str, lis
     if requested:
         return requested, []
     return (current if current in options else options[0]), []
+
+
+def client_connected(token: str) -> bool:
+    """Whether the browser tab of `token` still has a websocket (True when unknown)."""
+    try:
+        # The app module, imported when the state runs; App.event_namespace and
+        # its token_to_sid are Reflex's public view of the connected tabs.
+        from ksys_app.ksys_app import app
+
+        namespace = app.event_namespace
+        if namespace is None:
+            return True
+        return token in namespace.token_to_sid
+    except Exception:  # noqa: BLE001 - never let a bookkeeping lookup end the loop
+        return True

@@ -5,7 +5,6 @@ from types import SimpleNamespace
 import pytest
 
 from ksys_app.domain.comm import (
-    RETENTION_DAYS,
     DuplicateBucketError,
     HourCell,
     Outage,
@@ -15,10 +14,9 @@ from ksys_app.domain.comm import (
     hour_phase,
     hour_success,
     merge_outages,
-    start_bounds,
-    step_start,
     success_colour_band,
 )
+from ksys_app.domain.comm_range import RETENTION_DAYS, start_bounds, step_start
 from ksys_app.domain.timefmt import NaiveDatetimeError
 
 UTC = timezone.utc

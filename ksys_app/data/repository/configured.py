@@ -78,7 +78,7 @@ class Repository(Reads):
         `payload_check` False: the rows are not what goes to the browser (the page
         reduces them first, e.g. merges a rollup to its chart points), so their
         size says nothing about the payload; the page measures what it sends
-        (states.base.PageState._check_payload).
+        (states.payload.check_payload).
         """
         t0 = time.monotonic()
         load = functools.partial(self._load, query, args, convert, limit, newest_first, post, ctx,

@@ -65,33 +65,28 @@ def navbar(state, active: str, links: Sequence[NavLink]) -> rx.Component:
     )
 
 
-def notice_bar(state) -> rx.Component:
+def _dismissable(text, on_dismiss, icon: str, test_id: str, what: str, css: str) -> rx.Component:
+    """A status line with a close button, shown while `text` is not empty."""
     return rx.cond(
-        state.notice != "",
+        text != "",
         rx.el.div(
-            rx.el.span("i", class_name="notice-icon", aria_hidden="true"),
-            rx.el.span(state.notice, custom_attrs=tid("notice-text")),
-            rx.el.button("×", on_click=state.dismiss_notice, class_name="notice-close",
-                         aria_label="dismiss notice"),
-            class_name="notice",
-            custom_attrs={**tid("notice"), "role": "status"},
+            rx.el.span(icon, class_name="notice-icon", aria_hidden="true"),
+            rx.el.span(text, custom_attrs=tid(f"{test_id}-text")),
+            rx.el.button("×", on_click=on_dismiss, class_name="notice-close", aria_label=f"dismiss {what}"),
+            class_name=css,
+            custom_attrs={**tid(test_id), "role": "status"},
         ),
     )
+
+
+def notice_bar(state) -> rx.Component:
+    return _dismissable(state.notice, state.dismiss_notice, "i", "notice", "notice", "notice")
 
 
 def payload_bar(state) -> rx.Component:
     """PAYLOAD_BLOAT of the last update (PageState.payload_notice): a warning, the data is shown."""
-    return rx.cond(
-        state.payload_notice != "",
-        rx.el.div(
-            rx.el.span("!", class_name="notice-icon", aria_hidden="true"),
-            rx.el.span(state.payload_notice, custom_attrs=tid("payload-notice-text")),
-            rx.el.button("×", on_click=state.dismiss_payload_notice, class_name="notice-close",
-                         aria_label="dismiss payload warning"),
-            class_name="notice notice-warn",
-            custom_attrs={**tid("payload-notice"), "role": "status"},
-        ),
-    )
+    return _dismissable(state.payload_notice, state.dismiss_payload_notice, "!", "payload-notice",
+                        "payload warning", "notice notice-warn")
 
 
 def error_box(state) -> rx.Component:

@@ -247,7 +247,10 @@ def test_follow_reconnects_with_backoff_and_gap_fills(pg_dsn):
 def test_conflicting_rows_in_the_span_fall_back_to_staging(pg_dsn, monkeypatch):
     """A writer that lands rows after the last-reading probe: COPY conflicts, the chunk is re-sent via staging."""
     cfg = SimConfig(seed=SEED, tags=("D100", "D101"))
-    t0 = _t0()
+    # two hours past a UTC midnight, so the surviving rows (t0-3h, t0-1h] always straddle it,
+    # whatever hour the suite runs at (an hour-of-day t0 made the count depend on the clock)
+    midnight = (datetime.now(timezone.utc) - timedelta(hours=3)).replace(hour=0, minute=0, second=0, microsecond=0)
+    t0 = midnight + timedelta(hours=2, seconds=7)
     runner.run(pg_dsn, cfg, days=0.25, now=FakeClock(t0), out=_quiet)
     with psycopg.connect(pg_dsn, autocommit=True) as conn:
         before = _summary(conn, cfg)
@@ -255,7 +258,7 @@ def test_conflicting_rows_in_the_span_fall_back_to_staging(pg_dsn, monkeypatch):
         stale = {tag: t0 - timedelta(hours=3) for tag in cfg.tags}   # as if probed before the writer ran
         monkeypatch.setattr(load, "last_readings", lambda *_a, **_k: stale)
         result = runner.fill(conn, cfg, days=None, now=FakeClock(t0), out=_quiet)
-        # COPY goes one UTC day per transaction: a span across midnight conflicts in two
-        assert result.staged_chunks == len({(t0 - timedelta(hours=3)).date(), (t0 - timedelta(hours=1)).date()})
+        # COPY goes one UTC day per transaction: rows left on both sides of midnight conflict in two
+        assert result.staged_chunks == 2
         assert result.rows == signals.expected_count(SEED, cfg.tags, t0 - timedelta(hours=1), t0, 10)
         assert _summary(conn, cfg) == before

@@ -12,6 +12,7 @@ from ksys_app import logevents
 from ksys_app.data.repository import get_repository
 from ksys_app.data.result import ReadResult
 from ksys_app.data.rows import LatestRow
+from ksys_app.domain.attention import abnormal_first
 from ksys_app.domain.comm import comm_status
 from ksys_app.domain.kpi import QcRule, WindowStats, alarm_badge, build_kpi_tile
 from ksys_app.domain.series import fmt_num
@@ -123,7 +124,8 @@ class DashboardState(PageState, rx.State):
             kpi = data["kpi"]
             stats = {s.tag_name: s for s in kpi.rows}
             tags = sorted({r.tag_name for r in latest.rows} | set(stats))
-            self.tiles = tile_cards(tags, stats, rules, repo.tz)
+            # What needs attention first: at 800 x 480 only the first tiles are above the fold.
+            self.tiles = abnormal_first(tile_cards(tags, stats, rules, repo.tz))
             self.tiles_time = format_local(kpi.fetched_at, repo.tz) if kpi.fetched_at else ""
             results[TILES] = kpi
         return results

@@ -1,0 +1,32 @@
+"""The order an operator reads the KPI tiles in: what needs attention first.
+
+A tile whose last value tripped a critical limit comes first, then a warning,
+then a tag with no data in the window (its sensor or its ingest may be stale),
+then everything that is fine. Within a group tiles keep their tag order, so a
+screen that does not change state does not reshuffle between refreshes.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping, TypeVar
+
+T = TypeVar("T", bound=Mapping[str, str])
+
+# tone (domain.kpi.Tone) -> rank; lower reads first
+_RANK = {"crit": 0, "warn": 1, "nodata": 2}
+_FINE = 3  # normal, neutral (no limits) and anything unknown
+
+
+def attention_rank(tone: str) -> int:
+    """0 crit, 1 warn, 2 no data, 3 fine."""
+    return _RANK.get(tone, _FINE)
+
+
+def is_abnormal(tone: str) -> bool:
+    return attention_rank(tone) < _FINE
+
+
+def abnormal_first(tiles: Iterable[T]) -> list[T]:
+    """Tiles (dicts with a "tone" and a "title") crit, warn, no data, then the rest,
+    each group in tag order. A stable sort: equal tiles keep their input order."""
+    return sorted(tiles, key=lambda t: (attention_rank(t.get("tone", "")), t.get("title", "")))

@@ -17,6 +17,8 @@ from psycopg.conninfo import conninfo_to_dict
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ksys_app.domain.kiosk import DEFAULT_CYCLE_S, DEFAULT_PAGES, parse_pages
+
 DEFAULT_ENV_FILE = ".env"
 
 # Connection parameters the data layer knows how to hand to asyncpg.
@@ -85,6 +87,13 @@ class Settings(BaseSettings):
     # cache_ttl_metrics_s, the age at which their cached read expires).
     snapshot_period_s: float = Field(60.0, validation_alias="KSYS_SNAPSHOT_PERIOD_S", gt=0)
 
+    # Kiosk mode (a wall screen, README "Kiosk mode on a Raspberry Pi"): the default
+    # of every browser (?kiosk=0/1 overrides it per screen), the pages it cycles
+    # through and the seconds on each (0 = stay on the first page).
+    kiosk: bool = Field(False, validation_alias="KSYS_KIOSK")
+    kiosk_pages: str = Field(DEFAULT_PAGES, validation_alias="KSYS_KIOSK_PAGES")
+    kiosk_cycle_s: int = Field(DEFAULT_CYCLE_S, validation_alias="KSYS_KIOSK_CYCLE_S", ge=0)
+
     @field_validator("ts_dsn")
     @classmethod
     def _dsn_parses(cls, v: str) -> str:
@@ -99,6 +108,11 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown IANA time zone {v!r} (e.g. Asia/Seoul, UTC)") from None
         return v
+
+    @field_validator("kiosk_pages")
+    @classmethod
+    def _known_routes(cls, v: str) -> str:
+        return ",".join(parse_pages(v))
 
     @model_validator(mode="after")
     def _pool_bounds(self) -> "Settings":

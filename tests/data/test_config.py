@@ -30,6 +30,7 @@ def test_defaults(monkeypatch):
     assert [s.ttl_for(k) for k in ("metrics", "features", "snapshot", "comm", "tags")] == [30, 60, 0, 300, 300]
     assert s.cache_max_entries == 100
     assert s.snapshot_period_s == 60
+    assert (s.kiosk, s.kiosk_pages, s.kiosk_cycle_s) == (False, "/,/comm", 30)
     assert "s3cret" not in repr(s)
 
 
@@ -52,6 +53,11 @@ def test_env_file_and_environment_precedence(monkeypatch, tmp_path):
     ("KSYS_CACHE_MAX_ENTRIES", "lots", "KSYS_CACHE_MAX_ENTRIES"),
     ("KSYS_SNAPSHOT_PERIOD_S", "0", "KSYS_SNAPSHOT_PERIOD_S: Input should be greater than 0"),
     ("KSYS_SNAPSHOT_PERIOD_S", "soon", "KSYS_SNAPSHOT_PERIOD_S: Input should be a valid number"),
+    ("KSYS_KIOSK", "maybe", "KSYS_KIOSK: Input should be a valid boolean"),
+    ("KSYS_KIOSK_PAGES", "/,/nope", "KSYS_KIOSK_PAGES: unknown route(s) /nope; known: /, /trend, /tech, /comm"),
+    ("KSYS_KIOSK_PAGES", ",", "KSYS_KIOSK_PAGES: names no page"),
+    ("KSYS_KIOSK_CYCLE_S", "-5", "KSYS_KIOSK_CYCLE_S: Input should be greater than or equal to 0"),
+    ("KSYS_KIOSK_CYCLE_S", "often", "KSYS_KIOSK_CYCLE_S: Input should be a valid integer"),
 ])
 def test_bad_value_names_the_variable(monkeypatch, var, value, expect):
     monkeypatch.setenv("TS_DSN", DSN)
@@ -101,3 +107,12 @@ def test_core_modules_do_not_import_reflex():
             "bad = [m for m in sys.modules if m == 'reflex' or m.startswith('reflex.')]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_kiosk_settings(monkeypatch):
+    monkeypatch.setenv("TS_DSN", DSN)
+    monkeypatch.setenv("KSYS_KIOSK", "1")
+    monkeypatch.setenv("KSYS_KIOSK_PAGES", " /comm?tag=D100 , /trend ")
+    monkeypatch.setenv("KSYS_KIOSK_CYCLE_S", "0")
+    s = load_settings()
+    assert (s.kiosk, s.kiosk_pages, s.kiosk_cycle_s) == (True, "/comm?tag=D100,/trend", 0)

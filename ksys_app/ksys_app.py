@@ -12,7 +12,9 @@ logevents.configure_logging()
 
 app = rx.App(
     theme=rx.theme(appearance="light", accent_color="blue", gray_color="slate", radius="medium"),
-    stylesheets=["/ksys.css"],
+    # layout.css after ksys.css: the screen sizes (800 x 480 touch, phone, desktop) and
+    # kiosk mode override the theme's sizes, never its colours.
+    stylesheets=["/ksys.css", "/layout.css"],
     head_components=[rx.script(src="/ksys.js")],
     api_transformer=health_api,  # /api/health for container checks and `make demo`
 )

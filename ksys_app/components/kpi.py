@@ -112,7 +112,8 @@ def snapshot_table(rows) -> rx.Component:
             rx.el.thead(rx.el.tr(rx.el.th("TAG"), rx.el.th("Time Stamp"), rx.el.th("Value", class_name="num"),
                                  rx.el.th("Comm."), rx.el.th("Alarm."))),
             rx.el.tbody(rx.foreach(rows, row)),
-            class_name="table", custom_attrs=tid("snapshot-table"),
+            # "snapshot": layout.css reflows its rows into two lines on a phone
+            class_name="table snapshot", custom_attrs=tid("snapshot-table"),
         ),
         class_name="table-wrap",
     )

@@ -1,4 +1,4 @@
-"""`/` Dashboard: latest snapshot, KPI tiles, window control."""
+"""`/` Dashboard: KPI tiles (what needs attention first), latest snapshot, window control."""
 
 from __future__ import annotations
 
@@ -11,43 +11,53 @@ from ksys_app.pages.template import page
 from ksys_app.states.dashboard import DashboardState as S
 
 
+def _tiles() -> rx.Component:
+    has_tiles = S.tiles.length() > 0
+    return rx.el.section(
+        rx.el.div(rx.el.h2("KPI · last ", S.window, class_name="section-title"),
+                  rx.el.span("read ", S.tiles_time, " · every ", S.tiles_every_s, " s", class_name="muted small",
+                             custom_attrs=tid("tiles-time")),
+                  class_name="section-head"),
+        rx.cond(S.empty_reason != "",
+                rx.el.div(S.empty_reason, class_name="empty-inline",
+                          custom_attrs=tid("empty-state")),
+                rx.el.span("")),
+        rx.cond(has_tiles, kpi_grid(S.tiles),
+                rx.cond(S.failed, rx.el.span(""),
+                        rx.el.div(*[rx.el.div(class_name="kpi-tile sk-tile") for _ in range(3)],
+                                  class_name="kpi-grid", custom_attrs=tid("skeleton")))),
+        class_name="card kpi-card",
+    )
+
+
+def _snapshot() -> rx.Component:
+    has_snapshot = S.snapshot.length() > 0
+    return rx.el.section(
+        rx.el.div(rx.el.h2("Latest snapshot", class_name="section-title"),
+                  status_line(S, rx.cond(S.data_as_of != "",
+                                         rx.el.span("data as of ", S.data_as_of, " · ",
+                                                    class_name="muted small", custom_attrs=tid("data-as-of"),
+                                                    title="time of the newest reading shown"),
+                                         rx.el.span("")),
+                              rx.el.span("read ", S.snapshot_time, " · every ", S.snapshot_every_s, " s",
+                                         class_name="muted small",
+                                         custom_attrs=tid("snapshot-time")),
+                              show_time=False),
+                  class_name="section-head"),
+        # The snapshot does not depend on the window: empty only when no tag has a reading.
+        content_states(S, snapshot_table(S.snapshot), has_snapshot, lines=4,
+                       empty_when=~has_snapshot,
+                       empty_text="no tag has a reading yet (influx_latest is empty)"),
+        class_name="card snapshot-card",
+    )
+
+
 @page("/", nav="Dashboard", heading="Dashboard", state=S, order=1)
 def dashboard() -> tuple[rx.Component, ...]:
-    has_tiles = S.tiles.length() > 0
-    has_snapshot = S.snapshot.length() > 0
+    # The tiles first (abnormal ones first, states.dashboard): on the 800 x 480
+    # touchscreen they are what fits above the fold; the snapshot table follows.
     return (
         controls_bar(window_select(S), button("Refresh", S.refresh, "refresh-btn")),
-        rx.el.section(
-            rx.el.div(rx.el.h2("Latest snapshot", class_name="section-title"),
-                      status_line(S, rx.cond(S.data_as_of != "",
-                                             rx.el.span("data as of ", S.data_as_of, " · ",
-                                                        class_name="muted small", custom_attrs=tid("data-as-of"),
-                                                        title="time of the newest reading shown"),
-                                             rx.el.span("")),
-                                  rx.el.span("read ", S.snapshot_time, " · every ", S.snapshot_every_s, " s",
-                                             class_name="muted small",
-                                             custom_attrs=tid("snapshot-time")),
-                                  show_time=False),
-                      class_name="section-head"),
-            # The snapshot does not depend on the window: empty only when no tag has a reading.
-            content_states(S, snapshot_table(S.snapshot), has_snapshot, lines=4,
-                           empty_when=~has_snapshot,
-                           empty_text="no tag has a reading yet (influx_latest is empty)"),
-            class_name="card",
-        ),
-        rx.el.section(
-            rx.el.div(rx.el.h2("KPI · last ", S.window, class_name="section-title"),
-                      rx.el.span("read ", S.tiles_time, " · every ", S.tiles_every_s, " s", class_name="muted small",
-                                 custom_attrs=tid("tiles-time")),
-                      class_name="section-head"),
-            rx.cond(S.empty_reason != "",
-                    rx.el.div(S.empty_reason, class_name="empty-inline",
-                              custom_attrs=tid("empty-state")),
-                    rx.el.span("")),
-            rx.cond(has_tiles, kpi_grid(S.tiles),
-                    rx.cond(S.failed, rx.el.span(""),
-                            rx.el.div(*[rx.el.div(class_name="kpi-tile sk-tile") for _ in range(3)],
-                                      class_name="kpi-grid", custom_attrs=tid("skeleton")))),
-            class_name="card",
-        ),
+        _tiles(),
+        _snapshot(),
     )

@@ -15,7 +15,7 @@ app = rx.App(
     # layout.css after ksys.css: the screen sizes (800 x 480 touch, phone, desktop) and
     # kiosk mode override the theme's sizes, never its colours.
     stylesheets=["/ksys.css", "/layout.css"],
-    head_components=[rx.script(src="/ksys.js")],
+    head_components=[rx.script(src="/ksys.js"), rx.script(src="/kiosk.js")],
     api_transformer=health_api,  # /api/health for container checks and `make demo`
 )
 add_pages(app)  # every @page of ksys_app.pages, with its route, title and on_load

@@ -7,6 +7,8 @@ from typing import NamedTuple, Sequence
 import reflex as rx
 from reflex.components.react_router import ReactRouterLink
 
+from ksys_app.components import kiosk
+
 
 class NavLink(NamedTuple):
     """One navbar entry (the page registry, ksys_app.pages.template, makes them)."""
@@ -58,7 +60,7 @@ def navbar(state, active: str, links: Sequence[NavLink]) -> rx.Component:
         rx.el.div(
             rx.el.span("ksys", class_name="brand", custom_attrs=tid("brand")),
             rx.el.nav(*anchors, class_name="nav-links"),
-            rx.el.div(db_indicator(state), class_name="nav-right"),
+            rx.el.div(kiosk.header_extras(state), db_indicator(state), class_name="nav-right"),
             class_name="nav-inner",
         ),
         class_name="navbar",
@@ -194,6 +196,7 @@ def shell(state, active: str, title: str, links: Sequence[NavLink], controls: rx
     return rx.el.div(
         rx.el.style(THEME_CSS),
         navbar(state, active, links),
+        kiosk.cycle_link(),
         rx.el.main(
             rx.el.div(
                 rx.el.h1(title, class_name="page-title"),
@@ -202,10 +205,11 @@ def shell(state, active: str, title: str, links: Sequence[NavLink], controls: rx
                 class_name="page-head",
             ),
             controls,
+            kiosk.kiosk_notice(),
             notice_bar(state),
             payload_bar(state),
             *body,
             class_name="page",
         ),
-        class_name="app",
+        class_name=kiosk.app_class(),  # "app kiosk" in kiosk mode: layout.css hides the chrome
     )

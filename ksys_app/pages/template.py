@@ -23,6 +23,7 @@ import reflex as rx
 
 from ksys_app.components.layout import NavLink, shell
 from ksys_app.states.base import PageState
+from ksys_app.states.kiosk import KioskState
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,4 +83,6 @@ def add_pages(app: rx.App) -> None:
     for module in pkgutil.iter_modules(package.__path__):
         importlib.import_module(f"{package.__name__}.{module.name}")
     for p in pages():
-        app.add_page(p.component, route=p.route, title=p.title, on_load=p.state.on_load)
+        # Kiosk first: it decides the chrome and needs no database, so a kiosk looks
+        # like one before the page's reads answer (or time out, while the database is down).
+        app.add_page(p.component, route=p.route, title=p.title, on_load=[KioskState.on_load, p.state.on_load])

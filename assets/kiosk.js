@@ -1,0 +1,60 @@
+// Kiosk mode in the browser (components/kiosk.py renders the pieces; states/kiosk.py decides).
+//
+// 1. The cycle: while the page has the hidden link #kiosk-next (kiosk mode with a next
+//    page), click it once the page has been shown for data-cycle seconds. The click is
+//    react-router's client-side navigation: the websocket and the page states stay, and
+//    nothing here needs the server, so the cycle goes on while the database is down.
+// 2. The clock in the kiosk header (.kiosk-clock, in data-tz).
+// 3. The kiosk's own URL parameters (kiosk, cycle) survive the pages' URL rewrite: each
+//    page canonicalises its URL with history.replaceState(tag, window, ...) after a load,
+//    which would drop them, and a reload (the kiosk browser restarted) would then
+//    come back without kiosk mode.
+(function () {
+  if (window.__ksysKiosk) return;
+  window.__ksysKiosk = true;
+  var KEEP = ["kiosk", "cycle"];
+
+  function keepKioskParams(url) {
+    var here = new URLSearchParams(window.location.search);
+    var keep = KEEP.filter(function (k) { return here.has(k); });
+    if (!keep.length || typeof url !== "string") return url;
+    var u = new URL(url, window.location.href);
+    // only a rewrite of this page's own URL; navigations elsewhere carry their own
+    if (u.origin !== window.location.origin || u.pathname !== window.location.pathname) return url;
+    keep.forEach(function (k) { if (!u.searchParams.has(k)) u.searchParams.set(k, here.get(k)); });
+    return u.pathname + u.search + u.hash;
+  }
+  var replaceState = window.history.replaceState;
+  window.history.replaceState = function (state, title, url) {
+    return replaceState.call(this, state, title, url === undefined ? url : keepKioskParams(url));
+  };
+
+  var shownKey = "";
+  var shownAt = Date.now();
+  function tick() {
+    var link = document.getElementById("kiosk-next");
+    // a new page, or a new next stop, restarts the count
+    var key = window.location.pathname + "|" + (link ? link.getAttribute("href") + "|" + link.dataset.cycle : "");
+    if (key !== shownKey) {
+      shownKey = key;
+      shownAt = Date.now();
+    }
+    var cycle = link ? Number(link.dataset.cycle) : 0;
+    if (link && cycle > 0 && Date.now() - shownAt >= cycle * 1000) {
+      shownAt = Date.now();
+      link.click();
+    }
+    var clocks = document.querySelectorAll(".kiosk-clock");
+    for (var i = 0; i < clocks.length; i++) {
+      var tz = clocks[i].getAttribute("data-tz") || undefined;
+      var text;
+      try {
+        text = new Date().toLocaleTimeString("en-GB", { timeZone: tz, hour12: false });
+      } catch (e) {  // an unknown zone name: the browser's own
+        text = new Date().toLocaleTimeString("en-GB", { hour12: false });
+      }
+      if (clocks[i].textContent !== text) clocks[i].textContent = text;
+    }
+  }
+  setInterval(tick, 1000);
+})();

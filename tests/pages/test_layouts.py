@@ -131,3 +131,26 @@ def test_desktop_heatmap_fits_without_scrolling(seeded_app, browser):
         assert fit[0] <= fit[1], f"the heatmap scrolls at 1440 px: {fit}"
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_navbar_is_compact(seeded_app, browser, size):
+    """At most two rows (brand and DB status, then the links on a phone), the four
+    links on one of them, and all of it on the screen."""
+    context = browser.new_context(**SIZES[size])
+    page = context.new_page()
+    try:
+        page.goto(seeded_app.url + "/trend?tag=D200")
+        wait_loaded(page)
+        bar = page.locator(".navbar").bounding_box()
+        tops = {round(page.locator(f"[data-testid=nav-{n}]").bounding_box()["y"])
+                for n in ("dashboard", "trend", "tech", "comm")}
+        assert len(tops) == 1, f"the nav links wrap at {size}: tops {tops}"
+        assert bar["height"] <= 2 * 44 + 12, f"the navbar is {bar['height']} px high at {size}"
+        width = page.evaluate("document.documentElement.clientWidth")
+        status = page.locator("[data-testid=db-status]").bounding_box()
+        last = page.locator("[data-testid=nav-comm]").bounding_box()
+        off = [name for name, box in (("db-status", status), ("nav-comm", last)) if box["x"] + box["width"] > width]
+        assert not off, f"off the {width} px screen at {size}: {off}"
+    finally:
+        context.close()

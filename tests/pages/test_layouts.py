@@ -154,3 +154,29 @@ def test_navbar_is_compact(seeded_app, browser, size):
         assert not off, f"off the {width} px screen at {size}: {off}"
     finally:
         context.close()
+
+
+def test_phone_tapped_hour_shows_its_numbers_in_view(seeded_app, browser):
+    """On a phone the heatmap is 30 rows of 44 px: the selected hour's numbers stay in
+    view (at the bottom) instead of 1,400 px further down, and the hours scroll inside
+    the card, not the page."""
+    context = browser.new_context(**SIZES["phone"])
+    page = context.new_page()
+    try:
+        open_page(page, seeded_app.url + PAGES["comm"], "comm")
+        cell = page.locator("#cell-250")  # day 10, hour 10: below the first screen, right of it
+        cell.scroll_into_view_if_needed()
+        cell.tap()
+        page.wait_for_selector("#cell-250.selected")
+        page.wait_for_selector("[data-testid=detail-rate]")
+        wide = sideways(page)
+        assert wide["scrollWidth"] <= wide["clientWidth"], f"the selected hour's numbers widen the page: {wide}"
+        assert page.evaluate("innerWidth") == 390, "the page no longer fits: the phone zoomed out"
+        box = page.locator("[data-testid=detail-card]").bounding_box()
+        assert 0 <= box["y"] and box["y"] + box["height"] <= 844, f"the detail is out of view: {box}"
+        scroll = page.eval_on_selector("[data-testid=comm-heatmap]", "h => h.scrollLeft")
+        assert scroll > 0, "hour 10 was reached by scrolling the page, not the heatmap"
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "layout_phone_comm_selected.png"))
+    finally:
+        context.close()

@@ -9,7 +9,7 @@ password. No reflex import here: the CLI and the tests load this quickly.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from psycopg import ProgrammingError
@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     # How often the dashboard re-reads its latest snapshot (its KPI tiles follow
     # cache_ttl_metrics_s, the age at which their cached read expires).
     snapshot_period_s: float = Field(60.0, validation_alias="KSYS_SNAPSHOT_PERIOD_S", gt=0)
+
+    # The display theme a browser gets until it picks its own (states/display.py).
+    theme: Literal["light", "dark"] = Field("light", validation_alias="KSYS_THEME")
 
     @field_validator("ts_dsn")
     @classmethod

@@ -87,6 +87,8 @@ class Settings(BaseSettings):
 
     # The display theme a browser gets until it picks its own (states/display.py).
     theme: Literal["light", "dark"] = Field("light", validation_alias="KSYS_THEME")
+    # The language of the pages until a browser picks its own (states/lang.py).
+    lang: Literal["en", "ko"] = Field("en", validation_alias="KSYS_LANG")
 
     @field_validator("ts_dsn")
     @classmethod

@@ -53,6 +53,7 @@ def test_env_file_and_environment_precedence(monkeypatch, tmp_path):
     ("KSYS_SNAPSHOT_PERIOD_S", "0", "KSYS_SNAPSHOT_PERIOD_S: Input should be greater than 0"),
     ("KSYS_SNAPSHOT_PERIOD_S", "soon", "KSYS_SNAPSHOT_PERIOD_S: Input should be a valid number"),
     ("KSYS_THEME", "blue", "KSYS_THEME: Input should be 'light' or 'dark'"),
+    ("KSYS_LANG", "fr", "KSYS_LANG: Input should be 'en' or 'ko'"),
 ])
 def test_bad_value_names_the_variable(monkeypatch, var, value, expect):
     monkeypatch.setenv("TS_DSN", DSN)

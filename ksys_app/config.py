@@ -26,6 +26,18 @@ SUPPORTED_DSN_KEYS = frozenset(
 )
 
 
+# The placeholders .env.example ships with. A deployment that kept one runs with a
+# password anyone can read in this repository: refused wherever a secret is read.
+PLACEHOLDER_SECRETS = frozenset({"change-me", "change-me-too"})
+
+
+def placeholder_problem(secret: str | None, where: str) -> str | None:
+    """Why `secret` must not be used (it is .env.example's placeholder), or None."""
+    if secret is not None and secret.strip().lower() in PLACEHOLDER_SECRETS:
+        return f"the password in {where} is the placeholder from .env.example; set a real one"
+    return None
+
+
 class ConfigError(Exception):
     """A setting is missing or invalid; str(err) is the message to show."""
 
@@ -93,7 +105,9 @@ class Settings(BaseSettings):
     @field_validator("ts_dsn")
     @classmethod
     def _dsn_parses(cls, v: str) -> str:
-        parse_dsn(v)
+        problem = placeholder_problem(parse_dsn(v).get("password"), "TS_DSN")
+        if problem:
+            raise ValueError(problem)
         return v
 
     @field_validator("tz")

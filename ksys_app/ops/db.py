@@ -13,6 +13,7 @@ from typing import Iterator
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from ksys_app.config import placeholder_problem
 from ksys_app.ops.errors import OpsError
 
 CONNECT_TIMEOUT_S = 5
@@ -31,6 +32,9 @@ def resolve_dsn(dsn: str | None, env_var: str = "TS_DSN", flag: str = "--dsn") -
         raise OpsError(f"invalid DSN in {flag if dsn else env_var}: not a valid PostgreSQL DSN; expected "
                        "postgresql://user:password@host:port/dbname or key=value pairs "
                        "(the value is not shown: it may hold a password)") from None
+    problem = placeholder_problem(conninfo_to_dict(value).get("password"), flag if dsn else env_var)
+    if problem:
+        raise OpsError(problem)
     return value
 
 

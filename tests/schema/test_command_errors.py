@@ -160,3 +160,23 @@ def test_a_host_name_libpq_cannot_encode_is_one_line():
     proc = ksys("doctor", "--dsn", f"postgresql://postgres:x@{'a' * 70}:5432/ksys")
     assert "the host name is not a valid DNS name" in one_line(proc)
     assert proc.returncode == 2
+
+
+@pytest.mark.parametrize("args, env", [
+    (("doctor", "--dsn", "postgresql://postgres:change-me@127.0.0.1:1/ksys"), {}),
+    (("migrate",), {"KSYS_ADMIN_DSN": "postgresql://postgres:change-me@127.0.0.1:1/ksys"}),
+    (("serve", "--dsn", "postgresql://eco_ro:change-me-too@127.0.0.1:1/ksys"), {}),
+])
+def test_the_env_example_placeholders_are_refused(args, env, tmp_path):
+    proc = ksys(*args, env={**env, "KSYS_DATA_DIR": str(tmp_path)}, timeout=60)
+    assert "is the placeholder from .env.example; set a real one" in one_line(proc)
+    assert proc.returncode == 2
+
+
+def test_migrate_refuses_the_placeholder_role_password_before_applying_anything(new_database, pg_server):
+    dsn = new_database()
+    proc = ksys("migrate", "--dsn", dsn, env={"KSYS_APP_ROLE_PASSWORD": "change-me-too"})
+    assert "KSYS_APP_ROLE_PASSWORD is the placeholder" in one_line(proc)
+    assert proc.returncode == 2
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT to_regclass('influx_hist')").fetchone()[0] is None

@@ -22,6 +22,7 @@ from typing import Callable
 import psycopg
 from psycopg import sql
 
+from ksys_app.config import placeholder_problem
 from ksys_app.ops.db import connect, first_line, lacks_rights
 from ksys_app.ops.errors import MigrationRefused, OpsError
 from ksys_app.ops.schema import schedule
@@ -189,6 +190,9 @@ def _set_app_password(conn: psycopg.Connection, out: Out) -> None:
 def migrate(dsn: str, engine: str | None = None, out: Out = print,
             directory: Path | None = None) -> MigrateResult:
     directory = directory or migrations_dir()
+    problem = placeholder_problem(os.environ.get("KSYS_APP_ROLE_PASSWORD"), "KSYS_APP_ROLE_PASSWORD")
+    if problem:
+        raise OpsError(problem)   # before anything is applied
     with connect(dsn) as conn:
         info = probe(conn)
         if info.version_num < MIN_SERVER_VERSION:

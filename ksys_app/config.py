@@ -17,6 +17,8 @@ from psycopg.conninfo import conninfo_to_dict
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ksys_app.security import parse_origins
+
 DEFAULT_ENV_FILE = ".env"
 
 # Connection parameters the data layer knows how to hand to asyncpg.
@@ -99,6 +101,9 @@ class Settings(BaseSettings):
 
     # The display theme a browser gets until it picks its own (states/display.py).
     theme: Literal["light", "dark"] = Field("light", validation_alias="KSYS_THEME")
+    # Browser origins besides the dashboard's own that may use it (ksys_app/security.py),
+    # e.g. a reverse proxy's https://dashboard.plant; comma-separated.
+    allowed_origins: str = Field("", validation_alias="KSYS_ALLOWED_ORIGINS")
     # The language of the pages until a browser picks its own (states/lang.py).
     lang: Literal["en", "ko"] = Field("en", validation_alias="KSYS_LANG")
 
@@ -108,6 +113,12 @@ class Settings(BaseSettings):
         problem = placeholder_problem(parse_dsn(v).get("password"), "TS_DSN")
         if problem:
             raise ValueError(problem)
+        return v
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins_parse(cls, v: str) -> str:
+        parse_origins(v)
         return v
 
     @field_validator("tz")

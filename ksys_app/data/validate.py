@@ -79,8 +79,16 @@ def local_midnight_utc(day: date, tz) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(timezone.utc)
 
 
+# The days a read may cover: a 30-day grid needs room on both sides of the calendar's
+# ends (0001-01-01 and 9999-12-31 overflow as UTC instants in zones east or west of UTC).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9000, 12, 31)
+
+
 def local_span_utc(start: date, days: int, tz) -> tuple[datetime, datetime]:
     """[local midnight of start, local midnight of start + days) as UTC instants."""
+    if not FIRST_DAY <= start <= LAST_DAY or not 0 < days <= 3660:
+        raise InvalidInput(f"start day {start.isoformat()} (+{days} days) is outside "
+                           f"{FIRST_DAY.isoformat()} .. {LAST_DAY.isoformat()}")
     return local_midnight_utc(start, tz), local_midnight_utc(start + timedelta(days=days), tz)
 
 

@@ -1,42 +1,21 @@
 """Argument checks that run before any SQL; each failure is one readable sentence.
 
-Tag names are data, never SQL: quotes, semicolons and any script are fine
-because they only ever travel as bind parameters. What is refused is what the
-database or the UI cannot carry: non-strings, empty or over-long names, and
-control / surrogate characters (NUL cannot be stored in text at all).
+Tag names follow ksys_app.domain.inputs.tag_name, the rule the CLI and ingest
+use too: data, never SQL (quotes, semicolons and scripts are fine as bind
+parameters), but nothing the database or the UI cannot carry.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date, datetime, timedelta, timezone
 
+from ksys_app.domain.inputs import MAX_TAG_LEN, InputError, tag_name  # noqa: F401 - re-exported
 from ksys_app.domain.timefmt import InvalidTimestampError, require_aware
 from ksys_app.domain.windows import UnknownWindowError, Window, parse_window, tech_window
 
-MAX_TAG_LEN = 128
-
-
-class InvalidInput(ValueError):
-    """An argument was rejected before reaching the database."""
-
-
-def _preview(s: str, limit: int = 40) -> str:
-    return repr(s if len(s) <= limit else s[:limit] + "…")
-
-
-def tag_name(value: object) -> str:
-    if not isinstance(value, str):
-        raise InvalidInput(f"tag must be a string, got {type(value).__name__}")
-    if not 1 <= len(value) <= MAX_TAG_LEN:
-        raise InvalidInput(f"tag must be 1..{MAX_TAG_LEN} characters, got {len(value)}")
-    if value.isprintable():
-        return value  # no character of category Cc or Cs (nor any other non-printable one)
-    for pos, ch in enumerate(value):
-        if unicodedata.category(ch) in ("Cc", "Cs"):
-            raise InvalidInput(
-                f"tag {_preview(value)} contains control character U+{ord(ch):04X} at position {pos}")
-    return value
+# InvalidInput is the shared rule set's InputError: the dashboard refuses what the CLI
+# and ingest refuse (ksys_app.domain.inputs).
+InvalidInput = InputError
 
 
 def optional_tag(value: object) -> str | None:

@@ -38,7 +38,7 @@ from ksys_app.domain.live import db_status
 from ksys_app.domain.timefmt import format_local
 from ksys_app.domain.windows import DEFAULT_WINDOW, WINDOW_CODES
 from ksys_app.states.live import LiveLoop
-from ksys_app.states.outcomes import newest_data_time, outcome, page_outcome
+from ksys_app.states.outcomes import db_answered, newest_data_time, outcome, page_outcome
 from ksys_app.states.payload import check_payload
 from ksys_app.states.view import pick_tag
 
@@ -187,6 +187,9 @@ class PageState(LiveLoop, rx.State, mixin=True):
         """Fold the results of the parts just read into error / stale / empty / retry."""
         outcomes = {**self._outcomes, **{part: outcome(r) for part, r in results.items()}}
         self._outcomes = outcomes
+        if self.probe_down and db_answered(results.values()):
+            # a retry got through before the next probe: the indicator follows the read
+            self.probe_down, self.probe_error = False, ""
         view = page_outcome(outcomes, self.main_part)
         self.failed, self.stale = view.failed, view.stale
         self.error_code, self.error_message = view.error_code, view.error_message

@@ -45,3 +45,20 @@ def test_db_status():
     # the probe: the server stopped answering after the rows shown were read
     assert db_status(failed=False, stale=False, probe_down=True, has_rows=True) == "stale"
     assert db_status(failed=False, stale=False, probe_down=True, has_rows=False) == "down"
+
+
+def test_only_a_fresh_answer_from_the_database_counts_as_answered():
+    from datetime import datetime, timezone
+
+    from ksys_app.data.errors import DataError, ErrorCode
+    from ksys_app.data.result import ReadResult
+    from ksys_app.states.outcomes import db_answered
+
+    at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    conn = DataError(ErrorCode.DB_CONN, "down")
+    assert db_answered([ReadResult(rows=(1,), fetched_at=at)])
+    assert db_answered([ReadResult(rows=(), fetched_at=at, error=DataError(ErrorCode.NO_ROWS, "none"))])
+    assert not db_answered([ReadResult(rows=(1,), fetched_at=at, cache_hit=True)])
+    assert not db_answered([ReadResult(rows=(1,), fetched_at=at, stale=True, error=conn)])
+    assert not db_answered([ReadResult(error=conn)])
+    assert not db_answered([])

@@ -54,6 +54,7 @@ class LiveLoop(rx.State, mixin=True):
     probe_down: bool = False  # the last health probe got no answer from the server
     probe_error: str = ""  # its "CODE: message", for the navbar's tooltip
 
+    _probe_permanent: bool = False  # the probe's error is one no retry can fix
     _loop_id: str = ""
     _retry_at: float = 0.0
     _read_at: dict[str, float] = {}  # part -> monotonic time it was last applied
@@ -121,14 +122,16 @@ class LiveLoop(rx.State, mixin=True):
         if down != was_down:  # only a change travels to the browser
             self.probe_down = down
             self.probe_error = f"{verdict.error.code}: {verdict.error.message}" if down else ""
+        self._probe_permanent = down and verdict.error.permanent
         return was_down and not down
 
     def _due_parts(self, now: float) -> frozenset[str]:
-        """Parts due now: live parts whose period is over (not while the probe says the
-        server is down: they would only fail), every part when a retry is due. Also
-        counts the retry countdown down."""
+        """Parts due now: live parts whose period is over, every part when a retry is due.
+        Also counts the retry countdown down. While the probe says the server is down
+        the live parts wait (they would only fail), unless its error is permanent (a
+        changed password): then the next read shows that error with its fix."""
         due: frozenset[str] = frozenset()
-        if not self.probe_down:
+        if not self.probe_down or self._probe_permanent:
             repo = get_repository()
             due = due_parts(now, self._read_at, {part: repo.setting(setting) for part, setting in self.live.items()},
                             TICK_S)

@@ -114,9 +114,14 @@ def first_change_s(tab, since: float, statuses: tuple[str, ...]) -> float | None
 
 
 def wait_status(tab, statuses: tuple[str, ...], timeout_s: float) -> None:
-    tab.wait_for_function(
-        "ss => ss.includes(document.querySelector('[data-testid=db-status]').getAttribute('data-status'))",
-        arg=list(statuses), timeout=timeout_s * 1000)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        tab.wait_for_function(
+            "ss => ss.includes(document.querySelector('[data-testid=db-status]').getAttribute('data-status'))",
+            arg=list(statuses), timeout=timeout_s * 1000)
+    except PlaywrightTimeout:
+        raise AssertionError(f"{tab.url}: DB indicator not {'/'.join(statuses)} within {timeout_s} s") from None
 
 
 def test_every_open_page_shows_the_outage_within_seconds_and_the_recovery(seeded_app, pg_server, page):

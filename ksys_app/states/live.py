@@ -91,7 +91,11 @@ class LiveLoop(rx.State, mixin=True):
                 return False
             if self.hidden or (self.failed and self.error_permanent):
                 return True
-        verdict = await get_repository().probe()
+        try:
+            verdict = await get_repository().probe()
+        except Exception:  # noqa: BLE001 - a bug in the probe must not end the loop: no verdict
+            logger.exception("health probe failed")
+            verdict = None
         async with self:
             if self._loop_id != loop_id:
                 return False

@@ -47,7 +47,7 @@ def db_indicator(state) -> rx.Component:
         label,
         class_name="db-status db-" + state.db_status,
         title=rx.cond(state.error_code != "", state.error_code + ": " + state.error_message,
-                      "database answered the last read"),
+                      rx.cond(state.probe_error != "", state.probe_error, "database answered the last read")),
         custom_attrs={**tid("db-status"), "data-status": state.db_status, "role": "status"},
     )
 
@@ -198,6 +198,8 @@ def shell(state, active: str, title: str, links: Sequence[NavLink], controls: rx
     """The page around a page's controls and body (ksys_app.pages.template calls it)."""
     return rx.el.div(
         rx.el.style(THEME_CSS),
+        # a hidden tab stops the page's live refresh (states.live); document.hidden is the argument
+        rx.window_event_listener(on_visibility_change=state.set_hidden),
         navbar(state, active, links),
         rx.el.main(
             rx.el.div(

@@ -31,6 +31,7 @@ from urllib.parse import urlencode
 import reflex as rx
 
 from ksys_app import logevents
+from ksys_app.data.cache import fresher_than
 from ksys_app.data.errors import retry_delay_s
 from ksys_app.data.repository import get_repository
 from ksys_app.data.result import ReadResult
@@ -43,6 +44,7 @@ from ksys_app.states.payload import check_payload
 from ksys_app.states.view import pick_tag
 
 ALL = "all"  # the one part of a page without separately refreshed parts
+REFRESH_MAX_AGE_S = 1.0  # what "Refresh" means: data at most this old, at most this often per tab
 
 
 class PageState(LiveLoop, rx.State, mixin=True):
@@ -89,6 +91,7 @@ class PageState(LiveLoop, rx.State, mixin=True):
 
     _outcomes: dict[str, dict] = {}
     _requested_tag: str = ""
+    _refreshed_at: float = 0.0  # monotonic time of the last Refresh that read
 
     # ------------------------------------------------------------------ hooks
 
@@ -287,11 +290,17 @@ class PageState(LiveLoop, rx.State, mixin=True):
 
     @rx.event
     async def refresh(self):
-        """Read again now, bypassing the fresh cache (last good values stay for outages)."""
-        get_repository().cache.clear()
+        """Read this page's data again now: its own reads take no cached entry older than
+        REFRESH_MAX_AGE_S (others' entries stay). Refreshes of one tab closer together
+        than that are ignored: any websocket client can send this event in a loop."""
+        now = time.monotonic()
+        if now - self._refreshed_at < REFRESH_MAX_AGE_S:
+            return
+        self._refreshed_at = now
         self.loading = True
         yield
-        await self._reload()
+        with fresher_than(REFRESH_MAX_AGE_S):
+            await self._reload()
 
     @rx.event
     async def retry(self):

@@ -166,7 +166,7 @@ class Repository(Reads):
             self._down_since = time.monotonic()
             logevents.log_event(logevents.DB_FAIL, range=ctx.window, tag=ctx.tag, view=ctx.view,
                                 rowcount=0, dur_ms=dur_ms, cache_hit=False,
-                                code=error.code, message=error.message)
+                                code=error.code, message=error.message, detail=error.detail)
 
     def _note_success(self, ctx: ReadContext, dur_ms: float) -> None:
         if self._down_since is not None:

@@ -273,7 +273,8 @@ class PageState(LiveLoop, rx.State, mixin=True):
 
     @rx.event
     async def set_window(self, code: str):
-        if code not in WINDOW_CODES or code == self.window:
+        # event arguments come from the websocket: any client can send any JSON
+        if not isinstance(code, str) or code not in WINDOW_CODES or code == self.window:
             return
         self.window = code
         async for step in self._show_new_input():
@@ -281,7 +282,7 @@ class PageState(LiveLoop, rx.State, mixin=True):
 
     @rx.event
     async def set_tag(self, tag: str):
-        if tag == self.tag or (self.tag_options and tag not in self.tag_options):
+        if not isinstance(tag, str) or tag == self.tag or (self.tag_options and tag not in self.tag_options):
             return
         self.tag = tag
         self._requested_tag = tag

@@ -218,6 +218,8 @@ class CommState(PageState, rx.State):
 
     @rx.event
     async def set_start(self, value: str):
+        if not isinstance(value, str) or len(value) > 10:
+            return   # not from the date input: anything may come over the websocket
         try:
             day = date.fromisoformat(value)
         except ValueError:
@@ -227,8 +229,7 @@ class CommState(PageState, rx.State):
 
     @rx.event
     def select_cell(self, index: int):
-        index = int(index)
-        if not 0 <= index < len(self._cells):
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self._cells):
             return
         warn, crit = self._slo
         self.selected_index = index

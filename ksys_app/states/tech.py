@@ -74,7 +74,7 @@ class TechState(PageState, ChartTable, rx.State):
 
     @rx.event
     def toggle_series(self, key: str):
-        if key in TECH_KEYS:
+        if isinstance(key, str) and key in TECH_KEYS:
             name = f"show_{key}"
             setattr(self, name, not getattr(self, name))
 

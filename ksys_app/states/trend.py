@@ -118,7 +118,7 @@ class TrendState(PageState, ChartTable, rx.State):
 
     @rx.event
     def set_series(self, key: str, on: bool):
-        if key in SERIES_KEYS:
+        if isinstance(key, str) and key in SERIES_KEYS:
             setattr(self, f"show_{key}", bool(on))
 
     @rx.event

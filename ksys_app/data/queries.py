@@ -236,3 +236,11 @@ FROM public.ingest_expectation
 WHERE tag_name = $1
 LIMIT 1
 """)
+
+# The health probe (ksys_app.data.probe): one round trip that touches no relation,
+# so it says whether the server answers, not how fast a rollup reads. Every
+# statement here has a LIMIT; this one keeps the rule with a constant.
+PROBE = Query("probe", """
+SELECT 1 AS ok
+LIMIT 1
+""")

@@ -102,6 +102,8 @@ class CommState(PageState, rx.State):
     load_event: ClassVar[str] = logevents.COMM_LOAD_OK
     empty_text: ClassVar[str] = "no data for {s.tag} in the 30 days from {s.start_day}"
     url_vars: ClassVar[Mapping[str, str]] = {"start": "start_day"}
+    # Heatmap, SLO and outages refresh when their cached entries expire.
+    live: ClassVar[Mapping[str, str]] = {ALL: "cache_ttl_comm_s"}
     input_defaults: ClassVar[Mapping[str, Any]] = {"selected_index": -1, "selected": {}}
 
     def _params(self) -> tuple:

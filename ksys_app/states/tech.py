@@ -36,6 +36,8 @@ class TechState(PageState, ChartTable, rx.State):
     spacing_label: str = ""
     is_sampled: bool = False
 
+    # The indicator read refreshes when its cached entry expires.
+    live: ClassVar[Mapping[str, str]] = {ALL: "cache_ttl_metrics_s"}
     input_defaults: ClassVar[Mapping[str, Any]] = {"page": 0}
 
     @classmethod

@@ -55,6 +55,9 @@ class TrendState(PageState, ChartTable, rx.State):
     fpage_count: int = 1
     features_error: str = ""
 
+    # The rollup read refreshes when its cached entry expires; the features it reads
+    # alongside come from the cache until theirs (cache_ttl_features_s) expires too.
+    live: ClassVar[Mapping[str, str]] = {ALL: "cache_ttl_metrics_s"}
     input_defaults: ClassVar[Mapping[str, Any]] = {"page": 0, "fpage": 0}
 
     def _params(self) -> tuple:

@@ -52,6 +52,12 @@ def test_env_file_and_environment_precedence(monkeypatch, tmp_path):
     ("KSYS_CACHE_MAX_ENTRIES", "lots", "KSYS_CACHE_MAX_ENTRIES"),
     ("KSYS_SNAPSHOT_PERIOD_S", "0", "KSYS_SNAPSHOT_PERIOD_S: Input should be greater than 0"),
     ("KSYS_SNAPSHOT_PERIOD_S", "soon", "KSYS_SNAPSHOT_PERIOD_S: Input should be a valid number"),
+    ("KSYS_THEME", "blue", "KSYS_THEME: Input should be 'light' or 'dark'"),
+    ("KSYS_LANG", "fr", "KSYS_LANG: Input should be 'en' or 'ko'"),
+    ("KSYS_ALLOWED_ORIGINS", "*", "KSYS_ALLOWED_ORIGINS: '*' would let every web site read the dashboard"),
+    ("KSYS_ALLOWED_ORIGINS", "https://proxy/path", "KSYS_ALLOWED_ORIGINS: 'https://proxy/path' is not an origin"),
+    ("TS_DSN", "postgresql://eco_ro:change-me-too@127.0.0.1/ecoanp",
+     "TS_DSN: the password in TS_DSN is the placeholder from .env.example; set a real one"),
 ])
 def test_bad_value_names_the_variable(monkeypatch, var, value, expect):
     monkeypatch.setenv("TS_DSN", DSN)

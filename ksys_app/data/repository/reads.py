@@ -185,9 +185,9 @@ class Reads:
         try:
             tag = validate.tag_name(tag)
             day = validate.local_day(start_day, self.tz)
+            lo, hi = validate.local_span_utc(day, HEATMAP_DAYS, self.tz)
         except validate.InvalidInput as exc:
             return self.invalid(exc, tag=tag)
-        lo, hi = validate.local_span_utc(day, HEATMAP_DAYS, self.tz)
         tz = self.tz
 
         def grid(records: Sequence[Any]) -> list[HourCell]:

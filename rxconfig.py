@@ -5,6 +5,8 @@ import os
 
 import reflex as rx
 
+from ksys_app.security import parse_origins
+
 
 class RadixThemesWhenUsed(rx.plugins.RadixThemesPlugin):
     """Radix Themes (its stylesheet and Theme wrapper) only once a Radix component is used.
@@ -33,4 +35,7 @@ config = rx.Config(
     disable_plugins=[rx.plugins.SitemapPlugin],
     plugins=[RadixThemesWhenUsed(enabled=False)],
     redis_url=os.environ.get("KSYS_REDIS_URL") or None,
+    # CORS for plain HTTP: only the listed origins, never "*" (which Reflex answers with
+    # credentials for any site). The websocket's own check is in ksys_app/ksys_app.py.
+    cors_allowed_origins=parse_origins(os.environ.get("KSYS_ALLOWED_ORIGINS")),
 )

@@ -5,30 +5,10 @@
 //    react-router's client-side navigation: the websocket and the page states stay, and
 //    nothing here needs the server, so the cycle goes on while the database is down.
 // 2. The clock in the kiosk header (.kiosk-clock, in data-tz).
-// 3. The kiosk's own URL parameters (kiosk, cycle) survive the pages' URL rewrite: each
-//    page canonicalises its URL with history.replaceState(tag, window, ...) after a load,
-//    which would drop them, and a reload (the kiosk browser restarted) would then
-//    come back without kiosk mode.
+// (The pages' URL rewrite keeps ?kiosk= and ?cycle=: states/base.py SCREEN_PARAMS.)
 (function () {
   if (window.__ksysKiosk) return;
   window.__ksysKiosk = true;
-  var KEEP = ["kiosk", "cycle"];
-
-  function keepKioskParams(url) {
-    var here = new URLSearchParams(window.location.search);
-    var keep = KEEP.filter(function (k) { return here.has(k); });
-    if (!keep.length || typeof url !== "string") return url;
-    var u = new URL(url, window.location.href);
-    // only a rewrite of this page's own URL; navigations elsewhere carry their own
-    if (u.origin !== window.location.origin || u.pathname !== window.location.pathname) return url;
-    keep.forEach(function (k) { if (!u.searchParams.has(k)) u.searchParams.set(k, here.get(k)); });
-    return u.pathname + u.search + u.hash;
-  }
-  var replaceState = window.history.replaceState;
-  window.history.replaceState = function (state, title, url) {
-    return replaceState.call(this, state, title, url === undefined ? url : keepKioskParams(url));
-  };
-
   var shownKey = "";
   var shownAt = Date.now();
   function tick() {

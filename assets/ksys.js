@@ -72,3 +72,21 @@
     next.focus();
   });
 })();
+
+// The theme this browser chose (states/display.py keeps it in localStorage under
+// "ksys-theme"), put on <html> as soon as this script runs (the page mounting), not
+// only once the state arrives over the websocket: a dark screen flashes white for
+// less time on load (assets/ksys.css: html[data-theme=dark] .app). The switch calls
+// ksysApplyTheme, and a choice made in another tab arrives as a storage event.
+(function () {
+  function apply(t) {
+    if (t === "dark" || t === "light") document.documentElement.setAttribute("data-theme", t);
+  }
+  window.ksysApplyTheme = apply;
+  try {
+    apply(window.localStorage.getItem("ksys-theme"));
+  } catch (e) { /* storage blocked: the setting's default theme shows */ }
+  window.addEventListener("storage", function (e) {
+    if (e.key === "ksys-theme") apply(e.newValue);
+  });
+})();

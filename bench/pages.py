@@ -42,6 +42,11 @@ ROUTES = {
 }
 WINDOW_PAGES = ("/", "/trend", "/tech")
 
+# The operator's screen: the Raspberry Pi 7" touchscreen (800x480) on a Pi-class CPU,
+# simulated by Chromium's CPU throttling (CDP Emulation.setCPUThrottlingRate 4).
+DESKTOP = {"viewport": (1440, 1000), "cpu_throttle": 1}
+PI = {"viewport": (800, 480), "cpu_throttle": 4}
+
 # Records performance.now() (ms since navigation start) when the predicate first holds.
 _FIRST_DRAW_JS = """
 (() => {
@@ -137,12 +142,17 @@ class Server:
 
 # ---------------------------------------------------------------------- measurements
 
-def _first_draw(browser, url: str, predicate: str, timeout_ms: float = 30_000) -> dict:
+def _first_draw(browser, url: str, predicate: str, timeout_ms: float = 30_000, profile: dict = DESKTOP) -> dict:
     """A fresh context (empty browser cache): ms from navigation start to the first draw,
-    then a second navigation in the same context (browser cache warm)."""
-    ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
+    then a second navigation in the same context (browser cache warm). `profile`: the
+    viewport and the CPU slow-down (DESKTOP, PI)."""
+    width, height = profile["viewport"]
+    ctx = browser.new_context(viewport={"width": width, "height": height})
     ctx.add_init_script(_FIRST_DRAW_JS % predicate)
     page = ctx.new_page()
+    if profile["cpu_throttle"] != 1:
+        # stays in force for the page's later navigations (the warm run too)
+        ctx.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": profile["cpu_throttle"]})
     out: dict = {}
     try:
         for key in ("cold_ms", "warm_ms"):
@@ -162,6 +172,28 @@ def _first_draw(browser, url: str, predicate: str, timeout_ms: float = 30_000) -
     finally:
         ctx.close()
     return out
+
+
+def _first_draws(browser, base: str, runs: int, profile: dict) -> dict:
+    """_first_draw of every route: once right after the server started (or the previous
+    profile ran), then `runs` times; p50 / max of the cold and the warm runs."""
+    first: dict = {}
+    name = "pi" if profile is PI else "desktop"
+    for route, (path, pred) in ROUTES.items():
+        first_visit = _first_draw(browser, base + path, pred, profile=profile)
+        samples = [_first_draw(browser, base + path, pred, profile=profile) for _ in range(runs)]
+        cold = [s["cold_ms"] for s in samples if "cold_ms" in s]
+        warm = [s["warm_ms"] for s in samples if "warm_ms" in s]
+        first[route] = {
+            "first_visit_after_start": first_visit,
+            "cold_browser_p50_ms": percentile(cold, 0.5), "cold_browser_max_ms": max(cold, default=None),
+            "warm_browser_p50_ms": percentile(warm, 0.5), "warm_browser_max_ms": max(warm, default=None),
+            "runs": len(cold), "errors": sorted({s["error"] for s in samples if "error" in s}),
+            "viewport": list(profile["viewport"]), "cpu_throttle": profile["cpu_throttle"],
+        }
+        log(f"  first draw {route} ({name}): p50 {first[route]['cold_browser_p50_ms']} ms "
+            f"(first visit {first_visit.get('cold_ms', first_visit.get('error'))})")
+    return first
 
 
 def _frame_size(payload) -> int:
@@ -272,21 +304,8 @@ def measure_pages(workdir: Path, ro_dsn: str, quick: bool) -> dict:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
-                first: dict = {}
-                for route, (path, pred) in ROUTES.items():
-                    first_visit = _first_draw(browser, server.url + path, pred)  # server state cold
-                    samples = [_first_draw(browser, server.url + path, pred) for _ in range(runs)]
-                    cold = [s["cold_ms"] for s in samples if "cold_ms" in s]
-                    warm = [s["warm_ms"] for s in samples if "warm_ms" in s]
-                    first[route] = {
-                        "first_visit_after_start": first_visit,
-                        "cold_browser_p50_ms": percentile(cold, 0.5), "cold_browser_max_ms": max(cold, default=None),
-                        "warm_browser_p50_ms": percentile(warm, 0.5), "warm_browser_max_ms": max(warm, default=None),
-                        "runs": len(cold), "errors": sorted({s["error"] for s in samples if "error" in s}),
-                    }
-                    log(f"  first draw {route}: p50 {first[route]['cold_browser_p50_ms']} ms "
-                        f"(first visit {first_visit.get('cold_ms', first_visit.get('error'))})")
-                out["first_chart"] = first
+                out["first_chart"] = _first_draws(browser, server.url, runs, DESKTOP)
+                out["first_chart_pi"] = _first_draws(browser, server.url, runs, PI)
                 out["window_codes"] = codes
                 out["payload"] = {route: _payloads(browser, server.url, route, codes) for route in WINDOW_PAGES}
                 for route, res in out["payload"].items():

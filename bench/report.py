@@ -17,6 +17,7 @@ QUERY_BUDGET = {"24h": ("< 300 ms", "≤ 30 ms", 30.0), "30d": ("< 1.2 s", "≤ 
 OVERHEAD_TARGET = 1.3
 ROLLUP_SPEEDUP_TARGET = 50.0
 FIRST_CHART_TARGET_MS = 1000.0
+PI_FIRST_CHART_TARGET_MS = 1500.0  # issue 14: 800x480 with the CPU throttled 4x, every route
 PAYLOAD_TARGET = 50_000
 RSS_TARGET_MB = 200.0
 COPY_TARGET = 200_000
@@ -89,6 +90,12 @@ def tables(r: dict) -> str:
             (f" (max {_n(e.get('cold_browser_max_ms'), ' ms', 0)})" if v is not None else
              f" ({'; '.join(e.get('errors', []))[:80]})"),
             "< 2 s", "≤ 1 s", _ok(v, lambda x: x <= FIRST_CHART_TARGET_MS))
+    for route, e in (_get(r, "pages", "first_chart_pi") or {}).items():
+        v = e.get("cold_browser_p50_ms")
+        add(f"first chart `{route}` on the Pi profile (800×480, CPU ÷4; p50)", _n(v, " ms", 0) +
+            (f" (max {_n(e.get('cold_browser_max_ms'), ' ms', 0)})" if v is not None else
+             f" ({'; '.join(e.get('errors', []))[:80]})"),
+            "< 2 s", f"≤ {PI_FIRST_CHART_TARGET_MS / 1000:g} s", _ok(v, lambda x: x <= PI_FIRST_CHART_TARGET_MS))
     for route, res in (_get(r, "pages", "payload") or {}).items():
         per = {k: v for k, v in res.items() if isinstance(v, dict) and k != "initial_load"}
         if per:
@@ -203,11 +210,13 @@ def tables(r: dict) -> str:
         for route, res in pg["payload"].items():
             cells = [f"{res[c]['max_frame']:,} / {res[c]['total']:,}" if c in res else "–" for c in codes]
             lines.append(f"| `{route}` | " + " | ".join(cells) + " |")
-    if pg.get("first_chart"):
-        lines += ["", "First chart / heatmap / tiles drawn, ms from navigation start "
+    for key, what in (("first_chart", "1440×1000"), ("first_chart_pi", "the Pi profile: 800×480, CPU throttled 4×")):
+        if not pg.get(key):
+            continue
+        lines += ["", f"First chart / heatmap / tiles drawn at {what}, ms from navigation start "
                   "(cold = new browser context; warm = same context again; first visit = right after server start):",
                   "", "| route | first visit | cold p50 | cold max | warm p50 |", "|---|---|---|---|---|"]
-        for route, e in pg["first_chart"].items():
+        for route, e in pg[key].items():
             fv = e.get("first_visit_after_start", {})
             lines.append(f"| `{route}` | {fv.get('cold_ms', fv.get('error', 'n/a'))} | {e.get('cold_browser_p50_ms')} | "
                          f"{e.get('cold_browser_max_ms')} | {e.get('warm_browser_p50_ms')} |")

@@ -9,7 +9,7 @@ password. No reflex import here: the CLI and the tests load this quickly.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from psycopg import ProgrammingError
@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ksys_app.domain.kiosk import DEFAULT_CYCLE_S, DEFAULT_PAGES, parse_pages
+from ksys_app.security import parse_origins
 
 DEFAULT_ENV_FILE = ".env"
 
@@ -26,6 +27,18 @@ SUPPORTED_DSN_KEYS = frozenset(
     {"host", "hostaddr", "port", "user", "password", "dbname", "sslmode",
      "connect_timeout", "application_name", "target_session_attrs", "passfile"}
 )
+
+
+# The placeholders .env.example ships with. A deployment that kept one runs with a
+# password anyone can read in this repository: refused wherever a secret is read.
+PLACEHOLDER_SECRETS = frozenset({"change-me", "change-me-too"})
+
+
+def placeholder_problem(secret: str | None, where: str) -> str | None:
+    """Why `secret` must not be used (it is .env.example's placeholder), or None."""
+    if secret is not None and secret.strip().lower() in PLACEHOLDER_SECRETS:
+        return f"the password in {where} is the placeholder from .env.example; set a real one"
+    return None
 
 
 class ConfigError(Exception):
@@ -93,11 +106,26 @@ class Settings(BaseSettings):
     kiosk: bool = Field(False, validation_alias="KSYS_KIOSK")
     kiosk_pages: str = Field(DEFAULT_PAGES, validation_alias="KSYS_KIOSK_PAGES")
     kiosk_cycle_s: int = Field(DEFAULT_CYCLE_S, validation_alias="KSYS_KIOSK_CYCLE_S", ge=0)
+    # The display theme a browser gets until it picks its own (states/display.py).
+    theme: Literal["light", "dark"] = Field("light", validation_alias="KSYS_THEME")
+    # Browser origins besides the dashboard's own that may use it (ksys_app/security.py),
+    # e.g. a reverse proxy's https://dashboard.plant; comma-separated.
+    allowed_origins: str = Field("", validation_alias="KSYS_ALLOWED_ORIGINS")
+    # The language of the pages until a browser picks its own (states/lang.py).
+    lang: Literal["en", "ko"] = Field("en", validation_alias="KSYS_LANG")
 
     @field_validator("ts_dsn")
     @classmethod
     def _dsn_parses(cls, v: str) -> str:
-        parse_dsn(v)
+        problem = placeholder_problem(parse_dsn(v).get("password"), "TS_DSN")
+        if problem:
+            raise ValueError(problem)
+        return v
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins_parse(cls, v: str) -> str:
+        parse_origins(v)
         return v
 
     @field_validator("tz")

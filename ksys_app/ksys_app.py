@@ -1,10 +1,13 @@
 """The Reflex app: theme, the page shell's assets, and the pages of ksys_app.pages."""
 
+import os
+
 import reflex as rx
 
 from ksys_app import logevents
 from ksys_app.health import health_api
 from ksys_app.pages.template import add_pages
+from ksys_app.security import origin_checker, parse_origins, security_headers
 
 # The data layer and the pages emit JSON event lines (db_fail, dash_load_ok, ...) on the
 # "ksys" logger; without a handler the INFO ones would be dropped.
@@ -16,6 +19,10 @@ app = rx.App(
     # kiosk mode override the theme's sizes, never its colours.
     stylesheets=["/ksys.css", "/layout.css"],
     head_components=[rx.script(src="/ksys.js"), rx.script(src="/kiosk.js")],
-    api_transformer=health_api,  # /api/health for container checks and `make demo`
+    # /api/health for container checks and `make demo`; then the security headers around it all
+    api_transformer=[health_api, security_headers],
 )
+# The websocket accepts the dashboard's own origin and KSYS_ALLOWED_ORIGINS only
+# (ksys_app.security); Reflex would otherwise take rxconfig's list, where [] means "anyone".
+app.sio.eio.cors_allowed_origins = origin_checker(parse_origins(os.environ.get("KSYS_ALLOWED_ORIGINS")))
 add_pages(app)  # every @page of ksys_app.pages, with its route, title and on_load

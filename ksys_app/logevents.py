@@ -7,8 +7,9 @@ log record is the JSON line itself, so any handler whose format is
 also adds the time and level.
 
 The data layer emits db_fail / db_recover / payload_bloat (and a debug-level
-`query` per round trip); pages emit dash_load_ok, range_change_ok and
-snapshot_refresh with `log_read(event, result)`. A `*_ok` event is only ever
+`query` per round trip); db_fail / db_recover also come from the health probe
+(view "probe"). Pages emit dash_load_ok, range_change_ok and snapshot_refresh
+(every page's live refresh, with `page` and `part`) with `log_read(event, result)`. A `*_ok` event is only ever
 logged for a read that succeeded: a failed one is logged as its `*_fail`
 counterpart (dash_load_fail, ...) at WARNING, with the error code, and a failed
 snapshot_refresh at WARNING (`failed_event`, `log_read`).

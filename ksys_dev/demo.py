@@ -321,6 +321,9 @@ def _check_page(port: int, expected_tags: int) -> int:
 def run_demo() -> int:
     data = frontend.data_dir()
     port = int(os.environ.get("KSYS_PORT", "3000"))
+    # this machine only: a demo has no reason to be reachable from the network
+    # (KSYS_HOST=0.0.0.0 opens it to the LAN, README "Two commands")
+    host = os.environ.get("KSYS_HOST", "127.0.0.1")
     exit_after_ready = os.environ.get("KSYS_DEMO_EXIT_AFTER_READY") == "1"
     if port_in_use(port):
         raise OpsError(f"port {port} is already in use; set KSYS_PORT to a free port (e.g. KSYS_PORT=3001 make demo)")
@@ -347,13 +350,14 @@ def run_demo() -> int:
             app_env = dict(os.environ, TS_DSN=cluster.dsn(user="eco_ro"))
             with PROGRESS.step("building the frontend"):
                 frontend.build_frontend(port, out=_say)
-            procs.append(_start(_ksys("serve", "--port", str(port)), logs / "dashboard.log", env=app_env))
+            procs.append(_start(_ksys("serve", "--port", str(port), "--host", host), logs / "dashboard.log", env=app_env))
             with PROGRESS.step("starting the dashboard"):
                 health = _wait_ready(port, procs)
             with PROGRESS.step("waiting for the derived data to catch up"):
                 _wait_current(admin, procs)
-            _say(f"dashboard ready in {time.monotonic() - started:.1f} s: http://localhost:{port}/ "
-                 f"({health['tags']} tags)")
+            where = (f"http://localhost:{port}/" if host in ("127.0.0.1", "localhost") else
+                     f"http://<this machine's address>:{port}/ (listening on {host})")
+            _say(f"dashboard ready in {time.monotonic() - started:.1f} s: {where} ({health['tags']} tags)")
             if exit_after_ready:
                 _check_after_ready(admin, port, health)
                 return 0

@@ -170,6 +170,9 @@ class MigratedTemplates:
                 "SELECT coalesce(r.rolname, 'PUBLIC'), a.privilege_type"
                 "  FROM pg_database d, aclexplode(d.datacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee"
                 " WHERE d.datname = %s ORDER BY a.grantee <> 0, a.grantee, a.privilege_type", (template,)).fetchall()
+            # a new database starts with the default ACL (PUBLIC may CONNECT and TEMP): start
+            # from nothing, so the clone's ACL is exactly the template's
+            conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
             for grantee, privilege in grants:
                 conn.execute(sql.SQL("GRANT {} ON DATABASE {} TO {}").format(
                     sql.SQL(privilege), sql.Identifier(name),

@@ -1,11 +1,20 @@
-"""Line charts over a list of points; only the series that are switched on are rendered."""
+"""Line charts over a list of points; only the series that are switched on are rendered.
+
+Each point's "t" is its full local label ("2026-12-01 19:30+09:00", from
+domain.timefmt.format_local_point): the tooltip shows it as it is, the x axis
+shows a slice of it. The tooltip's label and order are JS functions, since
+recharts cannot call back into Python.
+"""
 
 from __future__ import annotations
 
+import json
+from functools import reduce
 from typing import Any
 
 import reflex as rx
 from reflex.components.component import MemoizationLeaf
+from reflex_components_recharts.general import GraphingTooltip
 
 from ksys_app.components.layout import tid
 
@@ -40,30 +49,71 @@ class LineChart(MemoizationLeaf):
     height: rx.Var[int]
 
 
-def line(key: str, data_key: str, name: str, dashed: bool = False) -> rx.Component:
+class Tooltip(GraphingTooltip):
+    """Recharts' Tooltip with the two props Reflex's wrapper leaves out."""
+
+    # (item) => sort key of an entry; recharts sorts entries by name by default,
+    # which put "Max" above "Average" - another order than the legend's.
+    item_sorter: rx.Var[Any]
+    # (label, payload) => the tooltip heading
+    label_formatter: rx.Var[Any]
+
+
+# X-axis ticks per ChartTable.chart_axis: slices of "YYYY-MM-DD HH:mm[:ss]+09:00".
+TICK_SLICES = {"min": (11, 16), "day": (5, 16), "sec": (11, 19)}
+# The heading with the partial-bucket note of the point (its "p", only on a partial newest point).
+LABEL_WITH_NOTE = ("(label, payload) => { const p = payload && payload[0] && payload[0].payload"
+                   " && payload[0].payload.p; return p ? `${label} · ${p}` : label; }")
+
+
+def _x_axis(fmt: str) -> rx.Component:
+    a, b = TICK_SLICES[fmt]
+    return rx.recharts.x_axis(data_key="t", min_tick_gap=40, tick_line=False, stroke="#6b7280",
+                              font_size=12, tick_formatter=f"(v) => String(v).slice({a}, {b})")
+
+
+def _tooltip(data_keys: list[str]) -> rx.Component:
+    order = json.dumps(data_keys)
+    return Tooltip.create(is_animation_active=False,
+                          item_sorter=rx.Var(_js_expr=f"(item) => {order}.indexOf(item.dataKey)"),
+                          label_formatter=rx.Var(_js_expr=LABEL_WITH_NOTE))
+
+
+def line(key: str, data_key: str, name: str, dashed: bool = False, dots: Any = False) -> rx.Component:
     return rx.recharts.line(
-        data_key=data_key, name=name, stroke=COLOURS[key], stroke_width=1.6, dot=False,
+        data_key=data_key, name=name, stroke=COLOURS[key], stroke_width=1.6, dot=dots,
         is_animation_active=False, type_="linear", connect_nulls=False,
         stroke_dasharray="5 3" if dashed else None,
         class_name=f"series-{key}",
     )
 
 
-def line_chart(data, series: list[tuple[str, str, str, object, bool]], testid: str,
+def line_chart(data, series: list[tuple[str, str, str, object, bool]], testid: str, marks,
                height: int = 340) -> rx.Component:
-    """series: (series key, data key in the points, legend name, Var[bool] shown, dashed)."""
+    """series: (series key, data key in the points, legend name, Var[bool] shown, dashed);
+    marks: the page state (a ChartTable) whose chart_axis / chart_dots / partial_* apply."""
+    any_shown = reduce(lambda a, b: a | b, [shown for _, _, _, shown, _ in series])
     return rx.el.div(
         LineChart.create(
             rx.recharts.cartesian_grid(stroke_dasharray="3 3", stroke="#e5e7eb"),
-            rx.recharts.x_axis(data_key="t", min_tick_gap=40, tick_line=False,
-                               stroke="#6b7280", font_size=12),
+            rx.cond(marks.chart_axis == "day", _x_axis("day"),
+                    rx.cond(marks.chart_axis == "sec", _x_axis("sec"), _x_axis("min"))),
             rx.recharts.y_axis(domain=["auto", "auto"], width=72, stroke="#6b7280", font_size=12),
-            rx.recharts.graphing_tooltip(is_animation_active=False),
-            *[rx.cond(shown, line(key, data_key, name, dashed))
+            _tooltip([data_key for _, data_key, _, _, _ in series]),
+            *[rx.cond(shown, line(key, data_key, name, dashed, marks.chart_dots))
               for key, data_key, name, shown, dashed in series],
+            rx.cond(marks.partial_t != "", rx.recharts.reference_line(
+                rx.recharts.label(value="partial", position="insideTopRight", fill="#4b5563", font_size=12),
+                x=marks.partial_t, stroke="#6b7280", stroke_dasharray="2 3",
+                if_overflow="extendDomain", class_name="partial-mark")),
             data=data, responsive=True, width="100%", height=height,
             margin={"top": 8, "right": 16, "left": 0, "bottom": 4},
         ),
+        rx.cond(~any_shown, rx.el.div("all series hidden — pick one above", class_name="chart-hint",
+                                      custom_attrs=tid(f"{testid}-hint"))),
+        rx.cond(marks.partial_note != "", rx.el.div(
+            "newest point: ", marks.partial_note, class_name="chart-partial muted small",
+            custom_attrs=tid(f"{testid}-partial"))),
         class_name="chart",
         custom_attrs={**tid(testid), "data-points": data.length().to_string()},
     )

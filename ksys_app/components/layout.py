@@ -8,6 +8,8 @@ import reflex as rx
 from reflex.components.react_router import ReactRouterLink
 
 from ksys_app.components import kiosk
+from ksys_app.components.theme import theme_switch
+from ksys_app.states.display import DisplayState
 
 
 class NavLink(NamedTuple):
@@ -18,17 +20,19 @@ class NavLink(NamedTuple):
 
 
 # What App(theme=...)'s Radix Theme wrapper did to these pages (rxconfig.py now leaves
-# Radix Themes out while no Radix component is used): white page, its text colour and
-# font smoothing, word breaking, the text selection colour, the navigation links' focus
-# ring, and the colour tokens (slate gray, blue accent) that Reflex's chart tooltip and
-# active dots are drawn with.
+# Radix Themes out while no Radix component is used): the page's background and text
+# colour, font smoothing, word breaking, the text selection colour, the navigation
+# links' focus ring, and the colour tokens (gray, accent) that Reflex's chart tooltip
+# and active dots are drawn with. They are set on .app, not :root, so that they
+# resolve against the theme's tokens (assets/ksys.css) of the .app they are on.
 THEME_CSS = """
-.app { background-color: #fff; color: #1c2024; overflow-wrap: break-word;
+.app { background-color: var(--bg); color: var(--text); overflow-wrap: break-word;
        -webkit-font-smoothing: antialiased; -moz-osx-font-smoothing: grayscale;
-       --gray-1: #fcfcfd; --gray-3: #f0f0f3; --gray-4: #e8e8ec; --gray-11: #60646c;
-       --gray-12: #1c2024; --accent-2: #f4faff; --accent-10: #0588f0; }
+       --gray-1: var(--card); --gray-3: var(--card-2); --gray-4: var(--border-soft);
+       --gray-11: var(--muted); --gray-12: var(--text); --accent-2: var(--info-bg);
+       --accent-10: var(--accent); }
 .app ::selection { background-color: rgba(0, 147, 255, 0.24); }
-.nav-link:focus-visible { outline: 2px solid #5eb1ef; outline-offset: 2px; }
+.nav-link:focus-visible { outline: 2px solid var(--focus); outline-offset: 2px; }
 """
 
 
@@ -44,7 +48,7 @@ def db_indicator(state) -> rx.Component:
         label,
         class_name="db-status db-" + state.db_status,
         title=rx.cond(state.error_code != "", state.error_code + ": " + state.error_message,
-                      "database answered the last read"),
+                      rx.cond(state.probe_error != "", state.probe_error, "database answered the last read")),
         custom_attrs={**tid("db-status"), "data-status": state.db_status, "role": "status"},
     )
 
@@ -60,7 +64,7 @@ def navbar(state, active: str, links: Sequence[NavLink]) -> rx.Component:
         rx.el.div(
             rx.el.span("ksys", class_name="brand", custom_attrs=tid("brand")),
             rx.el.nav(*anchors, class_name="nav-links"),
-            rx.el.div(kiosk.header_extras(state), db_indicator(state), class_name="nav-right"),
+            rx.el.div(kiosk.header_extras(state), theme_switch(), db_indicator(state), class_name="nav-right"),
             class_name="nav-inner",
         ),
         class_name="navbar",
@@ -195,6 +199,8 @@ def shell(state, active: str, title: str, links: Sequence[NavLink], controls: rx
     """The page around a page's controls and body (ksys_app.pages.template calls it)."""
     return rx.el.div(
         rx.el.style(THEME_CSS),
+        # a hidden tab stops the page's live refresh (states.live); document.hidden is the argument
+        rx.window_event_listener(on_visibility_change=state.set_hidden),
         navbar(state, active, links),
         kiosk.cycle_link(),
         rx.el.main(
@@ -211,5 +217,7 @@ def shell(state, active: str, title: str, links: Sequence[NavLink], controls: rx
             *body,
             class_name="page",
         ),
-        class_name=kiosk.app_class(),  # "app kiosk" in kiosk mode: layout.css hides the chrome
+        # "app kiosk" in kiosk mode (layout.css hides the chrome), and the display theme
+        class_name=kiosk.app_class() + " theme-" + DisplayState.theme,
+        custom_attrs={"data-testid": "app", "data-theme": DisplayState.theme},
     )

@@ -17,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any, Awaitable, Callable, Iterator, Sequence
 
 from cachetools import LRUCache, TLRUCache
 
@@ -40,6 +42,27 @@ class CacheOutcome:
     stale: bool  # entry is the last good value served because the load failed
     error: DataError | None  # why the load failed (stale or not)
     loaded: bool  # this call's load actually reached the database and succeeded
+
+
+# A Refresh asks for data no older than this, for the reads it makes only: other
+# pages' entries stay, and refreshes that come faster than this share one load
+# per key instead of each clearing the cache for every user.
+_MAX_AGE: ContextVar[float | None] = ContextVar("ksys_cache_max_age", default=None)
+
+
+@contextmanager
+def fresher_than(seconds: float) -> Iterator[None]:
+    """Within the block, a fresh entry older than `seconds` counts as a miss."""
+    token = _MAX_AGE.set(seconds)
+    try:
+        yield
+    finally:
+        _MAX_AGE.reset(token)
+
+
+def _young_enough(entry: CacheEntry) -> bool:
+    max_age = _MAX_AGE.get()
+    return max_age is None or (datetime.now(timezone.utc) - entry.fetched_at).total_seconds() <= max_age
 
 
 def _ttu(_key: str, entry: CacheEntry, now: float) -> float:
@@ -111,7 +134,8 @@ class QueryCache:
                 "inflight": len(self._inflight)}
 
     def clear(self) -> None:
-        """Drop fresh entries (e.g. a Refresh button); last good values stay for outages."""
+        """Drop fresh entries (tests, benchmarks); last good values stay for outages.
+        Pages never call it: a Refresh reads under fresher_than instead."""
         self._fresh.clear()
 
     async def get(self, key: str, ttl_s: float,
@@ -119,7 +143,7 @@ class QueryCache:
         """Fresh entry, else the shared load of `key`; DataFailure from the loader becomes a value."""
         if key in self._fresh:
             entry = self._fresh.get(key)
-            if entry is not None:
+            if entry is not None and _young_enough(entry):
                 self.hits += 1
                 return CacheOutcome(entry, cache_hit=True, stale=False, error=None, loaded=False)
 

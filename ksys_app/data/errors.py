@@ -58,6 +58,9 @@ class DataError:
     sqlstate: str | None = None
     permanent: bool = False  # another attempt with the same settings fails the same way
     fix: str = ""            # what the operator must change (for permanent errors)
+    # The driver's own words (hosts, ports, role names, SQL fragments): for the log
+    # only. `message` is the plain sentence a page visitor may read.
+    detail: str = ""
 
     @property
     def retryable(self) -> bool:
@@ -136,39 +139,41 @@ Phase = Literal["connect", "query"]
 
 
 def classify(exc: BaseException, phase: Phase = "query") -> DataError:
-    """Map a driver/OS exception to a DataError.
+    """Map a driver/OS exception to a DataError: a plain message for the page, the
+    driver's text in `detail` for the log.
 
     A client-side timeout while connecting or waiting for a pooled connection is
     DB_CONN; while a statement runs it is DB_TIMEOUT, like the server's
     statement_timeout (QueryCanceledError).
     """
     state = getattr(exc, "sqlstate", None)
+    detail = _first_line(exc)
     for kind, fix in _PERMANENT_CONN_ERRORS:
         if isinstance(exc, kind):
-            return DataError(ErrorCode.DB_CONN, f"cannot log in: {_first_line(exc)}", state,
-                             permanent=True, fix=fix)
+            return DataError(ErrorCode.DB_CONN, "the database refused the dashboard's login", state,
+                             permanent=True, fix=fix, detail=detail)
     if phase == "connect" and isinstance(exc, asyncpg.exceptions.InsufficientPrivilegeError):
-        return DataError(ErrorCode.DB_CONN, f"no right to connect: {_first_line(exc)}", state,
-                         permanent=True, fix=_CONNECT_PRIVILEGE_FIX)
+        return DataError(ErrorCode.DB_CONN, "the dashboard's role may not connect to this database", state,
+                         permanent=True, fix=_CONNECT_PRIVILEGE_FIX, detail=detail)
     if isinstance(exc, asyncpg.QueryCanceledError):
-        return DataError(ErrorCode.DB_TIMEOUT, f"database timeout: {_first_line(exc)}", state)
+        return DataError(ErrorCode.DB_TIMEOUT, "the database did not answer in time", state, detail=detail)
     if isinstance(exc, asyncpg.exceptions.ClientConfigurationError):
-        return config_error(f"TS_DSN: {_first_line(exc)}")
+        return DataError(ErrorCode.CONFIG, "TS_DSN cannot be used as it is (the dashboard's log says why)",
+                         permanent=True, fix=CONFIG_FIX, detail=f"TS_DSN: {detail}")
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         if phase == "connect":
             return DataError(ErrorCode.DB_CONN,
                              "no database connection within the connect timeout "
-                             "(server unreachable or every pooled connection busy)")
-        return DataError(ErrorCode.DB_TIMEOUT, "database timeout: no answer within the client timeout")
+                             "(server unreachable or every pooled connection busy)", detail=detail)
+        return DataError(ErrorCode.DB_TIMEOUT, "the database did not answer in time", detail=detail)
     if isinstance(exc, _DRIFT_ERRORS):
-        return DataError(ErrorCode.SCHEMA_DRIFT,
-                         f"database schema does not match the app: {_first_line(exc)}", state)
+        return DataError(ErrorCode.SCHEMA_DRIFT, "the database schema does not match the dashboard", state,
+                         detail=detail)
     if isinstance(exc, asyncpg.InterfaceError) and not isinstance(exc, asyncpg.exceptions.DataError):
-        text = _first_line(exc)
-        if "closed" in text or "closing" in text:  # "connection is closed", pool closing
-            return DataError(ErrorCode.DB_CONN, f"database unavailable: {text}")
+        if "closed" in detail or "closing" in detail:  # "connection is closed", pool closing
+            return DataError(ErrorCode.DB_CONN, "the database connection was lost", detail=detail)
     if isinstance(exc, _CONN_ERRORS):
-        return DataError(ErrorCode.DB_CONN, f"database unavailable: {_first_line(exc)}", state)
+        return DataError(ErrorCode.DB_CONN, "the database is unreachable", state, detail=detail)
     if isinstance(exc, asyncpg.PostgresError):
-        return DataError(ErrorCode.DB_ERROR, f"database error: {_first_line(exc)}", state)
-    return DataError(ErrorCode.DB_ERROR, f"database error: {type(exc).__name__}: {_first_line(exc)}")
+        return DataError(ErrorCode.DB_ERROR, "the database reported an error", state, detail=detail)
+    return DataError(ErrorCode.DB_ERROR, "the database reported an error", detail=f"{type(exc).__name__}: {detail}")

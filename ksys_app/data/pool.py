@@ -133,17 +133,25 @@ class Database:
                 self._pool = await asyncpg.create_pool(**pool_kwargs(self.settings))
         return self._pool
 
-    async def fetch(self, sql: str, args: Sequence[Any] = ()) -> list[asyncpg.Record]:
-        """Run one statement; DataFailure with a classified DataError on any DB problem."""
+    async def fetch(self, sql: str, args: Sequence[Any] = (),
+                    timeout_s: float | None = None) -> list[asyncpg.Record]:
+        """Run one statement; DataFailure with a classified DataError on any DB problem.
+
+        `timeout_s` bounds the wait for a connection and the statement below the
+        usual limits (the health probe must answer within a couple of seconds).
+        """
+        connect_s = self.settings.connect_timeout_s if timeout_s is None else min(
+            timeout_s, self.settings.connect_timeout_s)
         try:
             pool = await self._get_pool()
             # asyncio.timeout rather than acquire(timeout=): no task of its own per read.
-            async with asyncio.timeout(self.settings.connect_timeout_s):
+            async with asyncio.timeout(connect_s):
                 conn = await pool.acquire()
         except _DB_ERRORS as exc:
             raise DataFailure(classify(exc, "connect")) from exc
         try:
-            return await conn.fetch(sql, *args)  # under the pool's command_timeout
+            # under the pool's command_timeout unless a shorter one is asked for
+            return await conn.fetch(sql, *args, timeout=timeout_s)
         except _DB_ERRORS as exc:
             error = classify(exc, "query")
             if error.code == "DB_CONN":

@@ -106,6 +106,20 @@ def _per_view(name: str, template: str) -> Mapping[str, Query]:
 
 
 SERIES_BY_VIEW: Mapping[str, Query] = _per_view("series", _SERIES_SQL)
+
+# The raw readings of a raw window (domain.windows.RAW_WINDOWS) as series rows:
+# each reading a "bucket" of one (n = 1), so the chart and the history table take
+# them as they take rollup buckets. A range scan of idx_hist_tag_ts, newest first
+# so the LIMIT keeps the newest readings.
+SERIES_RAW = Query("series_raw", """
+SELECT ts AS bucket, tag_name, value AS avg, value AS min, value AS max,
+       value AS last, value AS first, 1::bigint AS n
+FROM public.influx_hist
+WHERE tag_name = $1
+  AND ts >= now() - $2::interval
+ORDER BY ts DESC
+LIMIT $3
+""")
 KPI_BY_VIEW: Mapping[str, Query] = _per_view("kpi_window_stats", _KPI_SQL)
 
 FEATURES = Query("features_5m", """
@@ -220,5 +234,13 @@ COMM_SLO = Query("comm_slo", """
 SELECT slo_warn::double precision AS slo_warn, slo_crit::double precision AS slo_crit
 FROM public.ingest_expectation
 WHERE tag_name = $1
+LIMIT 1
+""")
+
+# The health probe (ksys_app.data.probe): one round trip that touches no relation,
+# so it says whether the server answers, not how fast a rollup reads. Every
+# statement here has a LIMIT; this one keeps the rule with a constant.
+PROBE = Query("probe", """
+SELECT 1 AS ok
 LIMIT 1
 """)

@@ -1,42 +1,21 @@
 """Argument checks that run before any SQL; each failure is one readable sentence.
 
-Tag names are data, never SQL: quotes, semicolons and any script are fine
-because they only ever travel as bind parameters. What is refused is what the
-database or the UI cannot carry: non-strings, empty or over-long names, and
-control / surrogate characters (NUL cannot be stored in text at all).
+Tag names follow ksys_app.domain.inputs.tag_name, the rule the CLI and ingest
+use too: data, never SQL (quotes, semicolons and scripts are fine as bind
+parameters), but nothing the database or the UI cannot carry.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date, datetime, timedelta, timezone
 
+from ksys_app.domain.inputs import MAX_TAG_LEN, InputError, tag_name  # noqa: F401 - re-exported
 from ksys_app.domain.timefmt import InvalidTimestampError, require_aware
 from ksys_app.domain.windows import UnknownWindowError, Window, parse_window, tech_window
 
-MAX_TAG_LEN = 128
-
-
-class InvalidInput(ValueError):
-    """An argument was rejected before reaching the database."""
-
-
-def _preview(s: str, limit: int = 40) -> str:
-    return repr(s if len(s) <= limit else s[:limit] + "…")
-
-
-def tag_name(value: object) -> str:
-    if not isinstance(value, str):
-        raise InvalidInput(f"tag must be a string, got {type(value).__name__}")
-    if not 1 <= len(value) <= MAX_TAG_LEN:
-        raise InvalidInput(f"tag must be 1..{MAX_TAG_LEN} characters, got {len(value)}")
-    if value.isprintable():
-        return value  # no character of category Cc or Cs (nor any other non-printable one)
-    for pos, ch in enumerate(value):
-        if unicodedata.category(ch) in ("Cc", "Cs"):
-            raise InvalidInput(
-                f"tag {_preview(value)} contains control character U+{ord(ch):04X} at position {pos}")
-    return value
+# InvalidInput is the shared rule set's InputError: the dashboard refuses what the CLI
+# and ingest refuse (ksys_app.domain.inputs).
+InvalidInput = InputError
 
 
 def optional_tag(value: object) -> str | None:
@@ -79,8 +58,16 @@ def local_midnight_utc(day: date, tz) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(timezone.utc)
 
 
+# The days a read may cover: a 30-day grid needs room on both sides of the calendar's
+# ends (0001-01-01 and 9999-12-31 overflow as UTC instants in zones east or west of UTC).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9000, 12, 31)
+
+
 def local_span_utc(start: date, days: int, tz) -> tuple[datetime, datetime]:
     """[local midnight of start, local midnight of start + days) as UTC instants."""
+    if not FIRST_DAY <= start <= LAST_DAY or not 0 < days <= 3660:
+        raise InvalidInput(f"start day {start.isoformat()} (+{days} days) is outside "
+                           f"{FIRST_DAY.isoformat()} .. {LAST_DAY.isoformat()}")
     return local_midnight_utc(start, tz), local_midnight_utc(start + timedelta(days=days), tz)
 
 

@@ -201,11 +201,30 @@ def page_slice(total: int, index: int, size: int) -> Page:
     return Page(idx, count, start, min(start + size, max(total, 0)))
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula
+# (=HYPERLINK(...) exfiltrates, =cmd|... ran commands in old Excel).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(v: Any) -> Any:
+    """None as an empty field; text that a spreadsheet would run as a formula, quoted with a
+    leading apostrophe (OWASP's CSV-injection advice). Numbers stay numbers, negative ones too."""
+    if v is None:
+        return ""
+    if isinstance(v, str) and v.startswith(_FORMULA_START):
+        try:
+            float(v)
+            return v
+        except ValueError:
+            return "'" + v
+    return v
+
+
 def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """CSV text (RFC 4180, \\r\\n line ends); None is an empty field."""
+    """CSV text (RFC 4180, \\r\\n line ends); None is an empty field; formula-like text is neutralised."""
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(header)
+    writer.writerow([_csv_cell(h) for h in header])
     for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow([_csv_cell(v) for v in row])
     return buf.getvalue()

@@ -70,3 +70,14 @@ def format_local_short(ts: datetime, tz: TzLike = DEFAULT_TZ) -> str:
     """Format as "YYYY-MM-DD HH:mm:ss" in tz without the offset (KPI tiles)."""
     local = require_aware(ts).astimezone(resolve_tz(tz))
     return f"{local:%Y-%m-%d %H:%M:%S}"
+
+
+def format_local_point(ts: datetime, tz: TzLike = DEFAULT_TZ, seconds: bool = False) -> str:
+    """A chart point's full label: "YYYY-MM-DD HH:mm+09:00" (with ":ss" for raw readings).
+
+    The format_local family with the offset, so a tooltip on a window across
+    midnight (or across a DST change) names its day and zone; seconds only
+    where points are closer than a minute.
+    """
+    local = require_aware(ts).astimezone(resolve_tz(tz))
+    return local.isoformat(sep=" ", timespec="seconds" if seconds else "minutes")

@@ -58,6 +58,16 @@ _ROLLUPS: tuple[tuple[timedelta | None, str, timedelta], ...] = (
     (None, "influx_agg_1d", timedelta(days=1)),
 )
 
+# Windows that read the raw readings instead of a rollup. The 1m window holds one
+# 1-minute bucket (two across a minute boundary; PRD.md resolution 17): a chart of
+# one dot. Its raw readings are a handful of rows per tag (one index range scan).
+RAW_WINDOWS: frozenset[str] = frozenset({"1m"})
+RAW_VIEW = "influx_hist"
+# Most raw readings a raw window reads (newest kept, flagged truncated above it):
+# 5 readings a second over the 1m window, and the chart's point limit
+# (domain.series.MAX_POINTS), so the page never merges raw readings.
+RAW_ROW_LIMIT = 300
+
 TECH_VIEW = "tech_ind_1m_mv"
 TECH_BUCKET = timedelta(minutes=1)
 
@@ -118,3 +128,8 @@ def tech_window(code: str) -> Window:
     duration = _DURATIONS[_normalise_code(code)]
     return Window(code.strip(), duration, TECH_VIEW, TECH_BUCKET, bucket_count(duration, TECH_BUCKET))
 
+
+
+def reads_raw(code: str) -> bool:
+    """Whether the /trend series of this window comes from the raw readings."""
+    return _normalise_code(code) in RAW_WINDOWS

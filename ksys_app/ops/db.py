@@ -13,20 +13,28 @@ from typing import Iterator
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from ksys_app.config import placeholder_problem
 from ksys_app.ops.errors import OpsError
 
 CONNECT_TIMEOUT_S = 5
 
 
-def resolve_dsn(dsn: str | None, env_var: str = "TS_DSN") -> str:
-    """The DSN from --dsn, else from the environment; validated, never echoed with a password."""
+def resolve_dsn(dsn: str | None, env_var: str = "TS_DSN", flag: str = "--dsn") -> str:
+    """The DSN from `flag`, else from the environment; validated, never echoed with a password."""
     value = dsn or os.environ.get(env_var)
     if not value:
         raise OpsError(f"no database given: pass --dsn or set {env_var}")
     try:
         conninfo_to_dict(value)
-    except psycopg.ProgrammingError as exc:
-        raise OpsError(f"invalid DSN: {first_line(exc)}") from None
+    except psycopg.ProgrammingError:
+        # libpq's message quotes the offending token, which may be the password
+        # ('invalid percent-encoded token: "PW%zz..."'): say what is wrong, not what it read
+        raise OpsError(f"invalid DSN in {flag if dsn else env_var}: not a valid PostgreSQL DSN; expected "
+                       "postgresql://user:password@host:port/dbname or key=value pairs "
+                       "(the value is not shown: it may hold a password)") from None
+    problem = placeholder_problem(conninfo_to_dict(value).get("password"), flag if dsn else env_var)
+    if problem:
+        raise OpsError(problem)
     return value
 
 
@@ -77,6 +85,9 @@ def connect(dsn: str, autocommit: bool = True, **kwargs) -> Iterator[psycopg.Con
         conn = psycopg.connect(dsn, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT_S, **kwargs)
     except psycopg.OperationalError as exc:
         raise OpsError(f"cannot connect to {describe(dsn)}: {first_line(exc)}") from None
+    except UnicodeError:
+        # the IDNA encoding of the host name failed (e.g. a label over 63 characters)
+        raise OpsError(f"cannot connect to {describe(dsn)}: the host name is not a valid DNS name") from None
     try:
         yield conn
     except _NO_RIGHTS as exc:

@@ -27,7 +27,7 @@ def tech() -> tuple[rx.Component, ...]:
         *[legend_toggle(key, name, _shown(key), S.toggle_series(key)) for key, name, _ in SERIES],
         class_name="toggles", custom_attrs=tid("legend"),
     )
-    chart = line_chart(S.chart, [(k, CHART_KEYS[k], n, _shown(k), d) for k, n, d in SERIES], "tech-chart")
+    chart = line_chart(S.chart, [(k, CHART_KEYS[k], n, _shown(k), d) for k, n, d in SERIES], "tech-chart", S)
     table = rx.el.div(
         rx.el.div(
             rx.el.h2("Indicators (moving averages & bands)", class_name="section-title"),

@@ -86,7 +86,7 @@ def _features() -> rx.Component:
 @page("/trend", nav="Trend", heading="Trend", state=S, order=2)
 def trend() -> tuple[rx.Component, ...]:
     has_rows = S.row_count > 0
-    chart = line_chart(S.chart, [(k, CHART_KEYS[k], n, _shown(k), False) for k, n in SERIES], "trend-chart")
+    chart = line_chart(S.chart, [(k, CHART_KEYS[k], n, _shown(k), False) for k, n in SERIES], "trend-chart", S)
     return (
         controls_bar(tag_select(S), window_select(S), button("Refresh", S.refresh, "refresh-btn")),
         rx.el.section(

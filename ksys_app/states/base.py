@@ -13,43 +13,42 @@ page declares" (annotate them ClassVar in a subclass too, or Reflex makes them
 state vars). `route` is set by the page registry, ksys_app.pages.template.
 
 Event handlers (on_load, a changed control, Refresh, Retry) read holding the
-state lock; the background `watch` loop (from on_load) reads outside it and
-applies only if the inputs did not change meanwhile. It retries failed reads on
-RETRY_SCHEDULE_S and runs the live refreshes, and ends with the tab, on
+state lock; the background `watch` loop (from on_load; ksys_app.states.live)
+reads outside it and applies only if the inputs did not change meanwhile. It
+retries failed reads on RETRY_SCHEDULE_S, probes the database's health, runs
+the live refreshes while the tab is visible, and ends with the tab, on
 navigation or when a newer loop starts. A permanent error (ksys_app.data.errors)
 is shown once with its fix; only the Retry button reads again.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
-import math
 import time
-import uuid
 from typing import Any, ClassVar, Mapping
 from urllib.parse import urlencode
 
 import reflex as rx
 
 from ksys_app import logevents
-from ksys_app.data.errors import RETRY_SCHEDULE_S, retry_delay_s
+from ksys_app.data.cache import fresher_than
+from ksys_app.data.errors import retry_delay_s
 from ksys_app.data.repository import get_repository
 from ksys_app.data.result import ReadResult
+from ksys_app.domain.live import db_status
 from ksys_app.domain.timefmt import format_local
 from ksys_app.domain.windows import DEFAULT_WINDOW, WINDOW_CODES
-from ksys_app.states.outcomes import newest_data_time, outcome, page_outcome
+from ksys_app.states.live import LiveLoop
+from ksys_app.states.outcomes import db_answered, newest_data_time, outcome, page_outcome
 from ksys_app.states.payload import check_payload
-from ksys_app.states.view import client_connected, pick_tag
-
-logger = logging.getLogger(__name__)
+from ksys_app.states.view import pick_tag
 
 ALL = "all"  # the one part of a page without separately refreshed parts
-TICK_S = 1.0
+SCREEN_PARAMS = ("kiosk", "cycle", "lang")
+REFRESH_MAX_AGE_S = 1.0  # what "Refresh" means: data at most this old, at most this often per tab
 
 
-class PageState(rx.State, mixin=True):
+class PageState(LiveLoop, rx.State, mixin=True):
     """Window, tag, loading / empty / error / stale, notice and retry of one page.
 
     Subclass as `class XState(PageState, rx.State)`: with only mixin bases it gets no vars.
@@ -59,8 +58,7 @@ class PageState(rx.State, mixin=True):
 
     route: ClassVar[str] = ""  # set by the page registry (ksys_app.pages.template)
     parts: ClassVar[frozenset[str]] = frozenset({ALL})  # what a full read covers
-    # part -> the Settings field holding its live refresh period in seconds
-    live: ClassVar[Mapping[str, str]] = {}
+    # `live` (LiveLoop): part -> the Settings field holding its live refresh period
     needs_tags: ClassVar[bool] = True
     uses_window: ClassVar[bool] = True
     load_event: ClassVar[str] = logevents.RANGE_CHANGE_OK
@@ -92,11 +90,9 @@ class PageState(rx.State, mixin=True):
     retry_attempt: int = 0
     retry_in_s: int = 0
 
-    _loop_id: str = ""
-    _retry_at: float = 0.0
     _outcomes: dict[str, dict] = {}
     _requested_tag: str = ""
-    _read_at: dict[str, float] = {}  # part -> monotonic time it was last applied
+    _refreshed_at: float = 0.0  # monotonic time of the last Refresh that read
 
     # ------------------------------------------------------------------ hooks
 
@@ -118,7 +114,8 @@ class PageState(rx.State, mixin=True):
     @rx.var
     def db_status(self) -> str:
         """Navbar indicator: ok / stale (showing last good rows) / down (nothing to show)."""
-        return "stale" if self.stale else ("down" if self.failed else "ok")
+        return db_status(failed=self.failed, stale=self.stale, probe_down=self.probe_down,
+                         has_rows=self.data_time != "")
 
     # ------------------------------------------------------------------ URL
 
@@ -127,6 +124,10 @@ class PageState(rx.State, mixin=True):
         if self.uses_window:
             params["window"] = self.window
         params.update({key: getattr(self, var) for key, var in self.url_vars.items()})
+        # parameters of the screen rather than the view (kiosk mode, its cycle, the
+        # language): kept as they came, so a reload comes back the same way
+        here = self.router.url.query_parameters
+        params.update({key: here[key] for key in SCREEN_PARAMS if key in here})
         query = urlencode(params)
         url = self.route + (f"?{query}" if query else "")
         return rx.call_script(
@@ -194,6 +195,9 @@ class PageState(rx.State, mixin=True):
         """Fold the results of the parts just read into error / stale / empty / retry."""
         outcomes = {**self._outcomes, **{part: outcome(r) for part, r in results.items()}}
         self._outcomes = outcomes
+        if self.probe_down and db_answered(results.values()):
+            # a retry got through before the next probe: the indicator follows the read
+            self.probe_down, self.probe_error = False, ""
         view = page_outcome(outcomes, self.main_part)
         self.failed, self.stale = view.failed, view.stale
         self.error_code, self.error_message = view.error_code, view.error_message
@@ -251,11 +255,14 @@ class PageState(rx.State, mixin=True):
         self.loading = True
         self._outcomes = {}
         self.retry_attempt = 0
+        self.probe_down, self.probe_error = False, ""  # the loop's first probe says again
         await self._resolve_url()
         yield
         results = await self._reload()
         self._log(self.load_event, results)
         yield self._url_script()
+        # a tab opened in the background starts hidden: no visibilitychange says so
+        yield rx.call_script("document.hidden", callback=self.__class__.set_hidden)
         yield self.__class__.watch
 
     async def _show_new_input(self, event: str = logevents.RANGE_CHANGE_OK):
@@ -271,7 +278,8 @@ class PageState(rx.State, mixin=True):
 
     @rx.event
     async def set_window(self, code: str):
-        if code not in WINDOW_CODES or code == self.window:
+        # event arguments come from the websocket: any client can send any JSON
+        if not isinstance(code, str) or code not in WINDOW_CODES or code == self.window:
             return
         self.window = code
         async for step in self._show_new_input():
@@ -279,7 +287,7 @@ class PageState(rx.State, mixin=True):
 
     @rx.event
     async def set_tag(self, tag: str):
-        if tag == self.tag or (self.tag_options and tag not in self.tag_options):
+        if not isinstance(tag, str) or tag == self.tag or (self.tag_options and tag not in self.tag_options):
             return
         self.tag = tag
         self._requested_tag = tag
@@ -288,11 +296,17 @@ class PageState(rx.State, mixin=True):
 
     @rx.event
     async def refresh(self):
-        """Read again now, bypassing the fresh cache (last good values stay for outages)."""
-        get_repository().cache.clear()
+        """Read this page's data again now: its own reads take no cached entry older than
+        REFRESH_MAX_AGE_S (others' entries stay). Refreshes of one tab closer together
+        than that are ignored: any websocket client can send this event in a loop."""
+        now = time.monotonic()
+        if now - self._refreshed_at < REFRESH_MAX_AGE_S:
+            return
+        self._refreshed_at = now
         self.loading = True
         yield
-        await self._reload()
+        with fresher_than(REFRESH_MAX_AGE_S):
+            await self._reload()
 
     @rx.event
     async def retry(self):
@@ -307,94 +321,3 @@ class PageState(rx.State, mixin=True):
     @rx.event
     def dismiss_payload_notice(self):
         self.payload_notice = ""
-
-    # ------------------------------------------------------------------ background loop
-
-    @rx.event(background=True)
-    async def watch(self):
-        """Retry failed reads with backoff and run live refreshes while the tab is open."""
-        loop_id = uuid.uuid4().hex
-        async with self:
-            self._loop_id = loop_id
-            token = self.router.session.client_token
-            path = self.router.url.path
-        try:
-            while await self._watch_tick(loop_id, token, path):
-                pass
-        finally:
-            await self._end_watch(loop_id)
-
-    async def _watch_tick(self, loop_id: str, token: str, path: str) -> bool:
-        """One tick of the loop: read what is due and apply it; False ends the loop."""
-        await asyncio.sleep(TICK_S)
-        if not client_connected(token):
-            return False
-        async with self:
-            if self._loop_id != loop_id or self.router.url.path != path:
-                return False
-            parts = self._due_parts(time.monotonic())
-            params, need_tags = self._params(), self._tags_missing()
-        if not parts:
-            return True
-        try:
-            read = await self._background_read(params, need_tags, parts)
-        except Exception:  # noqa: BLE001 - a bug in one read must not end the loop
-            logger.exception("background read of %s failed", path)
-            await asyncio.sleep(RETRY_SCHEDULE_S[-1])
-            return True
-        if read is None:
-            return True
-        async with self:
-            if self._loop_id != loop_id:
-                return False
-            self._apply_background(*read, parts)
-        return True
-
-    def _due_parts(self, now: float) -> frozenset[str]:
-        """Parts due now: live parts whose period is over, every part when a retry is due.
-        Also counts the retry countdown down. Nothing is due while the page shows a
-        permanent error: the same read would fail the same way."""
-        if self.failed and self.error_permanent:
-            return frozenset()
-        due = {part for part, setting in self.live.items()
-               if now - self._read_at.get(part, 0.0) >= max(get_repository().setting(setting), TICK_S)}
-        if self.failed and self._retry_at:
-            if now >= self._retry_at:
-                due |= self.parts
-            else:
-                left = max(1, math.ceil(self._retry_at - now))
-                if left != self.retry_in_s:
-                    self.retry_in_s = left
-        return frozenset(due)
-
-    async def _background_read(self, params: tuple, need_tags: bool,
-                               parts: frozenset[str]) -> tuple[tuple, Any] | None:
-        """Read outside the lock; (params read with, data), or None when there is no tag yet."""
-        if need_tags:
-            tags = await get_repository().tags()
-            async with self:
-                self._show_tag_notices(tags)
-                params = self._params()
-                if not self._ready():
-                    self._absorb({})
-                    return None
-        return params, await self.__class__._fetch(params, parts)
-
-    def _apply_background(self, params: tuple, data: Any, parts: frozenset[str]) -> None:
-        """Apply a background read (under the lock) unless the view changed meanwhile."""
-        if self._params() != params:
-            return  # the user changed the view meanwhile; its handler read already
-        results = self._apply_parts(data, parts)
-        self._absorb(results)
-        for part in parts & self.live.keys():
-            if part in results:
-                logevents.log_read(logevents.SNAPSHOT_REFRESH, results[part], page=self.route,
-                                   part=part)
-
-    async def _end_watch(self, loop_id: str) -> None:
-        try:
-            async with self:
-                if self._loop_id == loop_id:
-                    self._loop_id = ""
-        except Exception:  # noqa: BLE001 - the client may be gone already
-            pass

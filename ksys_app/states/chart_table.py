@@ -5,11 +5,13 @@ in the table (`_row_cells`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Sequence
 
 import reflex as rx
 
 from ksys_app.data.repository import get_repository
+from ksys_app.domain.chartmarks import axis_format, draws_dots, newest_partial
 from ksys_app.domain.series import page_slice
 
 PAGE_SIZE = 50
@@ -22,11 +24,29 @@ class ChartTable(rx.State, mixin=True):
     page: int = 0
     page_count: int = 1
     truncated: bool = False
+    chart_axis: str = "min"  # x tick format: "min" / "day" / "sec" (domain.chartmarks.axis_format)
+    chart_dots: bool = False  # the lines draw their points
+    partial_t: str = ""  # the "t" of the newest point when it is a partial bucket, else ""
+    partial_note: str = ""  # e.g. "partial bucket (n=1)", also in that point's "p" for the tooltip
 
     _rows: tuple = ()  # the rows behind chart and table, newest first
 
     def _row_cells(self, num: int, row: Any, tz: Any) -> list[str]:
         raise NotImplementedError
+
+    def _set_chart(self, points: list[dict[str, Any]], starts: Sequence[datetime],
+                   counts: Sequence[int | None], width: timedelta, as_of: datetime | None,
+                   duration: timedelta, raw: bool = False) -> None:
+        """Chart points (ascending, "t" their full label) and what the chart marks on them.
+        Raw readings are complete each, so only a window of buckets can end partial."""
+        partial = None if raw or as_of is None else newest_partial(starts, counts, width, as_of)
+        if partial is not None:
+            points[-1] = {**points[-1], "p": partial.note}
+        self.chart = points
+        self.partial_t = points[-1]["t"] if partial is not None else ""
+        self.partial_note = partial.note if partial is not None else ""
+        self.chart_axis = axis_format(duration, raw)
+        self.chart_dots = draws_dots(len(points), raw)
 
     def _page_rows(self, tz: Any = None) -> None:
         tz = tz or get_repository().tz

@@ -102,6 +102,8 @@ class CommState(PageState, rx.State):
     load_event: ClassVar[str] = logevents.COMM_LOAD_OK
     empty_text: ClassVar[str] = "no data for {s.tag} in the 30 days from {s.start_day}"
     url_vars: ClassVar[Mapping[str, str]] = {"start": "start_day"}
+    # Heatmap, SLO and outages refresh when their cached entries expire.
+    live: ClassVar[Mapping[str, str]] = {ALL: "cache_ttl_comm_s"}
     input_defaults: ClassVar[Mapping[str, Any]] = {"selected_index": -1, "selected": {}}
 
     def _params(self) -> tuple:
@@ -216,6 +218,8 @@ class CommState(PageState, rx.State):
 
     @rx.event
     async def set_start(self, value: str):
+        if not isinstance(value, str) or len(value) > 10:
+            return   # not from the date input: anything may come over the websocket
         try:
             day = date.fromisoformat(value)
         except ValueError:
@@ -225,8 +229,7 @@ class CommState(PageState, rx.State):
 
     @rx.event
     def select_cell(self, index: int):
-        index = int(index)
-        if not 0 <= index < len(self._cells):
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self._cells):
             return
         warn, crit = self._slo
         self.selected_index = index

@@ -28,6 +28,12 @@ def newest_data_time(result: ReadResult) -> datetime | None:
     return newest
 
 
+def db_answered(results: Iterable[ReadResult]) -> bool:
+    """Whether one of these reads got its rows from the database just now (not a cache
+    hit, not stale): the server answers, whatever the last health probe said."""
+    return any(r.fetched_at is not None and not (r.failed or r.stale or r.cache_hit) for r in results)
+
+
 def outcome(result: ReadResult) -> dict[str, Any]:
     """What the page keeps of a read's trust state (picklable, small)."""
     err = result.error

@@ -15,11 +15,10 @@ import reflex as rx
 from ksys_app.data.repository import get_repository
 from ksys_app.data.result import ReadResult
 from ksys_app.domain.series import fmt_num, format_width, rounded, to_csv
-from ksys_app.domain.timefmt import format_local
-from ksys_app.domain.windows import parse_window
+from ksys_app.domain.timefmt import format_local, format_local_point
+from ksys_app.domain.windows import TECH_BUCKET, parse_window
 from ksys_app.states.base import ALL, PageState
 from ksys_app.states.chart_table import ChartTable
-from ksys_app.states.view import chart_label
 
 TECH_KEYS = ("avg", "bb_bot", "bb_top", "sma_10", "sma_60")
 # Short keys of the chart points (payload); the legend shows the full names.
@@ -37,6 +36,8 @@ class TechState(PageState, ChartTable, rx.State):
     spacing_label: str = ""
     is_sampled: bool = False
 
+    # The indicator read refreshes when its cached entry expires.
+    live: ClassVar[Mapping[str, str]] = {ALL: "cache_ttl_metrics_s"}
     input_defaults: ClassVar[Mapping[str, Any]] = {"page": 0}
 
     @classmethod
@@ -56,13 +57,15 @@ class TechState(PageState, ChartTable, rx.State):
         self.truncated = result.truncated
         self.is_sampled = step > timedelta(minutes=1)
         self.spacing_label = format_width(step)
-        long_span = w.duration > timedelta(days=2)
-        self.chart = [
-            {"t": chart_label(r.bucket, tz, long_span), CHART_KEYS["avg"]: rounded(r.avg),
+        points = [
+            {"t": format_local_point(r.bucket, tz), CHART_KEYS["avg"]: rounded(r.avg),
              CHART_KEYS["sma_10"]: rounded(r.sma_10), CHART_KEYS["sma_60"]: rounded(r.sma_60),
              CHART_KEYS["bb_top"]: rounded(r.bb_top), CHART_KEYS["bb_bot"]: rounded(r.bb_bot)}
             for r in rows
         ]
+        # each row is one minute's indicators (sampled or not): partial while that minute runs
+        self._set_chart(points, [r.bucket for r in rows], [None] * len(rows), TECH_BUCKET,
+                        result.fetched_at, w.duration)
         self._page_rows(tz)
         return {ALL: result}
 
@@ -72,7 +75,7 @@ class TechState(PageState, ChartTable, rx.State):
 
     @rx.event
     def toggle_series(self, key: str):
-        if key in TECH_KEYS:
+        if isinstance(key, str) and key in TECH_KEYS:
             name = f"show_{key}"
             setattr(self, name, not getattr(self, name))
 

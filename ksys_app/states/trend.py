@@ -10,7 +10,6 @@ the page shown), so a long window neither reads nor sends thousands of rows.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Any, ClassVar, Mapping
 
 import reflex as rx
@@ -28,11 +27,10 @@ from ksys_app.domain.series import (
     rounded,
     to_csv,
 )
-from ksys_app.domain.timefmt import format_local
-from ksys_app.domain.windows import parse_window
+from ksys_app.domain.timefmt import format_local, format_local_point
+from ksys_app.domain.windows import parse_window, reads_raw
 from ksys_app.states.base import ALL, PageState
 from ksys_app.states.chart_table import PAGE_SIZE, ChartTable
-from ksys_app.states.view import chart_label
 
 SERIES_KEYS = ("avg", "min", "max", "last", "first")
 # Short keys of the chart points: 300 points x 5 series travel on every update.
@@ -57,6 +55,9 @@ class TrendState(PageState, ChartTable, rx.State):
     fpage_count: int = 1
     features_error: str = ""
 
+    # The rollup read refreshes when its cached entry expires; the features it reads
+    # alongside come from the cache until theirs (cache_ttl_features_s) expires too.
+    live: ClassVar[Mapping[str, str]] = {ALL: "cache_ttl_metrics_s"}
     input_defaults: ClassVar[Mapping[str, Any]] = {"page": 0, "fpage": 0}
 
     def _params(self) -> tuple:
@@ -66,8 +67,9 @@ class TrendState(PageState, ChartTable, rx.State):
     async def _fetch(cls, params: tuple, parts: frozenset[str]) -> dict[str, Any]:
         tag, window, fpage = params
         repo = get_repository()
+        read = repo.raw_series if reads_raw(window) else repo.series
         series, (count, rows, page) = await asyncio.gather(
-            repo.series(tag, window), read_features_page(tag, window, fpage))
+            read(tag, window), read_features_page(tag, window, fpage))
         return {"series": series, "features_count": count, "features": rows, "fpage": page}
 
     def _apply(self, data: dict[str, ReadResult], parts: frozenset[str]) -> dict[str, ReadResult]:
@@ -78,15 +80,17 @@ class TrendState(PageState, ChartTable, rx.State):
         self._rows = tuple(reversed(merged.rows))
         self.row_count = len(self._rows)
         self.truncated = series.truncated
-        self.bucket_label = format_width(merged.width)
+        raw = reads_raw(self.window)
+        self.bucket_label = "none (raw readings)" if raw else format_width(merged.width)
         self.merged_from = format_width(w.bucket) if merged.factor > 1 else ""
-        long_span = w.duration > timedelta(days=2)
-        self.chart = [
-            {"t": chart_label(b.bucket, tz, long_span), CHART_KEYS["avg"]: rounded(b.avg),
+        points = [
+            {"t": format_local_point(b.bucket, tz, seconds=raw), CHART_KEYS["avg"]: rounded(b.avg),
              CHART_KEYS["min"]: rounded(b.min), CHART_KEYS["max"]: rounded(b.max),
              CHART_KEYS["last"]: rounded(b.last), CHART_KEYS["first"]: rounded(b.first)}
             for b in merged.rows
         ]
+        self._set_chart(points, [b.bucket for b in merged.rows], [b.n for b in merged.rows],
+                        merged.width, series.fetched_at, w.duration, raw)
         self._page_rows(tz)
 
         # Features that cannot be read show their error in their own section (_show_features);
@@ -115,7 +119,7 @@ class TrendState(PageState, ChartTable, rx.State):
 
     @rx.event
     def set_series(self, key: str, on: bool):
-        if key in SERIES_KEYS:
+        if isinstance(key, str) and key in SERIES_KEYS:
             setattr(self, f"show_{key}", bool(on))
 
     @rx.event

@@ -1,16 +1,6 @@
-"""Small helpers shared by page states: chart labels, the tag to show."""
+"""Small helpers shared by page states: the tag to show, whether the tab is connected."""
 
 from __future__ import annotations
-
-from datetime import datetime
-
-from ksys_app.domain.timefmt import require_aware, resolve_tz
-
-
-def chart_label(ts: datetime, tz, long_span: bool) -> str:
-    """X-axis label in local time: "HH:mm" for spans up to two days, else "MM-DD HH:mm"."""
-    local = require_aware(ts).astimezone(resolve_tz(tz))
-    return f"{local:%m-%d %H:%M}" if long_span else f"{local:%H:%M}"
 
 
 def pick_tag(requested: str, current: str, options: list[str]) -> tuple[str, list[str]]:

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from ksys_app.data.cache import QueryCache, cache_key
+from ksys_app.data.cache import QueryCache, cache_key, fresher_than
 from ksys_app.data.errors import DataError, DataFailure, ErrorCode
 
 
@@ -152,3 +152,23 @@ async def test_clear_keeps_last_good():
     assert calls == ["w"]
     assert isinstance((await cache.get("k", 30, loader("x", []))).entry.fetched_at, datetime)
     assert (await cache.get("k", 30, loader("x", []))).entry.fetched_at.tzinfo == timezone.utc
+
+
+async def test_a_refresh_renews_only_its_own_entries_and_a_burst_shares_one_load():
+    """fresher_than (what a page's Refresh reads under): an entry older than the bound is
+    loaded again, others' entries are left alone, and 100 refreshes at once make one load."""
+    cache = QueryCache(100)
+    mine, theirs = [], []
+    await cache.get("mine", 30, loader("m1", mine))
+    await cache.get("theirs", 30, loader("t1", theirs))
+    await asyncio.sleep(0.15)
+    with fresher_than(0.1):
+        outcomes = await asyncio.gather(*[cache.get("mine", 30, loader("m2", mine, delay=0.05)) for _ in range(100)])
+    assert mine == ["m1", "m2"]                       # one new load for the whole burst
+    assert {o.entry.value for o in outcomes} == {"m2"}
+    with fresher_than(0.1):                           # just loaded: young enough, no load
+        assert (await cache.get("mine", 30, loader("m3", mine))).entry.value == "m2"
+    assert mine == ["m1", "m2"]
+    # the other page's entry was not dropped: still a hit without a load
+    hit = await cache.get("theirs", 30, loader("t2", theirs))
+    assert hit.cache_hit and hit.entry.value == "t1" and theirs == ["t1"]

@@ -58,6 +58,12 @@ def test_env_file_and_environment_precedence(monkeypatch, tmp_path):
     ("KSYS_KIOSK_PAGES", ",", "KSYS_KIOSK_PAGES: names no page"),
     ("KSYS_KIOSK_CYCLE_S", "-5", "KSYS_KIOSK_CYCLE_S: Input should be greater than or equal to 0"),
     ("KSYS_KIOSK_CYCLE_S", "often", "KSYS_KIOSK_CYCLE_S: Input should be a valid integer"),
+    ("KSYS_THEME", "blue", "KSYS_THEME: Input should be 'light' or 'dark'"),
+    ("KSYS_LANG", "fr", "KSYS_LANG: Input should be 'en' or 'ko'"),
+    ("KSYS_ALLOWED_ORIGINS", "*", "KSYS_ALLOWED_ORIGINS: '*' would let every web site read the dashboard"),
+    ("KSYS_ALLOWED_ORIGINS", "https://proxy/path", "KSYS_ALLOWED_ORIGINS: 'https://proxy/path' is not an origin"),
+    ("TS_DSN", "postgresql://eco_ro:change-me-too@127.0.0.1/ecoanp",
+     "TS_DSN: the password in TS_DSN is the placeholder from .env.example; set a real one"),
 ])
 def test_bad_value_names_the_variable(monkeypatch, var, value, expect):
     monkeypatch.setenv("TS_DSN", DSN)

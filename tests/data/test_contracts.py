@@ -133,6 +133,18 @@ async def test_series_sees_every_window_seeded(seeded, repo, window):
     assert got.rows, got.error
 
 
+async def test_raw_series_is_the_readings_of_the_last_minute(seeded, repo):
+    """The 1m window's raw read: every reading with ts >= now() - 1 minute, as rows of n = 1."""
+    add_live_minute(seeded)
+    got, want = await settled(lambda: repo.raw_series("S1", "1m"), lambda: sql(seeded.admin_dsn, """
+        SELECT ts, tag_name, value, value, value, value, value, 1 FROM influx_hist
+        WHERE tag_name = 'S1' AND ts >= now() - interval '1 minute' ORDER BY ts"""))
+    assert got.error is None and got.view == "influx_hist" and got.window == "1m", got.error
+    assert len(want) >= 2 and [tuple(r) for r in got.rows] == want
+    bad = await repo.raw_series("S1", "2m")
+    assert bad.error.code == ErrorCode.INVALID_INPUT
+
+
 async def test_kpi_stats_match_raw_data(seeded, repo, window):
     got, want = await settled(lambda: repo.kpi_stats(window),
                               lambda: expected_kpi(seeded.admin_dsn, window))

@@ -71,6 +71,25 @@ def test_permanent_errors_name_their_fix_and_are_not_retried(exc, phase, code, f
     assert fix in err.fix and "\n" not in err.message
 
 
+@pytest.mark.parametrize("exc, phase", [
+    (OSError("Multiple exceptions: [Errno 111] Connect call failed ('127.0.0.1', 56620)"), "connect"),
+    (asyncpg.InvalidPasswordError('password authentication failed for user "eco_ro"'), "connect"),
+    (asyncpg.UndefinedTableError('relation "public.influx_latest" does not exist'), "query"),
+    (asyncpg.DivisionByZeroError("division by zero in SELECT value / 0 FROM secret_table"), "query"),
+    (asyncpg.exceptions.ClientConfigurationError("host=db.internal.plant sslmode=bogus"), "connect"),
+    (RuntimeError("unexpected: 10.1.2.3:5432"), "query"),
+])
+def test_what_a_page_visitor_reads_holds_no_driver_text(exc, phase):
+    """Hosts, ports, role and relation names go to the log (detail), never into the message
+    the pages show."""
+    err = classify(exc, phase)
+    driver = str(exc)
+    assert err.detail and err.detail.endswith(driver.splitlines()[0])
+    for leak in ("127.0.0.1", "56620", "eco_ro", "influx_latest", "secret_table", "db.internal", "10.1.2.3"):
+        if leak in driver:
+            assert leak not in err.message and leak not in err.fix, (leak, err)
+
+
 def test_a_failed_load_is_never_logged_as_ok(caplog):
     from ksys_app.data.errors import DataError
     from ksys_app.data.result import ReadResult
@@ -117,7 +136,7 @@ def test_every_statement_is_parameterized_and_limited():
         assert "LIMIT" in text
         assert "{" not in q.sql and "%" not in q.sql, q.name  # no leftover formatting
         assert "'" not in q.sql.replace(ORIGIN_LITERAL, ""), q.name  # values only as $n parameters
-    assert len(names) == 2 * 4 + 12  # series + KPI per rollup, 12 others
+    assert len(names) == 2 * 4 + 14  # series + KPI per rollup, 13 reads (raw 1m series among them), the probe
 
 
 def test_sql_lives_only_in_queries_module():

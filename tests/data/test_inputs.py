@@ -104,3 +104,11 @@ async def test_naive_datetimes_are_rejected(seeded, repo):
     got = await repo.comm_heatmap("C1", naive)
     assert got.error.code == ErrorCode.INVALID_INPUT and "naive" in got.error.message
     assert sent == []
+
+
+@pytest.mark.parametrize("day", [date(9999, 12, 31), date(9999, 12, 2), date(1, 1, 1), date(1, 1, 2)])
+async def test_start_days_at_the_ends_of_the_calendar_are_invalid_input_not_a_crash(seeded, repo, day):
+    sent = count_statements(repo)
+    got = await repo.comm_heatmap("C1", day)
+    assert got.error.code == ErrorCode.INVALID_INPUT and "outside" in got.error.message
+    assert sent == []

@@ -75,7 +75,7 @@ def test_file_with_three_bad_rows_is_rejected_then_skip_bad_loads_the_rest(migra
     proc = run_cli("backfill", str(path), "--dsn", migrated_dsn, "--skip-bad")
     assert proc.returncode == 0, proc.stderr
     assert "1000 rows read, 3 bad (skipped), 997 inserted" in proc.stdout
-    assert "skipped line 345: value is not a number" in proc.stdout
+    assert "skipped line 345: value is not a decimal number" in proc.stdout
     assert "rows/s" in proc.stdout
     assert _count(migrated_dsn) == 997
 

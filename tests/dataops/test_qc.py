@@ -59,7 +59,7 @@ def test_shipped_rule_file_is_valid(qc_dsn):
 
 
 BAD = {
-    "non-numeric": ("D300,0,abc,20,30,false,true,{},1,2,0,3,5,4,0.5", "max_val is not a number"),
+    "non-numeric": ("D300,0,abc,20,30,false,true,{},1,2,0,3,5,4,0.5", "max_val is not a decimal number"),
     "min above max": ("D300,10,5,20,30,false,true,{},6,7,6,8,5,4,0.5", "min_val 10 > max_val 5"),
     "warn outside": ("D300,0,100,20,30,false,true,{},10,120,5,95,5,4,0.5", "warn_max 120 is outside"),
     "crit outside": ("D300,0,100,20,30,false,true,{},10,90,-5,95,5,4,0.5", "crit_min -5 is outside"),

@@ -47,6 +47,22 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
+def listen_addresses(port: int) -> set[str]:
+    """Local addresses of the sockets listening on `port` (/proc/net/tcp and tcp6)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            addr, hexport = local.rsplit(":", 1)
+            if state != "0A" or int(hexport, 16) != port:   # 0A: LISTEN
+                continue
+            if len(addr) == 8:   # IPv4, little-endian hex
+                found.add(".".join(str(int(addr[i:i + 2], 16)) for i in (6, 4, 2, 0)))
+            else:
+                found.add("::" if set(addr) == {"0"} else addr)
+    return found
+
+
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -153,6 +169,7 @@ def test_sigterm_once_live_stops_simulator_dashboard_worker_and_postgresql(data_
     try:
         demo.wait_for("[demo] live: simulator, dashboard", timeout_s=300)
         assert port_in_use(demo.port)   # the dashboard listens
+        assert listen_addresses(demo.port) == {"127.0.0.1"}, "the demo listens on this machine only"
         stop_and_check(demo, signal.SIGTERM, "live demo")
     finally:
         demo.kill()

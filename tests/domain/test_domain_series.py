@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 from datetime import datetime, timedelta, timezone
 
@@ -149,6 +151,15 @@ def test_page_slice():
 def test_to_csv():
     text = to_csv(["a", "b"], [[1, None], ["x,y", 2.5]])
     assert text == 'a,b\r\n1,\r\n"x,y",2.5\r\n'
+
+
+def test_to_csv_neutralises_formula_cells_but_keeps_numbers():
+    rows = [['=HYPERLINK("http://x","y")', "-1.5", -2.0], ["+cmd|' /C calc'!A0", "@SUM(A1)", "\tx"], ["-", "ok", 1]]
+    got = list(csv.reader(io.StringIO(to_csv(["=tag", "b", "c"], rows))))
+    assert got == [["'=tag", "b", "c"],
+                   ['\'=HYPERLINK("http://x","y")', "-1.5", "-2.0"],
+                   ["'+cmd|' /C calc'!A0", "'@SUM(A1)", "'\tx"],
+                   ["'-", "ok", "1"]]
 
 
 def test_naive_bucket_refused():

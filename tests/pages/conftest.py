@@ -42,10 +42,13 @@ QC_RULES = [
     ("D300", 0.0, 20000.0, 2000.0, 18000.0, 1000.0, 19000.0),
 ]
 
-# The dashboard's live refresh periods for the test server (defaults: snapshot 60 s,
-# KPI tiles 30 s, the metrics cache TTL), short so test_live need not wait minutes.
+# The pages' live refresh periods for the test server, short so test_live and
+# test_live_pages need not wait minutes: the snapshot period (default 60 s) and the
+# cache TTLs the pages refresh on (metrics 30 s: KPI tiles, /trend, /tech;
+# features 60 s: /trend's features; comm 300 s: /comm).
 LIVE_PERIOD_S = 3
-SERVER_ENV = {"KSYS_SNAPSHOT_PERIOD_S": str(LIVE_PERIOD_S), "KSYS_CACHE_TTL_METRICS_S": str(LIVE_PERIOD_S)}
+SERVER_ENV = {"KSYS_SNAPSHOT_PERIOD_S": str(LIVE_PERIOD_S), "KSYS_CACHE_TTL_METRICS_S": str(LIVE_PERIOD_S),
+              "KSYS_CACHE_TTL_FEATURES_S": str(LIVE_PERIOD_S), "KSYS_CACHE_TTL_COMM_S": str(LIVE_PERIOD_S)}
 
 
 @dataclass

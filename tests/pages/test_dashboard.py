@@ -95,7 +95,7 @@ def test_window_control_has_all_options_and_switches(seeded_app, page):
 # Two tags for the test below only. NOQC_FLOW: a constant 1.0 every minute for the last
 # hour, no QC rule. OLD_D900: ten readings three days ago, nothing in the last 24 h.
 NOQC, OLD = "NOQC_FLOW", "OLD_D900"
-NEUTRAL_BORDER, NODATA_BORDER = "rgb(100, 116, 139)", "rgb(203, 213, 225)"  # ksys.css #64748b, #cbd5e1
+NEUTRAL_BORDER, NODATA_BORDER = "rgb(107, 114, 128)", "rgb(200, 204, 209)"  # ksys.css --normal, --border (light)
 
 
 @pytest.fixture

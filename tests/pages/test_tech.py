@@ -1,4 +1,5 @@
-"""`/tech`: the indicator table shows the database's rows (every row, or sampled on a grid)."""
+"""`/tech`: the indicator table shows the database's rows (every row, or sampled on a grid);
+the tooltip, the minute in progress, the 1m window's dots and the all-series-off hint."""
 
 from __future__ import annotations
 
@@ -9,6 +10,14 @@ import pytest
 
 from ksys_app.domain.series import fmt_num
 from ksys_app.domain.timefmt import format_local
+from tests.pages.chart_helpers import (
+    LIVE_TAG,
+    POINT_LABEL,
+    chart_shot,
+    drop_live_tag,
+    hover,
+    seed_live_tag,
+)
 from tests.pages.conftest import (
     chart_points,
     screenshot,
@@ -94,3 +103,87 @@ def test_legend_toggles_and_csv(seeded_app, page, tmp_path):
     rows = list(csv.reader(io.StringIO(path.read_text())))
     assert rows[0][:8] == ["TAG", "Time Stamp", "avg", "sma_10", "sma_60", "bb_top", "bb_bot", "slope_60"]
     assert len(rows) - 1 == int(page.get_attribute("[data-testid=tech-count]", "data-count"))
+
+
+# ---------------------------------------------------------------------- chart marks (issue 14)
+
+LEGEND = ["Average", "BB Bot", "BB Top", "SMA 10", "SMA 60"]
+
+
+@pytest.fixture
+def live_tag(db):
+    seeded = seed_live_tag(db)
+    try:
+        yield LIVE_TAG
+    finally:
+        drop_live_tag(db, seeded)
+
+
+def test_tooltip_shows_full_date_zone_in_legend_order(seeded_app, page, db):
+    page.goto(f"{seeded_app.url}/tech?tag=D200&window=48h")
+    wait_loaded(page)
+    wait_chart(page, "tech-chart", lines=5)
+    stamps = set(db_indicators(db, "D200", "49 hours"))  # "YYYY-MM-DD HH:mm:ss+09:00" of each row
+    days = set()
+    for at in (0.1, 0.5, 0.9):
+        tip = hover(page, "tech-chart", at)
+        assert POINT_LABEL.match(tip["label"]), tip
+        assert tip["label"][:16] + ":00" + tip["label"][16:22] in stamps, tip
+        assert tip["names"] == LEGEND, tip
+        days.add(tip["label"][:10])
+    assert len(days) >= 2
+    chart_shot(page, "tech-chart", "tech_tooltip")
+
+
+def test_newest_minute_in_progress_is_marked(seeded_app, page, db, live_tag):
+    page.goto(f"{seeded_app.url}/tech?tag={live_tag}&window=60m")
+    wait_loaded(page)
+    wait_chart(page, "tech-chart", lines=5)
+    # the fixture's readings reach into the current minute, and its indicator row is
+    # there; the page read it before that minute ended (the fixture starts early in one)
+    newest = db.execute("SELECT max(bucket), now() FROM tech_ind_1m_mv WHERE tag_name = %s", (live_tag,)).fetchone()
+    assert newest[0] is not None
+    caption = page.inner_text("[data-testid=tech-chart-partial]")
+    assert "partial bucket (in progress)" in caption, (caption, newest)
+    assert page.locator("[data-testid=tech-chart] .recharts-reference-line.partial-mark").count() == 1
+    assert "partial bucket (in progress)" in hover(page, "tech-chart", 1.0)["label"]
+    chart_shot(page, "tech-chart", "tech_partial")
+
+
+def dots_by_series(page) -> list[int]:
+    names = page.eval_on_selector_all("[data-testid=tech-chart] circle.recharts-line-dot",
+                                      "ds => ds.map(d => d.getAttribute('name'))")
+    return [names.count(name) for name in LEGEND]
+
+
+def test_short_windows_draw_their_points(seeded_app, page, live_tag):
+    """/tech has one indicator row a minute: the 10m window's lines show their ten or so
+    points as dots, and the 1m window's one or two points are dots (a lone point is no
+    line at all)."""
+    page.goto(f"{seeded_app.url}/tech?tag={live_tag}&window=10m")
+    wait_loaded(page)
+    wait_chart(page, "tech-chart", lines=5)
+    points = int(page.get_attribute("[data-testid=tech-chart]", "data-points"))
+    assert points >= 5 and dots_by_series(page) == [points] * 5
+    select_window(page, "1m")
+    points = int(page.get_attribute("[data-testid=tech-chart]", "data-points"))
+    assert points >= 1
+    # (not wait_chart: recharts draws no path through a single point)
+    page.wait_for_function("n => document.querySelectorAll('[data-testid=tech-chart] circle.recharts-line-dot')"
+                           ".length === n", arg=5 * points)
+    assert dots_by_series(page) == [points] * 5
+    chart_shot(page, "tech-chart", "tech_1m")
+
+
+def test_all_series_off_shows_a_hint(seeded_app, page):
+    page.goto(f"{seeded_app.url}/tech?tag=D200&window=60m")
+    wait_loaded(page)
+    wait_chart(page, "tech-chart", lines=5)
+    for key in ("avg", "bb_bot", "bb_top", "sma_10", "sma_60"):
+        page.click(f"[data-testid=legend-{key}]")
+    page.wait_for_selector("[data-testid=tech-chart-hint]", state="visible")
+    assert "all series hidden" in page.inner_text("[data-testid=tech-chart-hint]")
+    assert page.locator("[data-testid=tech-chart] .recharts-line").count() == 0
+    chart_shot(page, "tech-chart", "tech_all_off")
+    page.click("[data-testid=legend-sma_10]")
+    page.wait_for_selector("[data-testid=tech-chart-hint]", state="detached")

@@ -1,9 +1,12 @@
-"""`/trend`: row counts per window against the database, series toggles, table == chart, CSV."""
+"""`/trend`: row counts per window against the database, series toggles, table == chart, CSV;
+the tooltip, the partial newest bucket, the raw 1m window and the all-series-off hint."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
+from datetime import timedelta, timezone
 
 import pytest
 from psycopg.rows import dict_row
@@ -12,6 +15,15 @@ from ksys_app.data.rows import series_row
 from ksys_app.domain.series import MAX_POINTS, merge_buckets
 from ksys_app.domain.timefmt import format_local
 from ksys_app.domain.windows import parse_window
+from tests.pages.chart_helpers import (
+    LIVE_TAG,
+    POINT_LABEL,
+    chart_shot,
+    dots_per_line,
+    drop_live_tag,
+    hover,
+    seed_live_tag,
+)
 from tests.pages.conftest import (
     chart_points,
     screenshot,
@@ -122,3 +134,95 @@ def test_csv_download_has_every_row(seeded_app, page, tmp_path):
     assert rows[0][:8] == ["TAG", "Time Stamp", "avg", "min", "max", "last", "first", "n"]
     assert len(rows) - 1 == shown_count(page)
     assert all(r[0] == "D200" and r[-1] == "5 min" for r in rows[1:])
+
+
+# ---------------------------------------------------------------------- chart marks (issue 14)
+
+LEGEND = ["Average", "Min", "Max", "Last", "First"]
+
+
+@pytest.fixture
+def live_tag(db):
+    seeded = seed_live_tag(db)
+    try:
+        yield LIVE_TAG
+    finally:
+        drop_live_tag(db, seeded)
+
+
+def local_labels(db, tag: str, window: str) -> set[str]:
+    """"YYYY-MM-DD HH:mm+09:00" of every point the window can show, from the database's
+    buckets, formatted here with the fixed +9 h offset of Asia/Seoul."""
+    rows = merge_buckets(db_buckets(db, tag, window), parse_window(window).bucket).rows
+    return {seoul(b.bucket) + "+09:00" for b in rows}
+
+
+def seoul(ts, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return (ts.astimezone(timezone.utc) + timedelta(hours=9)).strftime(fmt)
+
+
+def test_tooltip_shows_full_date_zone_in_legend_order(seeded_app, page, db):
+    page.goto(f"{seeded_app.url}/trend?tag=D200&window=48h")
+    wait_loaded(page)
+    wait_chart(page, "trend-chart", lines=5)
+    labels = local_labels(db, "D200", "48h")
+    seen = set()
+    for at in (0.1, 0.5, 0.9):
+        tip = hover(page, "trend-chart", at)
+        assert POINT_LABEL.match(tip["label"]), tip  # not "19:30" alone: the day and the zone
+        assert tip["label"][:22] in labels, tip
+        assert tip["names"] == LEGEND, tip  # the legend's order, not sorted by name
+        seen.add(tip["label"][:10])
+    assert len(seen) >= 2  # a 48 h window: points of different days say which day
+    chart_shot(page, "trend-chart", "trend_tooltip")
+
+
+def test_partial_newest_bucket_is_marked(seeded_app, page, db, live_tag):
+    page.goto(f"{seeded_app.url}/trend?tag={live_tag}&window=60m")
+    wait_loaded(page)
+    wait_chart(page, "trend-chart", lines=5)
+    newest = db_buckets(db, live_tag, "60m")[-1]
+    assert newest.n < 6  # the fixture's newest minute is short
+    caption = page.inner_text("[data-testid=trend-chart-partial]")
+    assert f"partial bucket (n={newest.n}" in caption, caption
+    # a dashed line at the newest point, labelled (recharts draws the label apart from the line)
+    assert page.locator("[data-testid=trend-chart] .recharts-reference-line.partial-mark").count() == 1
+    assert "partial" in page.locator("[data-testid=trend-chart] .recharts-label").all_text_contents()
+    tip = hover(page, "trend-chart", 1.0)  # the newest point, at the right edge
+    assert tip["label"].startswith(seoul(newest.bucket) + "+09:00"), tip
+    assert f"partial bucket (n={newest.n}" in tip["label"], tip
+    chart_shot(page, "trend-chart", "trend_partial")
+    # an older point is complete and says nothing of the kind
+    assert "partial" not in hover(page, "trend-chart", 0.3)["label"]
+
+
+def test_one_minute_window_draws_the_raw_readings_as_a_line(seeded_app, page, db, live_tag):
+    page.goto(f"{seeded_app.url}/trend?tag={live_tag}&window=1m")
+    wait_loaded(page)
+    wait_chart(page, "trend-chart", lines=5)
+    points = int(page.get_attribute("[data-testid=trend-chart]", "data-points"))
+    raw = db.execute("SELECT count(*) FROM influx_hist WHERE tag_name = %s AND ts >= now() - interval '1 minute'",
+                     (live_tag,)).fetchone()[0]
+    assert points >= 3 and raw <= points <= raw + 1, (points, raw)  # readings, not one or two buckets
+    assert chart_points(page, "trend-chart") == [points] * 5  # a path through every reading ...
+    assert dots_per_line(page, "trend-chart") == [points] * 5  # ... with its points drawn
+    assert "raw readings" in page.inner_text("[data-testid=bucket-width]")
+    assert len(table_rows(page, "history-table")) == points
+    # seconds in the label: the readings are seconds apart
+    assert re.match(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\+09:00$", hover(page, "trend-chart", 0.5)["label"])
+    chart_shot(page, "trend-chart", "trend_1m")
+
+
+def test_all_series_off_shows_a_hint(seeded_app, page):
+    page.goto(f"{seeded_app.url}/trend?tag=D200&window=60m")
+    wait_loaded(page)
+    wait_chart(page, "trend-chart", lines=5)
+    assert page.locator("[data-testid=trend-chart-hint]").count() == 0
+    for key in ("avg", "min", "max", "last", "first"):
+        page.click(f"[data-testid=toggle-{key}]")
+    page.wait_for_selector("[data-testid=trend-chart-hint]", state="visible")
+    assert "all series hidden" in page.inner_text("[data-testid=trend-chart-hint]")
+    assert page.locator("[data-testid=trend-chart] .recharts-line").count() == 0
+    chart_shot(page, "trend-chart", "trend_all_off")
+    page.click("[data-testid=toggle-max]")
+    page.wait_for_selector("[data-testid=trend-chart-hint]", state="detached")

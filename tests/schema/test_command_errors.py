@@ -126,3 +126,57 @@ def test_read_only_role_through_the_environment_too(app_db):
     _, ro = app_db
     proc = ksys("migrate", env={"KSYS_ADMIN_DSN": ro}, timeout=60)
     assert proc.returncode == 2 and "KSYS_ADMIN_DSN" in one_line(proc)
+
+
+# ------------------------------------------------------------------ secrets in messages
+
+SECRET = "PW%zzLEAK4"   # not valid percent-encoding: libpq's parse error quotes it
+MALFORMED = f"postgresql://postgres:{SECRET}@127.0.0.1:1/ksys"
+# every command that takes a DSN: its arguments, its flag and the variables it falls back to
+ADMIN, APP = ("KSYS_ADMIN_DSN", "TS_DSN"), ("TS_DSN",)
+DSN_COMMANDS = [(("migrate",), "--dsn", ADMIN), (("doctor",), "--dsn", ADMIN), (("verify",), "--dsn", ADMIN),
+                (("worker",), "--dsn", ADMIN), (("backup",), "--dsn", ADMIN), (("restore",), "--target-dsn", ADMIN),
+                (("qc", "sync", str(QC_FILE)), "--dsn", ADMIN), (("qc", "verify", str(QC_FILE)), "--dsn", ADMIN),
+                (("backfill", str(QC_FILE)), "--dsn", ADMIN), (("serve",), "--dsn", APP),
+                (("simulate",), "--dsn", ADMIN)]
+CASES = [(args, flag, source) for args, flag, envs in DSN_COMMANDS for source in (flag, *envs)]
+
+
+@pytest.mark.parametrize("args, flag, source", CASES, ids=[f"{' '.join(a[:2])}-{s}" for a, _, s in CASES])
+def test_a_malformed_dsn_is_refused_without_its_password(args, flag, source, tmp_path):
+    env = {"KSYS_DATA_DIR": str(tmp_path)}
+    if source == flag:
+        proc = ksys(*args, flag, MALFORMED, env=env, timeout=60)
+    else:
+        proc = ksys(*args, env={**env, source: MALFORMED}, timeout=60)
+    line = one_line(proc)
+    assert proc.returncode == 2
+    assert SECRET not in proc.stdout + proc.stderr and "LEAK4" not in proc.stdout + proc.stderr
+    # it names where the DSN came from, so the user knows what to correct
+    assert source in line and "DSN" in line, line
+
+
+def test_a_host_name_libpq_cannot_encode_is_one_line():
+    proc = ksys("doctor", "--dsn", f"postgresql://postgres:x@{'a' * 70}:5432/ksys")
+    assert "the host name is not a valid DNS name" in one_line(proc)
+    assert proc.returncode == 2
+
+
+@pytest.mark.parametrize("args, env", [
+    (("doctor", "--dsn", "postgresql://postgres:change-me@127.0.0.1:1/ksys"), {}),
+    (("migrate",), {"KSYS_ADMIN_DSN": "postgresql://postgres:change-me@127.0.0.1:1/ksys"}),
+    (("serve", "--dsn", "postgresql://eco_ro:change-me-too@127.0.0.1:1/ksys"), {}),
+])
+def test_the_env_example_placeholders_are_refused(args, env, tmp_path):
+    proc = ksys(*args, env={**env, "KSYS_DATA_DIR": str(tmp_path)}, timeout=60)
+    assert "is the placeholder from .env.example; set a real one" in one_line(proc)
+    assert proc.returncode == 2
+
+
+def test_migrate_refuses_the_placeholder_role_password_before_applying_anything(new_database, pg_server):
+    dsn = new_database()
+    proc = ksys("migrate", "--dsn", dsn, env={"KSYS_APP_ROLE_PASSWORD": "change-me-too"})
+    assert "KSYS_APP_ROLE_PASSWORD is the placeholder" in one_line(proc)
+    assert proc.returncode == 2
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT to_regclass('influx_hist')").fetchone()[0] is None

@@ -39,8 +39,10 @@ def _as_migrated(dsn: str, pg_server) -> dict:
             "settings": conn.execute("SELECT key, value FROM ksys.settings ORDER BY key").fetchall(),
             "migrations": conn.execute("SELECT version, name, engine, file, checksum "
                                        "FROM ksys.schema_migrations ORDER BY version").fetchall(),
-            "database acl": conn.execute("SELECT datacl::text FROM pg_database WHERE datname = %s",
-                                         (name,)).fetchone()[0],
+            # as a set: the order of an ACL's items means nothing
+            "database acl": conn.execute(
+                "SELECT array_agg(a::text ORDER BY a::text) FROM pg_database d, unnest(d.datacl) a "
+                "WHERE d.datname = %s", (name,)).fetchone()[0],
             "rows": {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for (table,) in conn.execute(
                 "SELECT format('%I.%I', schemaname, relname) FROM pg_stat_user_tables "
                 "WHERE schemaname IN ('public', 'ksys') ORDER BY 1").fetchall()},

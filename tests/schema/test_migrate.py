@@ -11,7 +11,7 @@ import time
 import psycopg
 import pytest
 
-from ksys_app.ops.errors import MigrationRefused
+from ksys_app.ops.errors import MigrationRefused, OpsError
 from ksys_app.ops.schema.migrate import LOCK_KEY, migrate, migrations_dir
 
 D = "double precision"
@@ -198,3 +198,22 @@ def test_a_version_for_one_engine_only_and_history_the_checkout_lacks(new_databa
     monkeypatch.setenv("KSYS_MIGRATIONS_DIR", str(directory))
     checks = {c.name: c for c in run_checks(dsn)}
     assert checks["migrations"].status == "fail" and "9998_from_the_future.sql" in checks["migrations"].detail
+
+
+def test_a_lock_held_by_the_read_only_role_is_named_and_does_not_hang_migrate(new_migrated_database, pg_server,
+                                                                              monkeypatch):
+    """Any role can take an advisory lock: eco_ro holding migrate's makes migrate give up
+    after KSYS_MIGRATE_LOCK_TIMEOUT_S, naming the session, instead of waiting forever."""
+    dsn = new_migrated_database("postgres")
+    name = psycopg.conninfo.conninfo_to_dict(dsn)["dbname"]
+    monkeypatch.setenv("KSYS_MIGRATE_LOCK_TIMEOUT_S", "2")
+    with psycopg.connect(pg_server.dsn(name, user="eco_ro"), autocommit=True,
+                         application_name="squatter") as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        pid = holder.info.backend_pid
+        t0 = time.monotonic()
+        with pytest.raises(OpsError) as err:
+            migrate(dsn, out=lambda _l: None)
+        assert time.monotonic() - t0 < 30
+    assert f"pid {pid} (role eco_ro, application squatter" in str(err.value)
+    assert "pg_terminate_backend" in str(err.value)

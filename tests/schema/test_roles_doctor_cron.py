@@ -24,6 +24,11 @@ WRITES = [
     "CALL ksys.run_tick()",
     "SELECT ksys.collect_changes()",
     "CREATE TABLE public.sneaky (x int)",
+    # what PostgreSQL lets any role do unless taken away (migration 0015)
+    "SELECT lo_create(0)",
+    "SELECT lo_from_bytea(0, 'x'::bytea)",
+    "CREATE TEMP TABLE sneaky (x int)",
+    "CREATE FUNCTION pg_temp.sneaky() RETURNS int LANGUAGE sql AS 'SELECT 1'",
 ]
 
 
@@ -40,6 +45,48 @@ def test_app_role_cannot_write(migrated_dsn, pg_server, statement):
         refused = (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectNotInPrerequisiteState)
         with pytest.raises(refused if "influx_agg" in statement else psycopg.errors.InsufficientPrivilege):
             conn.execute(statement)
+
+
+def test_app_role_limits_hold_for_any_client(migrated_dsn, pg_server):
+    with psycopg.connect(pg_server.dsn(_dbname(migrated_dsn), user="eco_ro"), autocommit=True) as conn:
+        assert conn.execute("SHOW statement_timeout").fetchone()[0] == "10s"
+        assert conn.execute("SHOW default_transaction_read_only").fetchone()[0] == "on"
+        assert conn.execute("SELECT rolconnlimit FROM pg_roles WHERE rolname = 'eco_ro'").fetchone()[0] == 64
+
+
+@pytest.mark.parametrize("tamper, untamper, expect", [
+    # by the role itself: PostgreSQL allows it, doctor must see it
+    (("eco_ro", "SET default_transaction_read_only = off", "ALTER ROLE eco_ro SET default_transaction_read_only = off"),
+     ("postgres", "ALTER ROLE eco_ro SET default_transaction_read_only = on"),
+     "default_transaction_read_only=off (expected on)"),
+    (("eco_ro", "SET default_transaction_read_only = off", "ALTER ROLE eco_ro SET statement_timeout = 0"),
+     ("postgres", "ALTER ROLE eco_ro SET statement_timeout = '10s'"), "statement_timeout=0 (expected 10s)"),
+    # by an owner, by mistake
+    (("postgres", "GRANT INSERT ON public.influx_qc_rule TO eco_ro"),
+     ("postgres", "REVOKE INSERT ON public.influx_qc_rule FROM eco_ro"), "may write 1 relation(s): public.influx_qc_rule"),
+    (("postgres", "GRANT TEMPORARY ON DATABASE {db} TO eco_ext"),
+     ("postgres", "REVOKE TEMPORARY ON DATABASE {db} FROM eco_ext"), "may use temporary tables"),
+    (("postgres", "SELECT lo_create(4242)", "ALTER LARGE OBJECT 4242 OWNER TO eco_ro"),
+     ("postgres", "SELECT lo_unlink(4242)"), "owns 1 large object(s)"),
+], ids=["self-read-write", "self-timeout", "grant-insert", "grant-temp", "owned-lo"])
+def test_doctor_sees_what_the_roles_may_do_not_what_the_migrations_meant(migrated_dsn, pg_server, tamper,
+                                                                           untamper, expect):
+    db = _dbname(migrated_dsn)
+
+    def run(who: str, *statements: str) -> None:
+        with psycopg.connect(pg_server.dsn(db, user=who), autocommit=True) as conn:
+            for statement in statements:   # each its own transaction (the SET then applies to the next)
+                conn.execute(statement.format(db=f'"{db}"'))
+
+    assert [c for c in run_checks(migrated_dsn) if c.status == FAIL] == []
+    run(*tamper)
+    try:
+        failed = [c for c in run_checks(migrated_dsn) if c.status == FAIL]
+    finally:
+        run(*untamper)   # role settings are the cluster's: other tests' databases share them
+    assert len(failed) == 1 and expect in failed[0].detail, failed
+    assert failed[0].fix
+    assert [c for c in run_checks(migrated_dsn) if c.status == FAIL] == []
 
 
 def test_doctor_passes_on_fresh_database(migrated_dsn):

@@ -4,11 +4,14 @@
 QueryCache (per-kind TTL, single flight, last good value served stale on
 failure), maps records to rows, flags a cut LIMIT as `truncated` and a large
 result as PAYLOAD_BLOAT, and keeps the database's health: the first failure
-logs db_fail, the first success after failures logs db_recover.
+logs db_fail, the first success after failures logs db_recover. `probe` asks
+the server whether it answers (data.probe: shared by every page, at most one
+in flight) and keeps the same health.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import functools
 import logging
@@ -17,10 +20,11 @@ from typing import Any, Callable, Sequence
 
 from ksys_app import logevents
 from ksys_app.config import Settings
+from ksys_app.data import probe
 from ksys_app.data.cache import CacheOutcome, QueryCache, cache_key
-from ksys_app.data.errors import DataError, ErrorCode
+from ksys_app.data.errors import DataError, DataFailure, ErrorCode
 from ksys_app.data.pool import Database
-from ksys_app.data.queries import Query
+from ksys_app.data.queries import PROBE, Query
 from ksys_app.data.repository.reads import ReadContext, Reads, ms_since
 from ksys_app.data.result import ReadResult
 
@@ -48,6 +52,7 @@ class Repository(Reads):
         self.cache = cache or QueryCache(settings.cache_max_entries)
         self.tz = settings.zone
         self._down_since: float | None = None
+        self._probe = probe.HealthProbe(self._probe_once)
 
     @property
     def db_healthy(self) -> bool:
@@ -127,6 +132,29 @@ class Repository(Reads):
 
     # ------------------------------------------------------------------ health
 
+    async def probe(self) -> probe.ProbeResult:
+        """Whether the server answers (a result at most probe.MAX_AGE_S old, shared)."""
+        return await self._probe.result()
+
+    async def _probe_once(self) -> DataError | None:
+        t0 = time.monotonic()
+        ctx = ReadContext(view="probe")
+        try:
+            # The outer bound also covers building the pool (a server that accepts
+            # connections but never answers the startup).
+            async with asyncio.timeout(probe.TIMEOUT_S + 0.5):
+                await self.db.fetch(PROBE.sql, (), timeout_s=probe.TIMEOUT_S)
+        except DataFailure as failure:
+            error = failure.error
+        except TimeoutError:
+            error = DataError(ErrorCode.DB_TIMEOUT,
+                              f"database timeout: no answer to the health probe within {probe.TIMEOUT_S:g} s")
+        else:
+            self._note_success(ctx, ms_since(t0))
+            return None
+        self._note_failure(error, ctx, ms_since(t0))
+        return error
+
     def _note_health(self, outcome: CacheOutcome, ctx: ReadContext, dur_ms: float) -> None:
         if outcome.error is not None and outcome.error.is_failure:
             self._note_failure(outcome.error, ctx, dur_ms)
@@ -138,7 +166,7 @@ class Repository(Reads):
             self._down_since = time.monotonic()
             logevents.log_event(logevents.DB_FAIL, range=ctx.window, tag=ctx.tag, view=ctx.view,
                                 rowcount=0, dur_ms=dur_ms, cache_hit=False,
-                                code=error.code, message=error.message)
+                                code=error.code, message=error.message, detail=error.detail)
 
     def _note_success(self, ctx: ReadContext, dur_ms: float) -> None:
         if self._down_since is not None:

@@ -46,7 +46,7 @@ from ksys_app.data.rows import (
 from ksys_app.domain.comm import RUNNING_HOUR_GRACE, HourCell, Outage, build_heatmap_grid, merge_outages
 from ksys_app.domain.kpi import QcRule, WindowStats
 from ksys_app.domain.series import MAX_POINTS, sample_step
-from ksys_app.domain.windows import bucket_count
+from ksys_app.domain.windows import RAW_ROW_LIMIT, RAW_VIEW, bucket_count
 
 HEATMAP_DAYS = 30
 FEATURES_BUCKET = timedelta(minutes=5)
@@ -107,6 +107,19 @@ class Reads:
             queries.SERIES_BY_VIEW[w.view], (tag, w.duration, w.row_limit + 1),
             kind=METRICS, convert=series_row, limit=w.row_limit, newest_first=True,
             payload_check=False, ctx=ReadContext(w.code, tag, w.view))
+
+    async def raw_series(self, tag: str, window: str) -> ReadResult[SeriesRow]:
+        """The raw readings of a raw window (domain.windows.RAW_WINDOWS, the 1m window)
+        as SeriesRows of n = 1, ascending, at most RAW_ROW_LIMIT (newest kept)."""
+        try:
+            w = validate.window(window)
+            tag = validate.tag_name(tag)
+        except validate.InvalidInput as exc:
+            return self.invalid(exc, window=window, tag=tag)
+        return await self.run(
+            queries.SERIES_RAW, (tag, w.duration, RAW_ROW_LIMIT + 1),
+            kind=METRICS, convert=series_row, limit=RAW_ROW_LIMIT, newest_first=True,
+            payload_check=False, ctx=ReadContext(w.code, tag, RAW_VIEW))
 
     async def latest(self, tag: str | None = None) -> ReadResult[LatestRow]:
         """influx_latest for every tag (ordered by tag) or for one; always read fresh."""
@@ -172,9 +185,9 @@ class Reads:
         try:
             tag = validate.tag_name(tag)
             day = validate.local_day(start_day, self.tz)
+            lo, hi = validate.local_span_utc(day, HEATMAP_DAYS, self.tz)
         except validate.InvalidInput as exc:
             return self.invalid(exc, tag=tag)
-        lo, hi = validate.local_span_utc(day, HEATMAP_DAYS, self.tz)
         tz = self.tz
 
         def grid(records: Sequence[Any]) -> list[HourCell]:

@@ -36,6 +36,10 @@ class UnconfiguredRepository(Reads):
     async def close(self) -> None:
         """Nothing to close: no pool was ever opened."""
 
+    async def probe(self) -> None:
+        """No verdict: there is no database to probe (every read shows CONFIG already)."""
+        return None
+
     async def run(self, query: Query, args: tuple[Any, ...], *, ctx: ReadContext = ReadContext(),
                   **_options: Any) -> ReadResult:
         t0 = time.monotonic()

@@ -94,11 +94,15 @@ def qc_verify(file: Path, dsn: str) -> int:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @dsn_option()
 @click.option("--skip-bad", is_flag=True, help="load the good rows of a file that has bad ones")
-def backfill(file: Path, dsn: str, skip_bad: bool) -> int:
+@click.option("--max-future", "max_future_s", type=click.IntRange(0, 86400), default=300, show_default=True,
+              metavar="SECONDS", help="refuse readings stamped more than this after the clock (clock skew allowed)")
+def backfill(file: Path, dsn: str, skip_bad: bool, max_future_s: int) -> int:
+    from datetime import timedelta
+
     from ksys_app.ops.dataops import backfill as loader
 
     try:
-        loader.backfill(dsn, file, skip_bad=skip_bad, out=_say)
+        loader.backfill(dsn, file, skip_bad=skip_bad, out=_say, future_margin=timedelta(seconds=max_future_s))
     except loader.BadRows as exc:
         for message in exc.messages:
             print(message, file=sys.stderr)

@@ -14,12 +14,17 @@ APP_ENV = ("TS_DSN",)
 
 
 def _resolve(env: tuple[str, ...]):
-    def callback(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
+    def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+        import os
+
         from ksys_app.ops.db import resolve_dsn
 
         if not value:
             raise OpsError(f"no database given: pass --dsn or set {' or '.join(env)}")
-        return resolve_dsn(value)   # validated; a malformed DSN is reported without its password
+        if ctx.get_parameter_source(param.name) == click.core.ParameterSource.ENVIRONMENT:
+            source = next((name for name in env if os.environ.get(name)), env[0])
+            return resolve_dsn(None, source)   # the message names the variable that held it
+        return resolve_dsn(value, flag=param.opts[0])   # validated; a malformed one is reported without its password
     return callback
 
 

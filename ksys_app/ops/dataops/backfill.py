@@ -2,7 +2,10 @@
 
 Long format, header `ts,tag_name,value[,qc]` (any order). `ts` must carry a
 time zone (`2025-01-01T00:00:00Z`, `...+09:00`); naive times are rejected
-rather than guessed. Every row is validated in Python with its line number;
+rather than guessed, and so are times before 1970 or more than --max-future
+(300 s) ahead of the clock. Tags, numbers (ASCII decimals) and qc follow the
+shared input rules (ksys_app.domain.inputs); the file must be UTF-8 (or gzip of
+it) and is read a bounded line at a time. Every row is validated in Python with its line number;
 good rows stream into a temporary staging table with COPY. By default a file
 with any bad row is rejected (first 20 line numbers + the count) and nothing is
 written; --skip-bad loads the rest. Rows that repeat a (ts, tag_name) with the
@@ -17,19 +20,18 @@ the changed rows cover (ksys_app.ops.schema.refresh.refresh_range).
 from __future__ import annotations
 
 import csv
-import gzip
-import io
-import math
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, TextIO
 
 import psycopg
 
-from ksys_app.ops.dataops.csvrecords import numbered
+from ksys_app.domain import inputs
+from ksys_app.domain.inputs import InputError
+from ksys_app.ops.dataops.csvrecords import CsvFile
 from ksys_app.ops.db import connect, db_error
 from ksys_app.ops.errors import OpsError
 from ksys_app.ops.schema.refresh import refresh_range
@@ -68,8 +70,8 @@ class BadRows(OpsError):
 
 
 class _Progress:
-    def __init__(self, raw, size: int, err: TextIO):
-        self.raw, self.size, self.err = raw, size, err
+    def __init__(self, source: CsvFile, size: int, err: TextIO):
+        self.source, self.size, self.err = source, size, err
         self.enabled = size >= PROGRESS_MIN_BYTES
         self.tty = err.isatty()
         self.started = self.last = time.monotonic()
@@ -81,7 +83,7 @@ class _Progress:
         if not final and now - self.last < (1.0 if self.tty else 5.0):
             return
         self.last = now
-        pos = self.size if final else self.raw.tell()
+        pos = self.size if final else self.source.position()
         rate = rows / max(now - self.started, 1e-9)
         line = (f"backfill: {100 * pos / self.size:3.0f}% of {self.size / 1e6:.1f} MB read, "
                 f"{rows} rows, {rate:,.0f} rows/s")
@@ -89,17 +91,6 @@ class _Progress:
         if final and self.tty:
             self.err.write("\n")
         self.err.flush()
-
-
-def _open(path: Path):
-    try:
-        raw = open(path, "rb")
-    except OSError as exc:
-        raise OpsError(f"cannot read {path}: {exc.strerror}") from None
-    magic = raw.read(2)
-    raw.seek(0)
-    stream = gzip.GzipFile(fileobj=raw, mode="rb") if magic == b"\x1f\x8b" else raw
-    return raw, io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
 
 
 def _csv_field(text: str) -> str:
@@ -117,13 +108,11 @@ class _Columns:
     width: int
 
 
-def _read_header(reader, path: Path) -> _Columns:
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise OpsError(f"{path}: empty file (expected a header ts,tag_name,value[,qc])") from None
-    except (csv.Error, UnicodeDecodeError, OSError, EOFError) as exc:
-        raise OpsError(f"{path}: cannot read the header: {exc}") from None
+def _read_header(source: CsvFile, path: Path) -> _Columns:
+    first = source.header()
+    if first is None:
+        raise OpsError(f"{path}: empty file (expected a header ts,tag_name,value[,qc])")
+    header = [h.strip() for h in first]
     missing = [c for c in REQUIRED if c not in header]
     unknown = [h for h in header if h not in REQUIRED + OPTIONAL]
     if missing or unknown or len(set(header)) != len(header):
@@ -134,48 +123,27 @@ def _read_header(reader, path: Path) -> _Columns:
                     header.index("qc") if "qc" in header else None, len(header))
 
 
-class _BadRow(ValueError):
-    pass
 
-
-def _copy_line(line: int, cells: list[str], cols: _Columns) -> str:
-    """One validated row as a COPY csv line; raises _BadRow saying what is wrong."""
+def _copy_line(line: int, cells: list[str], cols: _Columns, now: datetime, margin: timedelta) -> str:
+    """One validated row as a COPY csv line; raises InputError saying what is wrong
+    (the rules of ksys_app.domain.inputs, shared with the dashboard and ingest)."""
     if len(cells) != cols.width:
-        raise _BadRow(f"{len(cells)} fields, the header has {cols.width}")
-    ts_text = cells[cols.ts].strip()
-    try:
-        ts = datetime.fromisoformat(ts_text)
-    except ValueError:
-        raise _BadRow(f"ts is not an ISO 8601 time: {ts_text!r}") from None
-    if ts.tzinfo is None:
-        raise _BadRow(f"ts has no time zone: {ts_text!r} (add Z or an offset such as +09:00)")
-    tag = cells[cols.tag]
-    if not tag or tag != tag.strip() or not tag.isprintable():
-        raise _BadRow(f"tag_name is empty or has surrounding blanks/control characters: {tag!r}")
-    try:
-        value = float(cells[cols.value])
-    except ValueError:
-        raise _BadRow(f"value is not a number: {cells[cols.value]!r}") from None
-    if not math.isfinite(value):
-        raise _BadRow(f"value must be finite: {cells[cols.value]!r}")
+        raise InputError(f"{len(cells)} fields, the header has {cols.width}")
+    ts = inputs.timestamp(cells[cols.ts], now, margin)
+    tag = inputs.tag_name(cells[cols.tag])
+    value = inputs.decimal(cells[cols.value])
     qc = ""
     if cols.qc is not None and cells[cols.qc].strip():
-        try:
-            qc_int = int(cells[cols.qc])
-        except ValueError:
-            raise _BadRow(f"qc is not an integer: {cells[cols.qc]!r}") from None
-        if not -32768 <= qc_int <= 32767:
-            raise _BadRow(f"qc is out of range (smallint): {qc_int}")
-        qc = str(qc_int)
+        qc = str(inputs.integer(cells[cols.qc], "qc", -32768, 32767))
     return f"{line},{ts.isoformat()},{_csv_field(tag)},{value!r},{qc}\n"
 
 
-def _stage(conn: psycopg.Connection, path: Path, err: TextIO) -> tuple[int, list[str], int, bool]:
+def _stage(conn: psycopg.Connection, path: Path, err: TextIO,
+           margin: timedelta) -> tuple[int, list[str], int, bool]:
     """Validate and COPY the good rows; returns (rows read, first bad messages, bad count, has qc)."""
-    raw, text = _open(path)
-    progress = _Progress(raw, path.stat().st_size, err)
     bad_messages: list[str] = []
     bad = 0
+    now = datetime.now(timezone.utc)   # one clock for the whole file: "in the future" means after the start
 
     def reject(line: int, why: str) -> None:
         nonlocal bad
@@ -183,23 +151,14 @@ def _stage(conn: psycopg.Connection, path: Path, err: TextIO) -> tuple[int, list
         if len(bad_messages) < SHOW_BAD:
             bad_messages.append(f"line {line}: {why}")
 
-    with raw, text:
-        reader = csv.reader(text)
-        cols = _read_header(reader, path)
+    with CsvFile(path) as source:
+        progress = _Progress(source, path.stat().st_size, err)
+        cols = _read_header(source, path)
         rows = 0
-        last = reader.line_num
         buf: list[str] = []
-        records = numbered(reader)
         with conn.cursor() as cur, cur.copy(
                 "COPY pg_temp.ksys_backfill (line, ts, tag_name, value, qc) FROM STDIN (FORMAT csv)") as copy:
-            while True:
-                try:
-                    start, cells = next(records)
-                except StopIteration:
-                    break
-                except (UnicodeDecodeError, OSError, EOFError) as exc:
-                    raise OpsError(f"{path}: cannot read past line {last}: {exc}") from None
-                last = reader.line_num
+            for start, cells in source.records():
                 if isinstance(cells, csv.Error):
                     reject(start, f"unreadable CSV: {cells}")
                     continue
@@ -207,8 +166,8 @@ def _stage(conn: psycopg.Connection, path: Path, err: TextIO) -> tuple[int, list
                     continue
                 rows += 1
                 try:
-                    buf.append(_copy_line(start, cells, cols))
-                except _BadRow as why:
+                    buf.append(_copy_line(start, cells, cols, now, margin))
+                except InputError as why:
                     reject(start, str(why))
                     continue
                 if len(buf) >= CHUNK_ROWS:
@@ -242,7 +201,7 @@ def _duplicates(conn: psycopg.Connection, reject: Callable[[int, str], None]) ->
 
 
 def backfill(dsn: str, path: Path, skip_bad: bool = False, out: Out = print,
-             err: TextIO | None = None) -> BackfillResult:
+             err: TextIO | None = None, future_margin: timedelta = inputs.DEFAULT_FUTURE_MARGIN) -> BackfillResult:
     path = Path(path)
     err = err or sys.stderr
     if not path.is_file():
@@ -252,7 +211,7 @@ def backfill(dsn: str, path: Path, skip_bad: bool = False, out: Out = print,
         with connect(dsn, autocommit=False) as conn:
             conn.execute("CREATE TEMP TABLE ksys_backfill (line bigint NOT NULL, ts timestamptz NOT NULL, "
                          "tag_name text NOT NULL, value double precision NOT NULL, qc smallint) ON COMMIT DROP")
-            rows, messages, bad_count, has_qc = _stage(conn, path, err)
+            rows, messages, bad_count, has_qc = _stage(conn, path, err, future_margin)
             bad = [bad_count]
 
             def reject(line: int, why: str) -> None:

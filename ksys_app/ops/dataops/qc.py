@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -25,7 +24,9 @@ from typing import Any, Callable
 import psycopg
 from psycopg import sql
 
-from ksys_app.ops.dataops.csvrecords import numbered
+from ksys_app.domain import inputs
+from ksys_app.domain.inputs import InputError
+from ksys_app.ops.dataops.csvrecords import CsvFile
 from ksys_app.ops.db import connect, db_error
 from ksys_app.ops.errors import OpsError
 
@@ -55,28 +56,20 @@ def _number(text: str, column: str, errors: list[str], where: str) -> float | No
     if text == "":
         return None
     try:
-        value = float(text)
-    except ValueError:
-        errors.append(f"{where}: {column} is not a number: {text!r}")
+        return inputs.decimal(text, column)   # ASCII digits: not "1_000", "٥", nan or inf
+    except InputError as exc:
+        errors.append(f"{where}: {exc}")
         return None
-    if not math.isfinite(value):
-        errors.append(f"{where}: {column} must be a finite number: {text!r}")
-        return None
-    return value
 
 
 def _integer(text: str, column: str, errors: list[str], where: str) -> int | None:
     if text == "":
         return None
     try:
-        value = int(text)
-    except ValueError:
-        errors.append(f"{where}: {column} is not an integer: {text!r}")
+        return inputs.integer(text, column, -2**31, 2**31 - 1)
+    except InputError as exc:
+        errors.append(f"{where}: {exc}")
         return None
-    if not -2**31 <= value < 2**31:
-        errors.append(f"{where}: {column} is out of range: {text!r}")
-        return None
-    return value
 
 
 def _boolean(text: str, column: str, errors: list[str], where: str) -> bool | None:
@@ -93,21 +86,13 @@ def _boolean(text: str, column: str, errors: list[str], where: str) -> bool | No
 
 def parse_file(path: Path) -> dict[str, dict[str, Any]]:
     """tag_name -> typed row; raises BadFile listing every problem with its line number."""
-    try:
-        handle = open(path, newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise OpsError(f"cannot read {path}: {exc.strerror}") from None
     errors: list[str] = []
     rules: dict[str, dict[str, Any]] = {}
     first_line_of: dict[str, int] = {}
-    with handle:
-        reader = csv.reader(handle)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise BadFile(path, ["line 1: the file is empty (a header is required)"]) from None
-        except csv.Error as exc:
-            raise BadFile(path, [f"line 1: {exc}"]) from None
+    with CsvFile(path) as source:
+        header = source.header()
+        if header is None:
+            raise BadFile(path, ["line 1: the file is empty (a header is required)"])
         header = [h.strip() for h in header]
         missing = [c for c in COLUMNS if c not in header]
         unknown = [h for h in header if h not in COLUMNS]
@@ -120,7 +105,7 @@ def parse_file(path: Path) -> dict[str, dict[str, Any]]:
             errors.append(f"line 1: column(s) given twice: {', '.join(duplicated)}")
         if errors:
             raise BadFile(path, errors)
-        for start, cells in numbered(reader):
+        for start, cells in source.records():
             if isinstance(cells, csv.Error):
                 errors.append(f"line {start}: {cells}")
                 break
@@ -148,8 +133,10 @@ def parse_file(path: Path) -> dict[str, dict[str, Any]]:
 def _typed_row(raw: dict[str, str], where: str, errors: list[str]) -> dict[str, Any] | None:
     before = len(errors)
     row: dict[str, Any] = {"tag_name": raw["tag_name"]}
-    if not raw["tag_name"]:
-        errors.append(f"{where}: tag_name is empty")
+    try:
+        inputs.tag_name(raw["tag_name"])
+    except InputError as exc:
+        errors.append(f"{where}: tag_name: {exc}")
     for column in FLOATS:
         row[column] = _number(raw[column], column, errors, where)
     row["max_gap_seconds"] = _integer(raw["max_gap_seconds"], "max_gap_seconds", errors, where)
@@ -159,12 +146,9 @@ def _typed_row(raw: dict[str, str], where: str, errors: list[str]) -> dict[str, 
         row["meta"] = {}
     else:
         try:
-            row["meta"] = json.loads(raw["meta"])
-        except json.JSONDecodeError as exc:
-            errors.append(f"{where}: meta is not valid JSON ({exc.msg} at char {exc.pos}): {raw['meta']!r}")
-        else:
-            if not isinstance(row["meta"], dict):
-                errors.append(f"{where}: meta must be a JSON object {{...}}: {raw['meta']!r}")
+            row["meta"] = inputs.json_object(raw["meta"], "meta")   # bounded in size and depth
+        except InputError as exc:
+            errors.append(f"{where}: {exc}")
     if len(errors) > before:
         return None
     lo, hi = row["min_val"], row["max_val"]

@@ -15,23 +15,12 @@ import psycopg
 
 from ksys_app.ops.db import connect, first_line, with_dbname
 from ksys_app.ops.schema import spec as schema_spec
+from ksys_app.ops.schema.checks import FAIL, OK, WARN, Check, Checks  # noqa: F401 - re-exported
 from ksys_app.ops.schema.history import applied_migrations, compare, recorded_engine
 from ksys_app.ops.schema.migrate import migrations_dir, other_engine_only, plan
 from ksys_app.ops.schema.probe import FIRST_POLICY_JOB_ID, probe
+from ksys_app.ops.schema.role_checks import check_app_roles
 from ksys_app.ops.schema.schedule import TICK_COMMAND, cron_job_name
-
-OK, WARN, FAIL = "ok", "warn", "fail"
-
-
-@dataclass
-class Check:
-    name: str
-    status: str
-    detail: str
-    fix: str = ""
-
-
-Checks = list[Check]
 
 
 def _setting(conn: psycopg.Connection, key: str) -> str | None:
@@ -309,21 +298,6 @@ def check_scheduler(conn: psycopg.Connection, dsn: str, out: Checks) -> None:
         out.append(Check("pg_cron job", OK, f"job {jobid} {run[0]} at {run[2]:%Y-%m-%d %H:%M:%S%z}"))
 
 
-def check_roles(conn: psycopg.Connection, out: Checks) -> None:
-    row = conn.execute(
-        """SELECT r.rolcanlogin,
-                  has_table_privilege('eco_ro', 'public.influx_hist', 'INSERT, UPDATE, DELETE'),
-                  has_table_privilege('eco_ro', 'public.influx_latest', 'SELECT')
-           FROM pg_roles r WHERE r.rolname = 'eco_ro'""").fetchone()
-    if row is None:
-        out.append(Check("app role eco_ro", FAIL, "missing", "ksys migrate --dsn <admin DSN>"))
-    elif row[1] or not row[2]:
-        out.append(Check("app role eco_ro", FAIL, "can write, or cannot read" ,
-                         "REVOKE INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public FROM eco_ro; ksys migrate"))
-    else:
-        out.append(Check("app role eco_ro", OK, "read-only"))
-
-
 def run_checks(dsn: str) -> Checks:
     out: Checks = []
     with connect(dsn) as conn:
@@ -339,7 +313,7 @@ def run_checks(dsn: str) -> Checks:
         check_ksys_jobs(conn, out)
         check_freshness(conn, out)
         check_scheduler(conn, dsn, out)
-        check_roles(conn, out)
+        check_app_roles(conn, out)
     return out
 
 

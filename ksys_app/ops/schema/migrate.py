@@ -22,11 +22,13 @@ from typing import Callable
 import psycopg
 from psycopg import sql
 
+from ksys_app.config import placeholder_problem
 from ksys_app.ops.db import connect, first_line, lacks_rights
 from ksys_app.ops.errors import MigrationRefused, OpsError
 from ksys_app.ops.schema import schedule
 from ksys_app.ops.schema.history import Applied, applied_migrations, compare, recorded_engine
 from ksys_app.ops.schema.probe import ServerInfo, probe
+from ksys_app.retry import poll
 
 ENGINES = ("timescaledb", "postgres")
 MIN_SERVER_VERSION = 140000
@@ -186,9 +188,46 @@ def _set_app_password(conn: psycopg.Connection, out: Out) -> None:
         out("eco_ro: password set from KSYS_APP_ROLE_PASSWORD")
 
 
+def lock_timeout_s() -> float:
+    return float(os.environ.get("KSYS_MIGRATE_LOCK_TIMEOUT_S", "120"))
+
+
+def _lock_holder(conn: psycopg.Connection) -> str:
+    """Who holds the migration lock, for the message: pid, role, application, since when."""
+    row = conn.execute(
+        """SELECT a.pid, a.usename, coalesce(nullif(a.application_name, ''), '-'), a.backend_start
+           FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+           WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = %s AND l.objsubid = 1
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())""",
+        (LOCK_KEY,)).fetchone()
+    if row is None:
+        return "a session that has since let go"
+    pid, user, app, since = row
+    return f"pid {pid} (role {user}, application {app}, connected {since:%Y-%m-%d %H:%M:%S%z})"
+
+
+def _take_lock(conn: psycopg.Connection, out: Out) -> None:
+    """The session advisory lock every migrator takes; waits up to KSYS_MIGRATE_LOCK_TIMEOUT_S.
+    Any role can take an advisory lock, the read-only one too, so a holder that never lets
+    go is named rather than waited for forever."""
+    def take() -> bool:
+        return conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()[0]
+
+    if take():
+        return
+    out(f"another session holds the migration lock: {_lock_holder(conn)}; waiting up to "
+        f"{lock_timeout_s():g} s (KSYS_MIGRATE_LOCK_TIMEOUT_S)")
+    if not poll(take, lock_timeout_s(), every_s=0.5):
+        raise OpsError(f"the migration lock is still held by {_lock_holder(conn)} after {lock_timeout_s():g} s; "
+                       "let that migration finish, or end the session with SELECT pg_terminate_backend(<pid>)")
+
+
 def migrate(dsn: str, engine: str | None = None, out: Out = print,
             directory: Path | None = None) -> MigrateResult:
     directory = directory or migrations_dir()
+    problem = placeholder_problem(os.environ.get("KSYS_APP_ROLE_PASSWORD"), "KSYS_APP_ROLE_PASSWORD")
+    if problem:
+        raise OpsError(problem)   # before anything is applied
     with connect(dsn) as conn:
         info = probe(conn)
         if info.version_num < MIN_SERVER_VERSION:
@@ -198,9 +237,7 @@ def migrate(dsn: str, engine: str | None = None, out: Out = print,
         out(f"  timescaledb_toolkit: {'available' if info.toolkit_available else 'not available'}")
         out(f"  pg_cron: {info.describe_pg_cron()}")
 
-        if not conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()[0]:
-            out("another `ksys migrate` is running on this server; waiting for it to finish")
-            conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        _take_lock(conn, out)
         try:
             applied = applied_migrations(conn)
             recorded = recorded_engine(applied)

@@ -1,0 +1,34 @@
+"""What a live page decides each tick of its watch loop: which parts are due, what
+the navbar's database indicator says. Pure: times are plain monotonic seconds.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+
+def due_parts(now: float, read_at: Mapping[str, float], periods: Mapping[str, float],
+              min_period_s: float) -> frozenset[str]:
+    """Parts whose refresh period (at least min_period_s) has passed since they were
+    last read; a part never read is due. A tab shown again after a long time away
+    therefore refreshes every part at once."""
+    return frozenset(part for part, period in periods.items()
+                     if now - read_at.get(part, -math.inf) >= max(period, min_period_s))
+
+
+def retry_countdown_s(now: float, retry_at: float) -> int:
+    """Whole seconds until a retry due at `retry_at`, shown as at least 1 until it runs."""
+    return max(1, math.ceil(retry_at - now))
+
+
+def db_status(*, failed: bool, stale: bool, probe_down: bool, has_rows: bool) -> str:
+    """The navbar indicator: "stale" when the rows shown are the last good ones (a read
+    served them stale, or the probe says the server stopped answering after they
+    were read), "down" when the database fails and there is nothing to show, else "ok".
+    """
+    if stale or (probe_down and has_rows):
+        return "stale"
+    if failed or probe_down:
+        return "down"
+    return "ok"

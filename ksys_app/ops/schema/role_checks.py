@@ -1,0 +1,113 @@
+"""`ksys doctor`'s checks of the app roles: what each may do, against what it should.
+
+PostgreSQL lets a role change its own settings (ALTER ROLE eco_ro SET
+default_transaction_read_only = off) and its password, and nothing can stop it;
+grants can be added by an owner by mistake. So doctor does not trust the
+migrations' intent: it reads the catalog. For the read-only roles: no right to
+write, truncate or create in any schema or relation, no temporary objects, no
+large objects (none owned either), and the role-level settings and connection
+limits of migrations 0005, 0006 and 0015.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+from ksys_app.ops.schema.checks import FAIL, OK, Check, Checks
+
+READ_ONLY_ROLES = ("eco_ro", "eco_ext")
+# role -> (settings, connection limit) as the migrations leave them
+EXPECTED = {
+    "eco_ro": ({"default_transaction_read_only": "on", "statement_timeout": "10s",
+                "idle_in_transaction_session_timeout": "60s"}, 64),
+    "eco_ext": ({"default_transaction_read_only": "on", "statement_timeout": "30s",
+                 "idle_in_transaction_session_timeout": "60s"}, 16),
+    "eco_writer": ({"statement_timeout": "5min", "idle_in_transaction_session_timeout": "5min"}, 32),
+}
+SHOW = 3  # relations named in a failing check
+
+
+def _writable_relations(conn: psycopg.Connection, role: str) -> list[str]:
+    rows = conn.execute(
+        """SELECT format('%%I.%%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+             AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'
+             AND has_table_privilege(%s, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE, TRIGGER, REFERENCES')
+           ORDER BY 1""", (role,)).fetchall()
+    return [r[0] for r in rows]
+
+
+def _other_rights(conn: psycopg.Connection, role: str) -> list[tuple[str, str]]:
+    """Rights beyond reading, each with the statement that takes it away: CREATE in a
+    schema, temporary objects, creating large objects, large objects it owns."""
+    db, schemas, temp, lo, owned = conn.execute(
+        """SELECT current_database(),
+                  (SELECT string_agg(quote_ident(nspname), ', ' ORDER BY nspname) FROM pg_namespace
+                    WHERE nspname NOT LIKE 'pg_%%' AND nspname <> 'information_schema'
+                      AND has_schema_privilege(%s, oid, 'CREATE')),
+                  has_database_privilege(%s, current_database(), 'TEMP'),
+                  has_function_privilege(%s, 'pg_catalog.lo_create(oid)', 'EXECUTE'),
+                  (SELECT count(*) FROM pg_largeobject_metadata m JOIN pg_roles r ON r.oid = m.lomowner
+                    WHERE r.rolname = %s)""", (role, role, role, role)).fetchone()
+    found = []
+    if schemas:
+        found.append((f"CREATE in schema {schemas}", f"REVOKE CREATE ON SCHEMA {schemas} FROM PUBLIC, {role}"))
+    if temp:
+        found.append(("temporary tables", f'REVOKE TEMPORARY ON DATABASE "{db}" FROM PUBLIC, {role}'))
+    if lo:
+        found.append(("lo_create", "REVOKE EXECUTE ON FUNCTION lo_create(oid), lo_creat(integer), "
+                                   "lo_from_bytea(oid, bytea) FROM PUBLIC"))
+    if owned:
+        found.append((f"owns {owned} large object(s)",
+                      f"SELECT lo_unlink(oid) FROM pg_largeobject_metadata WHERE lomowner = '{role}'::regrole"))
+    return found
+
+
+def _settings(conn: psycopg.Connection, role: str) -> tuple[dict[str, str], int] | None:
+    row = conn.execute(
+        """SELECT r.rolconnlimit,
+                  (SELECT s.setconfig FROM pg_db_role_setting s WHERE s.setrole = r.oid AND s.setdatabase = 0)
+           FROM pg_roles r WHERE r.rolname = %s""", (role,)).fetchone()
+    if row is None:
+        return None
+    limit, config = row
+    return dict(item.split("=", 1) for item in (config or [])), limit
+
+
+def _settings_drift(role: str, found: tuple[dict[str, str], int]) -> tuple[list[str], list[str]]:
+    """(what differs, the statements that restore it)."""
+    want, want_limit = EXPECTED[role]
+    have, limit = found
+    drift, fixes = [], []
+    for key, value in want.items():
+        if have.get(key) != value:
+            drift.append(f"{key}={have.get(key, '(unset)')} (expected {value})")
+            fixes.append(f"ALTER ROLE {role} SET {key} = '{value}'")
+    if limit != want_limit:
+        drift.append(f"connection limit {limit} (expected {want_limit})")
+        fixes.append(f"ALTER ROLE {role} CONNECTION LIMIT {want_limit}")
+    return drift, fixes
+
+
+def check_app_roles(conn: psycopg.Connection, out: Checks) -> None:
+    for role in EXPECTED:
+        found = _settings(conn, role)
+        if found is None:
+            out.append(Check(f"app role {role}", FAIL, "missing", "ksys migrate --dsn <admin DSN>"))
+            continue
+        problems, fixes = _settings_drift(role, found)
+        if role in READ_ONLY_ROLES:
+            writable = _writable_relations(conn, role)
+            if writable:
+                problems.append(f"may write {len(writable)} relation(s): {', '.join(writable[:SHOW])}"
+                                + (" …" if len(writable) > SHOW else ""))
+                fixes.append(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE, TRIGGER, REFERENCES ON "
+                             f"{', '.join(writable[:SHOW])} FROM {role}")
+            for problem, fix in _other_rights(conn, role):
+                problems.append(f"may use {problem}" if not problem.startswith("owns") else problem)
+                fixes.append(fix)
+        if problems:
+            out.append(Check(f"app role {role}", FAIL, "; ".join(problems), "; ".join(fixes)))
+        else:
+            out.append(Check(f"app role {role}", OK, "read-only, limits as set" if role in READ_ONLY_ROLES
+                             else "limits as set"))

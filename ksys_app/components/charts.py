@@ -17,6 +17,7 @@ from reflex.components.component import MemoizationLeaf
 from reflex_components_recharts.general import GraphingTooltip
 
 from ksys_app.components.layout import tid
+from ksys_app.components.text import t
 
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
 COLOURS = {
@@ -103,23 +104,23 @@ def line_chart(data, series: list[tuple[str, str, str, object, bool]], testid: s
             *[rx.cond(shown, line(key, data_key, name, dashed, marks.chart_dots))
               for key, data_key, name, shown, dashed in series],
             rx.cond(marks.partial_t != "", rx.recharts.reference_line(
-                rx.recharts.label(value="partial", position="insideTopRight", fill="#4b5563", font_size=12),
+                rx.recharts.label(value=t("chart.partial"), position="insideTopRight", fill="#4b5563", font_size=12),
                 x=marks.partial_t, stroke="#6b7280", stroke_dasharray="2 3",
                 if_overflow="extendDomain", class_name="partial-mark")),
             data=data, responsive=True, width="100%", height=height,
             margin={"top": 8, "right": 16, "left": 0, "bottom": 4},
         ),
-        rx.cond(~any_shown, rx.el.div("all series hidden — pick one above", class_name="chart-hint",
+        rx.cond(~any_shown, rx.el.div(t("chart.all_hidden"), class_name="chart-hint",
                                       custom_attrs=tid(f"{testid}-hint"))),
         rx.cond(marks.partial_note != "", rx.el.div(
-            "newest point: ", marks.partial_note, class_name="chart-partial muted small",
+            t("chart.newest"), marks.partial_note, class_name="chart-partial muted small",
             custom_attrs=tid(f"{testid}-partial"))),
         class_name="chart",
         custom_attrs={**tid(testid), "data-points": data.length().to_string()},
     )
 
 
-def legend_toggle(key: str, name: str, shown, on_click) -> rx.Component:
+def legend_toggle(key: str, name, shown, on_click) -> rx.Component:
     """A legend entry that switches its series on and off (aria-pressed)."""
     return rx.el.button(
         rx.el.span(class_name="swatch", style={"background": COLOURS[key]}),
@@ -130,7 +131,7 @@ def legend_toggle(key: str, name: str, shown, on_click) -> rx.Component:
     )
 
 
-def series_checkbox(key: str, name: str, checked, on_change) -> rx.Component:
+def series_checkbox(key: str, name, checked, on_change) -> rx.Component:
     return rx.el.label(
         rx.el.input(type="checkbox", checked=checked, on_change=on_change, id=f"toggle-{key}",
                     custom_attrs=tid(f"toggle-{key}")),

@@ -12,8 +12,9 @@ from __future__ import annotations
 import reflex as rx
 
 from ksys_app.components.layout import tid
+from ksys_app.components.text import t
 
-BANDS = (("ok", "ok"), ("warn", "warn"), ("crit", "crit"), ("none", "no data"), ("future", "future"))
+BANDS = ("ok", "warn", "crit", "none", "future")
 
 
 def _two(n) -> rx.Var:
@@ -26,12 +27,12 @@ def _cell(state, cell, day, hour) -> rx.Component:
     when = state.day_full[day] + " " + _two(hour) + ":00"
     label = rx.cond(
         cell[0] == "none",
-        when + " · no data",
+        when + t("comm.cell_no_data"),
         rx.cond(
             cell[0] == "future",
-            when + " · future hour, no data yet",
-            when + " · " + cell[1] + rx.cond(now, " so far", "") + " · recv/exp " + cell[2]
-            + " · missing " + cell[3] + " · last seen " + cell[4],
+            when + t("comm.cell_future"),
+            when + " · " + cell[1] + rx.cond(now, t("comm.cell_so_far"), "") + t("comm.cell_recv") + cell[2]
+            + t("comm.cell_missing") + cell[3] + t("comm.cell_last_seen") + cell[4],
         ),
     )
     selected = state.selected_index == index
@@ -51,7 +52,7 @@ def _cell(state, cell, day, hour) -> rx.Component:
 
 def heatmap(state) -> rx.Component:
     header = rx.el.div(
-        rx.el.div("hour", class_name="hm-corner", custom_attrs={"role": "columnheader"}),
+        rx.el.div(t("comm.hour"), class_name="hm-corner", custom_attrs={"role": "columnheader"}),
         *[rx.el.div(f"{h:02d}", class_name="hm-hourhead", custom_attrs={"role": "columnheader"})
           for h in range(24)],
         class_name="hm-row hm-header",
@@ -71,15 +72,15 @@ def heatmap(state) -> rx.Component:
         rx.foreach(state.heat, day_row),
         class_name="heatmap",
         custom_attrs={**tid("comm-heatmap"), "role": "grid",
-                      "aria-label": "success rate by day and hour; arrow keys move, Enter shows the hour"},
+                      "aria-label": t("comm.grid_label")},
     )
 
 
 def legend(state) -> rx.Component:
     return rx.el.div(
-        *[rx.el.span(rx.el.span(class_name=f"hm-swatch hm-{band}"), label, class_name="hm-legend-item")
-          for band, label in BANDS],
-        rx.el.span(rx.el.span(class_name="hm-swatch hm-ok hm-now"), "hour in progress", class_name="hm-legend-item"),
+        *[rx.el.span(rx.el.span(class_name=f"hm-swatch hm-{band}"), t(f"comm.band_{band}"), class_name="hm-legend-item")
+          for band in BANDS],
+        rx.el.span(rx.el.span(class_name="hm-swatch hm-ok hm-now"), t("comm.in_progress"), class_name="hm-legend-item"),
         rx.el.span(state.slo_text, class_name="muted small"),
         class_name="hm-legend",
     )
@@ -93,17 +94,16 @@ def detail_card(state) -> rx.Component:
                          class_name="detail-row")
 
     return rx.el.section(
-        rx.el.h2("Selected hour", class_name="section-title"),
+        rx.el.h2(t("comm.selected"), class_name="section-title"),
         rx.cond(
             state.selected_index >= 0,
             rx.el.dl(
-                row("Local time", "when"), row("Success rate", "rate"), row("Received", "recv"),
-                row("Expected", "exp"), row("Missing", "missing"), row("Last seen", "last_seen"),
-                row("UTC hour", "utc"),
+                row(t("comm.local_time"), "when"), row(t("comm.rate"), "rate"), row(t("comm.received"), "recv"),
+                row(t("comm.expected"), "exp"), row(t("comm.missing"), "missing"),
+                row(t("comm.last_seen"), "last_seen"), row(t("comm.utc_hour"), "utc"),
                 class_name="detail",
             ),
-            rx.el.p("Click a cell (or Tab into the grid, move with the arrow keys and press Enter)"
-                    " to see its numbers.",
+            rx.el.p(t("comm.pick"),
                     class_name="muted small"),
         ),
         class_name="card detail-card",

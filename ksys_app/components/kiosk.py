@@ -11,6 +11,7 @@ from __future__ import annotations
 import reflex as rx
 from reflex.components.react_router import ReactRouterLink
 
+from ksys_app.components.text import t
 from ksys_app.states.kiosk import KioskState as K
 
 
@@ -26,10 +27,10 @@ def app_class():
 def header_extras(state) -> rx.Component:
     """Shown in kiosk mode only (layout.css): the clock and the age of the data."""
     return rx.el.span(
-        rx.el.span("", class_name="kiosk-clock", title="time now in the display zone",
+        rx.el.span("", class_name="kiosk-clock", title=t("kiosk.clock_title"),
                    custom_attrs={**tid("kiosk-clock"), "data-tz": K.tz}),
         rx.cond(state.data_as_of != "",
-                rx.el.span("data as of ", state.data_as_of, class_name="kiosk-asof",
+                rx.el.span(t("status.data_as_of"), state.data_as_of, class_name="kiosk-asof",
                            custom_attrs=tid("kiosk-asof")),
                 rx.el.span("")),
         class_name="kiosk-extras",
@@ -55,7 +56,7 @@ def kiosk_notice() -> rx.Component:
         rx.el.div(
             rx.el.span("i", class_name="notice-icon", aria_hidden="true"),
             rx.el.span(K.notice, custom_attrs=tid("kiosk-notice-text")),
-            rx.el.button("×", on_click=K.dismiss_notice, class_name="notice-close", aria_label="dismiss kiosk notice"),
+            rx.el.button("×", on_click=K.dismiss_notice, class_name="notice-close", aria_label=t("dismiss")),
             class_name="notice",
             custom_attrs={**tid("kiosk-notice"), "role": "status"},
         ),

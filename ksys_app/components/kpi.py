@@ -5,6 +5,8 @@ from __future__ import annotations
 import reflex as rx
 
 from ksys_app.components.layout import tid
+from ksys_app.components.text import t as msg  # `t` is a tile here
+from ksys_app.states.lang import LangState
 
 # Circle of radius 50 in a 120 x 120 box; pathLength=100 makes the dash length the percentage.
 _R, _C = 50, 60
@@ -26,7 +28,7 @@ def gauge(pct, status, tone) -> rx.Component:
                        custom_attrs={"textAnchor": "middle"}),
         view_box="0 0 120 120", width="96", height="96", class_name="gauge",
         custom_attrs={**tid("kpi-gauge"), "role": "img",
-                      "aria-label": rx.cond(tone == "nodata", "no data", pct + "% of range"),
+                      "aria-label": rx.cond(tone == "nodata", msg("comm.no_data"), pct + msg("kpi.of_range")),
                       "data-status": status, "data-tone": tone, "data-pct": pct},
     )
 
@@ -45,7 +47,7 @@ def kpi_tile(t) -> rx.Component:
             rx.el.span(
                 rx.cond(t["note"] != "",
                         rx.el.span(t["note"], class_name="badge badge-neutral",
-                                   title="no usable QC range: the gauge spans the window's min..max, padded",
+                                   title=msg("kpi.note_title"),
                                    custom_attrs=tid("kpi-note")),
                         rx.fragment()),
                 rx.cond(t["range"] != "-",
@@ -61,14 +63,14 @@ def kpi_tile(t) -> rx.Component:
                 rx.el.div(t["ts"], class_name="muted small", custom_attrs=tid("kpi-ts")),
                 rx.cond(
                     t["tone"] == "nodata",
-                    rx.el.div("no data in the window", class_name="muted small",
+                    rx.el.div(msg("kpi.no_data_window"), class_name="muted small",
                               custom_attrs=tid("kpi-nodata")),
                     rx.el.div(
                         rx.el.span(arrow, class_name="arrow", aria_hidden="true"),
                         rx.el.span(t["delta"], custom_attrs={**tid("kpi-delta"),
                                                              "data-mode": t["delta_mode"]}),
-                        rx.el.span(rx.cond(t["delta_mode"] == "abs", " (abs.)", ""),
-                                   " from last bucket", class_name="muted small"),
+                        rx.el.span(rx.cond(t["delta_mode"] == "abs", msg("kpi.abs"), ""),
+                                   msg("kpi.from_last_bucket"), class_name="muted small"),
                         class_name="kpi-delta d-" + t["dir"],
                     ),
                 ),
@@ -78,8 +80,8 @@ def kpi_tile(t) -> rx.Component:
             class_name="kpi-body",
         ),
         rx.el.div(
-            _stat("Count", t["n"]), _stat("Min", t["min"]), _stat("Max", t["max"]),
-            _stat("First", t["first"]), _stat("Last", t["last"]),
+            _stat(msg("kpi.count"), t["n"]), _stat(msg("kpi.min"), t["min"]), _stat(msg("kpi.max"), t["max"]),
+            _stat(msg("kpi.first"), t["first"]), _stat(msg("kpi.last"), t["last"]),
             class_name="kpi-stats",
         ),
         class_name="kpi-tile tone-" + t["tone"],
@@ -99,18 +101,19 @@ def snapshot_table(rows) -> rx.Component:
             rx.el.td(r["ts"], class_name="mono"),
             rx.el.td(r["value"], class_name="num", custom_attrs=tid("snapshot-value")),
             rx.el.td(rx.el.span(
-                rx.el.span(class_name="dot comm-" + r["comm"]), r["comm_label"],
-                class_name="comm", title="communication: " + r["comm_label"],
+                rx.el.span(class_name="dot comm-" + r["comm"]), LangState.t["comm." + r["comm"]],
+                class_name="comm", title=msg("comm.title") + LangState.t["comm." + r["comm"]],
                 custom_attrs={"data-comm": r["comm"]})),
-            rx.el.td(rx.el.span(r["alarm"], class_name="badge alarm-" + r["alarm"],
+            rx.el.td(rx.el.span(LangState.t["alarm." + r["alarm"]], class_name="badge alarm-" + r["alarm"],
                                 custom_attrs={"data-alarm": r["alarm"]})),
             custom_attrs={**tid("snapshot-row"), "data-tag": r["tag"]},
         )
 
     return rx.el.div(
         rx.el.table(
-            rx.el.thead(rx.el.tr(rx.el.th("TAG"), rx.el.th("Time Stamp"), rx.el.th("Value", class_name="num"),
-                                 rx.el.th("Comm."), rx.el.th("Alarm."))),
+            rx.el.thead(rx.el.tr(rx.el.th(msg("col.tag")), rx.el.th(msg("col.ts")),
+                                 rx.el.th(msg("col.value"), class_name="num"),
+                                 rx.el.th(msg("col.comm")), rx.el.th(msg("col.alarm")))),
             rx.el.tbody(rx.foreach(rows, row)),
             # "snapshot": layout.css reflows its rows into two lines on a phone
             class_name="table snapshot", custom_attrs=tid("snapshot-table"),

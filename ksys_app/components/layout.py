@@ -8,7 +8,8 @@ import reflex as rx
 from reflex.components.react_router import ReactRouterLink
 
 from ksys_app.components import kiosk
-from ksys_app.components.theme import theme_switch
+from ksys_app.components.text import t
+from ksys_app.components.theme import lang_switch, theme_switch
 from ksys_app.states.display import DisplayState
 
 
@@ -42,13 +43,13 @@ def tid(name: str) -> dict:
 
 
 def db_indicator(state) -> rx.Component:
-    label = rx.match(state.db_status, ("ok", "DB ok"), ("stale", "DB stale"), "DB down")
+    label = rx.match(state.db_status, ("ok", t("db.ok")), ("stale", t("db.stale")), t("db.down"))
     return rx.el.span(
         rx.el.span(class_name="dot"),
         label,
         class_name="db-status db-" + state.db_status,
         title=rx.cond(state.error_code != "", state.error_code + ": " + state.error_message,
-                      rx.cond(state.probe_error != "", state.probe_error, "database answered the last read")),
+                      rx.cond(state.probe_error != "", state.probe_error, t("db.answered"))),
         custom_attrs={**tid("db-status"), "data-status": state.db_status, "role": "status"},
     )
 
@@ -56,7 +57,7 @@ def db_indicator(state) -> rx.Component:
 def navbar(state, active: str, links: Sequence[NavLink]) -> rx.Component:
     anchors = [
         # client-side navigation: the websocket and the page states stay
-        ReactRouterLink.create(label, to=route, class_name="nav-link" + (" active" if route == active else ""),
+        ReactRouterLink.create(t(f"nav.{route}"), to=route, class_name="nav-link" + (" active" if route == active else ""),
                                custom_attrs={**tid(testid), **({"aria-current": "page"} if route == active else {})})
         for route, label, testid in links
     ]
@@ -64,7 +65,7 @@ def navbar(state, active: str, links: Sequence[NavLink]) -> rx.Component:
         rx.el.div(
             rx.el.span("ksys", class_name="brand", custom_attrs=tid("brand")),
             rx.el.nav(*anchors, class_name="nav-links"),
-            rx.el.div(kiosk.header_extras(state), theme_switch(), db_indicator(state), class_name="nav-right"),
+            rx.el.div(kiosk.header_extras(state), lang_switch(), theme_switch(), db_indicator(state), class_name="nav-right"),
             class_name="nav-inner",
         ),
         class_name="navbar",
@@ -78,7 +79,7 @@ def _dismissable(text, on_dismiss, icon: str, test_id: str, what: str, css: str)
         rx.el.div(
             rx.el.span(icon, class_name="notice-icon", aria_hidden="true"),
             rx.el.span(text, custom_attrs=tid(f"{test_id}-text")),
-            rx.el.button("×", on_click=on_dismiss, class_name="notice-close", aria_label=f"dismiss {what}"),
+            rx.el.button("×", on_click=on_dismiss, class_name="notice-close", aria_label=t("dismiss")),
             class_name=css,
             custom_attrs={**tid(test_id), "role": "status"},
         ),
@@ -104,19 +105,18 @@ def error_box(state) -> rx.Component:
             class_name="error-head",
         ),
         rx.cond(state.error_fix != "",
-                rx.el.div("Fix: ", state.error_fix, class_name="error-fix", custom_attrs=tid("error-fix")),
+                rx.el.div(t("error.fix"), state.error_fix, class_name="error-fix", custom_attrs=tid("error-fix")),
                 rx.el.span("")),
         rx.el.div(
             rx.cond(state.retry_in_s > 0,
-                    rx.el.span("retrying automatically in ", state.retry_in_s.to_string(), " s (attempt ",
-                               state.retry_attempt.to_string(), ")", class_name="muted",
+                    rx.el.span(t("error.retrying_in"), state.retry_in_s.to_string(), t("error.attempt"),
+                               state.retry_attempt.to_string(), t("error.attempt_end"), class_name="muted",
                                custom_attrs=tid("retry-countdown")),
                     rx.cond(state.error_permanent,
-                            rx.el.span("not retried automatically: it fails the same way until fixed (after changing a "
-                                       "setting, restart the dashboard), then press Retry",
+                            rx.el.span(t("error.permanent"),
                                        class_name="muted", custom_attrs=tid("retry-permanent")),
                             rx.el.span(""))),
-            rx.el.button("Retry", on_click=state.retry, class_name="btn btn-primary",
+            rx.el.button(t("btn.retry"), on_click=state.retry, class_name="btn btn-primary",
                          custom_attrs=tid("retry-btn")),
             class_name="error-actions",
         ),
@@ -127,10 +127,10 @@ def error_box(state) -> rx.Component:
 
 def stale_badge(state) -> rx.Component:
     return rx.el.span(
-        "stale",
-        rx.el.span(" · ", state.error_code, " · data from ", state.data_time,
+        t("stale"),
+        rx.el.span(" · ", state.error_code, t("stale.data_from"), state.data_time,
                    rx.cond(state.retry_in_s > 0,
-                           rx.el.span(" · retry in ", state.retry_in_s.to_string(), " s"),
+                           rx.el.span(t("stale.retry_in"), state.retry_in_s.to_string(), t("status.seconds")),
                            rx.el.span("")),
                    class_name="stale-detail"),
         class_name="badge badge-stale",
@@ -144,13 +144,13 @@ def status_line(state, *extra: rx.Component, show_time: bool = True) -> rx.Compo
     # operator how current the numbers are; "read": when the database answered.
     fresh = (rx.el.span(
                  rx.cond(state.data_as_of != "",
-                         rx.el.span("data as of ", state.data_as_of, custom_attrs=tid("data-as-of"),
-                                    title="time of the newest reading or bucket shown"),
+                         rx.el.span(t("status.data_as_of"), state.data_as_of, custom_attrs=tid("data-as-of"),
+                                    title=t("status.data_as_of_title")),
                          rx.el.span("")),
                  rx.cond((state.data_as_of != "") & (state.data_time != ""), rx.el.span(" · "), rx.el.span("")),
                  rx.cond(state.data_time != "",
-                         rx.el.span("read ", state.data_time, custom_attrs=tid("data-time"),
-                                    title="when the database answered"),
+                         rx.el.span(t("status.read"), state.data_time, custom_attrs=tid("data-time"),
+                                    title=t("status.read_title")),
                          rx.el.span("")),
                  class_name="muted small")
              if show_time else rx.el.span(""))
@@ -168,7 +168,7 @@ def skeleton(lines: int = 6, testid: str = "skeleton") -> rx.Component:
 
 def empty_state(state, text=None) -> rx.Component:
     return rx.el.div(
-        rx.el.div("No data", class_name="empty-title"),
+        rx.el.div(t("empty.title"), class_name="empty-title"),
         rx.el.div(state.empty_reason if text is None else text, custom_attrs=tid("empty-reason")),
         class_name="empty", custom_attrs=tid("empty-state"),
     )
@@ -205,8 +205,8 @@ def shell(state, active: str, title: str, links: Sequence[NavLink], controls: rx
         kiosk.cycle_link(),
         rx.el.main(
             rx.el.div(
-                rx.el.h1(title, class_name="page-title"),
-                rx.cond(state.loading, rx.el.span("loading…", class_name="muted small loading-dot",
+                rx.el.h1(t(f"heading.{active}"), class_name="page-title"),
+                rx.cond(state.loading, rx.el.span(t("loading"), class_name="muted small loading-dot",
                                                   custom_attrs=tid("loading")), rx.el.span("")),
                 class_name="page-head",
             ),

@@ -7,7 +7,7 @@ import reflex as rx
 from ksys_app.components.layout import tid
 
 
-def data_table(header: list[str], rows, testid: str, row_testid: str,
+def data_table(header: list, rows, testid: str, row_testid: str,
                numeric_from: int = 3, numbered: bool = True, compact: bool = False) -> rx.Component:
     """A table whose rows var holds lists of strings in `header` order.
 

@@ -17,6 +17,7 @@ from statistics import median
 from typing import Sequence
 
 from ksys_app.domain.timefmt import require_aware
+from ksys_app.i18n import tr
 
 # A newest bucket is short when it has fewer readings than the window's typical
 # bucket; "typical" needs a few complete buckets to compare with.
@@ -37,11 +38,14 @@ class Partial:
     @property
     def note(self) -> str:
         """What the tooltip and the caption say, e.g. "partial bucket (n=1)"."""
+        return self.note_in("en")
+
+    def note_in(self, lang: str) -> str:
         if self.n is None:
-            return "partial bucket (in progress)"
+            return tr(lang, "chart.partial_running")
         if self.in_progress or self.expected_n is None:
-            return f"partial bucket (n={self.n})"
-        return f"partial bucket (n={self.n} of ~{self.expected_n:g})"
+            return tr(lang, "chart.partial_n", n=self.n)
+        return tr(lang, "chart.partial_n_of", n=self.n, expected=f"{self.expected_n:g}")
 
 
 def newest_partial(starts: Sequence[datetime], counts: Sequence[int | None], width: timedelta,

@@ -56,6 +56,12 @@ def tr(lang: str, key: str, **fields: object) -> str:
     return text.format(**fields) if fields else text
 
 
+def tr_known(lang: str, text: str) -> str:
+    """A fixed sentence of the data layer (messages.KNOWN) in `lang`; any other text as it is."""
+    key = messages.KNOWN.get(text)
+    return tr(lang, key) if key else text
+
+
 def resolve_lang(url_value: str | None, cookie_value: str | None, default: str) -> tuple[str, bool]:
     """The language a page shows: ?lang= first, then the browser's cookie, then the setting.
 

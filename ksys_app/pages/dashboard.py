@@ -7,6 +7,7 @@ import reflex as rx
 from ksys_app.components.controls import button, controls_bar, window_select
 from ksys_app.components.kpi import kpi_grid, snapshot_table
 from ksys_app.components.layout import content_states, status_line, tid
+from ksys_app.components.text import t
 from ksys_app.pages.template import page
 from ksys_app.states.dashboard import DashboardState as S
 
@@ -14,8 +15,9 @@ from ksys_app.states.dashboard import DashboardState as S
 def _tiles() -> rx.Component:
     has_tiles = S.tiles.length() > 0
     return rx.el.section(
-        rx.el.div(rx.el.h2("KPI · last ", S.window, class_name="section-title"),
-                  rx.el.span("read ", S.tiles_time, " · every ", S.tiles_every_s, " s", class_name="muted small",
+        rx.el.div(rx.el.h2(t("dash.kpi"), S.window, class_name="section-title"),
+                  rx.el.span(t("status.read"), S.tiles_time, t("status.every"), S.tiles_every_s, t("status.seconds"),
+                             class_name="muted small",
                              custom_attrs=tid("tiles-time")),
                   class_name="section-head"),
         rx.cond(S.empty_reason != "",
@@ -33,13 +35,14 @@ def _tiles() -> rx.Component:
 def _snapshot() -> rx.Component:
     has_snapshot = S.snapshot.length() > 0
     return rx.el.section(
-        rx.el.div(rx.el.h2("Latest snapshot", class_name="section-title"),
+        rx.el.div(rx.el.h2(t("dash.snapshot"), class_name="section-title"),
                   status_line(S, rx.cond(S.data_as_of != "",
-                                         rx.el.span("data as of ", S.data_as_of, " · ",
+                                         rx.el.span(t("status.data_as_of"), S.data_as_of, " · ",
                                                     class_name="muted small", custom_attrs=tid("data-as-of"),
-                                                    title="time of the newest reading shown"),
+                                                    title=t("dash.newest_title")),
                                          rx.el.span("")),
-                              rx.el.span("read ", S.snapshot_time, " · every ", S.snapshot_every_s, " s",
+                              rx.el.span(t("status.read"), S.snapshot_time, t("status.every"), S.snapshot_every_s,
+                                         t("status.seconds"),
                                          class_name="muted small",
                                          custom_attrs=tid("snapshot-time")),
                               show_time=False),
@@ -47,7 +50,7 @@ def _snapshot() -> rx.Component:
         # The snapshot does not depend on the window: empty only when no tag has a reading.
         content_states(S, snapshot_table(S.snapshot), has_snapshot, lines=4,
                        empty_when=~has_snapshot,
-                       empty_text="no tag has a reading yet (influx_latest is empty)"),
+                       empty_text=t("dash.no_latest")),
         class_name="card snapshot-card",
     )
 
@@ -57,7 +60,7 @@ def dashboard() -> tuple[rx.Component, ...]:
     # The tiles first (abnormal ones first, states.dashboard): on the 800 x 480
     # touchscreen they are what fits above the fold; the snapshot table follows.
     return (
-        controls_bar(window_select(S), button("Refresh", S.refresh, "refresh-btn")),
+        controls_bar(window_select(S), button(t("btn.refresh"), S.refresh, "refresh-btn")),
         _tiles(),
         _snapshot(),
     )

@@ -8,11 +8,12 @@ from ksys_app.components.charts import line_chart, series_checkbox
 from ksys_app.components.controls import button, controls_bar, pager, tag_select, window_select
 from ksys_app.components.layout import content_states, status_line, tid
 from ksys_app.components.tables import data_table
+from ksys_app.components.text import columns, t
 from ksys_app.pages.template import page
 from ksys_app.states.trend import CHART_KEYS, FEATURES_HEADER, HISTORY_HEADER
 from ksys_app.states.trend import TrendState as S
 
-SERIES = (("avg", "Average"), ("min", "Min"), ("max", "Max"), ("last", "Last"), ("first", "First"))
+SERIES = tuple((key, t(f"series.{key}")) for key in ("avg", "min", "max", "last", "first"))
 
 
 def _shown(key: str):
@@ -30,30 +31,30 @@ def _toggles() -> rx.Component:
 def _history() -> rx.Component:
     return rx.el.div(
         rx.el.div(
-            rx.el.h2("Measurement history", class_name="section-title"),
+            rx.el.h2(t("trend.history"), class_name="section-title"),
             rx.el.div(
-                button("Download CSV", S.download_csv, "csv-btn"),
+                button(t("btn.csv"), S.download_csv, "csv-btn"),
                 class_name="row-gap",
             ),
             class_name="section-head",
         ),
-        data_table(HISTORY_HEADER, S.rows_page, "history-table", "history-row"),
+        data_table(columns(HISTORY_HEADER), S.rows_page, "history-table", "history-row"),
         pager(S.page, S.page_count, S.prev_page, S.next_page, S.row_count, "history"),
     )
 
 
 def _series_head(has_rows) -> rx.Component:
     return rx.el.div(
-        rx.el.h2(S.tag, " · last ", S.window, class_name="section-title"),
+        rx.el.h2(S.tag, t("trend.last"), S.window, class_name="section-title"),
         status_line(
             S,
             rx.cond(has_rows, rx.el.span(
-                "bucket ", S.bucket_label,
-                rx.cond(S.merged_from != "", rx.el.span(" (merged from ", S.merged_from, " rollup)"),
+                t("trend.bucket"), S.bucket_label,
+                rx.cond(S.merged_from != "", rx.el.span(t("trend.merged_from"), S.merged_from, t("trend.rollup")),
                         rx.el.span("")),
                 class_name="badge badge-info", custom_attrs=tid("bucket-width")),
                 rx.el.span("")),
-            rx.cond(S.truncated, rx.el.span("truncated", class_name="badge badge-warn"),
+            rx.cond(S.truncated, rx.el.span(t("trend.truncated"), class_name="badge badge-warn"),
                     rx.el.span("")),
         ),
         class_name="section-head",
@@ -63,8 +64,8 @@ def _series_head(has_rows) -> rx.Component:
 def _features() -> rx.Component:
     return rx.el.section(
         rx.el.div(
-            rx.el.h2("5-minute features", class_name="section-title"),
-            rx.el.span("features_5m, newest first", class_name="muted small"),
+            rx.el.h2(t("trend.features"), class_name="section-title"),
+            rx.el.span(t("trend.features_note"), class_name="muted small"),
             class_name="section-head",
         ),
         rx.cond(S.features_error != "",
@@ -72,13 +73,13 @@ def _features() -> rx.Component:
                 rx.el.span("")),
         rx.cond(S.features_count > 0,
                 rx.el.div(
-                    data_table(FEATURES_HEADER, S.features_page, "features-table", "features-row"),
+                    data_table(columns(FEATURES_HEADER), S.features_page, "features-table", "features-row"),
                     pager(S.fpage, S.fpage_count, S.prev_fpage, S.next_fpage, S.features_count,
                           "features"),
                 ),
                 rx.cond(S.loading | (S.features_error != ""), rx.el.span(""),
-                        rx.el.p("no 5-minute features for ", S.tag, " in the last ", S.window,
-                                class_name="muted small", custom_attrs=tid("features-empty")))),
+                        rx.el.p(S.features_empty_text, class_name="muted small",
+                                custom_attrs=tid("features-empty")))),
         class_name="card",
     )
 
@@ -88,7 +89,7 @@ def trend() -> tuple[rx.Component, ...]:
     has_rows = S.row_count > 0
     chart = line_chart(S.chart, [(k, CHART_KEYS[k], n, _shown(k), False) for k, n in SERIES], "trend-chart", S)
     return (
-        controls_bar(tag_select(S), window_select(S), button("Refresh", S.refresh, "refresh-btn")),
+        controls_bar(tag_select(S), window_select(S), button(t("btn.refresh"), S.refresh, "refresh-btn")),
         rx.el.section(
             _series_head(has_rows),
             _toggles(),

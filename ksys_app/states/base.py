@@ -38,6 +38,8 @@ from ksys_app.data.result import ReadResult
 from ksys_app.domain.live import db_status
 from ksys_app.domain.timefmt import format_local
 from ksys_app.domain.windows import DEFAULT_WINDOW, WINDOW_CODES
+from ksys_app.i18n import tr, tr_known
+from ksys_app.states.lang import LangState
 from ksys_app.states.live import LiveLoop
 from ksys_app.states.outcomes import db_answered, newest_data_time, outcome, page_outcome
 from ksys_app.states.payload import check_payload
@@ -64,7 +66,8 @@ class PageState(LiveLoop, rx.State, mixin=True):
     load_event: ClassVar[str] = logevents.RANGE_CHANGE_OK
     # what the empty state says (formatted with the state as `s`) when main_part has no rows
     main_part: ClassVar[str] = ALL
-    empty_text: ClassVar[str] = "no data for {s.tag} in the last {s.window}"
+    # the empty state's message (ksys_app/i18n/messages.py), with tag, window and start
+    empty_key: ClassVar[str] = "empty.tag_window"
     # query parameter -> var, beyond tag and window (read by the page's _read_query)
     url_vars: ClassVar[Mapping[str, str]] = {}
     # var -> value it goes back to when the tag, window or another input changes
@@ -93,6 +96,7 @@ class PageState(LiveLoop, rx.State, mixin=True):
     _outcomes: dict[str, dict] = {}
     _requested_tag: str = ""
     _refreshed_at: float = 0.0  # monotonic time of the last Refresh that read
+    _lang: str = "en"  # the language this page composes its messages in
 
     # ------------------------------------------------------------------ hooks
 
@@ -143,7 +147,7 @@ class PageState(LiveLoop, rx.State, mixin=True):
             if w in WINDOW_CODES:
                 self.window = w
             else:
-                notices.append(f"Unknown window '{w}' — showing {DEFAULT_WINDOW}")
+                notices.append(self._t("notice.unknown_window", value=w[:20], default=DEFAULT_WINDOW))
                 self.window = DEFAULT_WINDOW
         if self.needs_tags:
             self._requested_tag = qp.get("tag") or ""
@@ -164,7 +168,8 @@ class PageState(LiveLoop, rx.State, mixin=True):
         self._outcomes = outcomes
         if result.rows:
             self.tag_options = [str(t) for t in result.rows]
-        self.tag, notices = pick_tag(self._requested_tag, self.tag, self.tag_options)
+        self.tag, picked = pick_tag(self._requested_tag, self.tag, self.tag_options)
+        notices = [self._t(n.pop("key"), **n) for n in picked]
         if self.tag_options:
             self._requested_tag = self.tag
         return notices
@@ -200,8 +205,8 @@ class PageState(LiveLoop, rx.State, mixin=True):
             self.probe_down, self.probe_error = False, ""
         view = page_outcome(outcomes, self.main_part)
         self.failed, self.stale = view.failed, view.stale
-        self.error_code, self.error_message = view.error_code, view.error_message
-        self.error_fix, self.error_permanent = view.error_fix, view.permanent
+        self.error_code, self.error_message = view.error_code, tr_known(self._lang, view.error_message)
+        self.error_fix, self.error_permanent = tr_known(self._lang, view.error_fix), view.permanent
         if view.retry:
             self.retry_attempt += 1
             delay = retry_delay_s(self.retry_attempt)
@@ -221,8 +226,12 @@ class PageState(LiveLoop, rx.State, mixin=True):
 
     def _empty_reason(self) -> str:
         if not self._ready():
-            return "no tags in the database yet"
-        return self.empty_text.format(s=self)
+            return self._t("empty.no_tags")
+        return self._t(self.empty_key, tag=self.tag, window=self.window, start=getattr(self, "start_day", ""))
+
+    def _t(self, key: str, **fields: Any) -> str:
+        """A message in the page's language (resolved at load: states/lang.py)."""
+        return tr(self._lang, key, **fields)
 
     async def _reload(self, parts: frozenset[str] | None = None) -> Mapping[str, ReadResult]:
         """Read and apply now, holding the lock (event handlers)."""
@@ -256,8 +265,15 @@ class PageState(LiveLoop, rx.State, mixin=True):
         self._outcomes = {}
         self.retry_attempt = 0
         self.probe_down, self.probe_error = False, ""  # the loop's first probe says again
+        lang = await self.get_state(LangState)
+        bad_lang = lang.resolve(self.router.url.query_parameters.get("lang"))
+        self._lang = lang.shown_lang
         await self._resolve_url()
-        yield
+        if bad_lang:
+            self.notice = "; ".join(n for n in (self.notice, self._t(
+                "notice.unknown_lang", value=self.router.url.query_parameters.get("lang", "")[:20],
+                shown=self._lang)) if n)
+        yield lang.html_lang_script()
         results = await self._reload()
         self._log(self.load_event, results)
         yield self._url_script()

@@ -41,10 +41,10 @@ class ChartTable(rx.State, mixin=True):
         Raw readings are complete each, so only a window of buckets can end partial."""
         partial = None if raw or as_of is None else newest_partial(starts, counts, width, as_of)
         if partial is not None:
-            points[-1] = {**points[-1], "p": partial.note}
+            points[-1] = {**points[-1], "p": partial.note_in(self._lang)}
         self.chart = points
         self.partial_t = points[-1]["t"] if partial is not None else ""
-        self.partial_note = partial.note if partial is not None else ""
+        self.partial_note = partial.note_in(self._lang) if partial is not None else ""
         self.chart_axis = axis_format(duration, raw)
         self.chart_dots = draws_dots(len(points), raw)
 

@@ -14,6 +14,7 @@ from ksys_app.data.result import ReadResult
 from ksys_app.domain.comm import HourCell, hour_phase, success_colour_band
 from ksys_app.domain.comm_range import start_bounds, step_start
 from ksys_app.domain.timefmt import format_local
+from ksys_app.i18n import tr
 from ksys_app.states.base import ALL, PageState
 
 HOURS = 24
@@ -61,12 +62,13 @@ def now_index(cells: tuple[HourCell, ...], now: datetime) -> int:
     return -1
 
 
-def cell_detail(cell: HourCell, slo_warn: float, slo_crit: float, tz, now: datetime) -> dict[str, str]:
+def cell_detail(cell: HourCell, slo_warn: float, slo_crit: float, tz, now: datetime,
+                lang: str = "en") -> dict[str, str]:
     phase = hour_phase(cell.bucket_utc, now)
     band = "future" if phase == "future" else success_colour_band(cell.success_rate, slo_warn, slo_crit)
-    rate = pct(cell.success_rate) or ("not yet" if phase == "future" else "no data")
+    rate = pct(cell.success_rate) or tr(lang, "comm.not_yet" if phase == "future" else "comm.rate_no_data")
     if phase == "current" and cell.success_rate is not None:
-        rate += " (hour in progress)"
+        rate += tr(lang, "comm.hour_in_progress")
     return {
         "when": format_local(cell.bucket_utc, tz),
         "band": band,
@@ -100,7 +102,7 @@ class CommState(PageState, rx.State):
 
     uses_window: ClassVar[bool] = False
     load_event: ClassVar[str] = logevents.COMM_LOAD_OK
-    empty_text: ClassVar[str] = "no data for {s.tag} in the 30 days from {s.start_day}"
+    empty_key: ClassVar[str] = "empty.comm"
     url_vars: ClassVar[Mapping[str, str]] = {"start": "start_day"}
     # Heatmap, SLO and outages refresh when their cached entries expire.
     live: ClassVar[Mapping[str, str]] = {ALL: "cache_ttl_comm_s"}
@@ -132,12 +134,12 @@ class CommState(PageState, rx.State):
             try:
                 asked = date.fromisoformat(raw)
             except ValueError:
-                notices.append(f"Unknown start date '{raw}' — showing the last 30 days")
+                notices.append(self._t("notice.unknown_start", value=raw[:20]))
             else:
                 self._set_start(asked)
                 if self.start_day != asked.isoformat():
-                    notices.append(f"Start date {raw} is outside {self.min_start} … {self.max_start}"
-                                   f" — showing {self.start_day}")
+                    notices.append(self._t("notice.start_outside", value=raw[:20], lo=self.min_start,
+                                           hi=self.max_start, shown=self.start_day))
                 return notices
         self._set_start(recent_start(today))
         return notices
@@ -158,18 +160,18 @@ class CommState(PageState, rx.State):
         if slo.rows:
             self._slo = (slo.rows[0].slo_warn, slo.rows[0].slo_crit)
         warn, crit = self._slo
-        self.slo_text = f"ok ≥ {warn * 100:.0f}%, warn ≥ {crit * 100:.0f}%, crit below"
+        self.slo_text = self._t("comm.slo", warn=f"{warn * 100:.0f}", crit=f"{crit * 100:.0f}")
         self._cells = tuple(heat.rows)
         start = date.fromisoformat(self.start_day)
         days = [start + timedelta(days=i) for i in range(HEATMAP_DAYS)]
-        self.day_labels = [f"{d:%m-%d %a}" for d in days]
+        self.day_labels = [f"{d:%m-%d} {self._t(f'weekday.{d.weekday()}')}" for d in days]
         self.day_full = [d.isoformat() for d in days]
         self.heat = heat_rows(self._cells, warn, crit, tz, now) if self._cells else []
         self.now_index = now_index(self._cells, now)
         self.outages = [[format_local(o.start_utc, tz), format_local(o.end_utc, tz), str(o.hours)]
                         for o in outages.rows]
         if 0 <= self.selected_index < len(self._cells):
-            self.selected = cell_detail(self._cells[self.selected_index], warn, crit, tz, now)
+            self.selected = cell_detail(self._cells[self.selected_index], warn, crit, tz, now, self._lang)
         else:
             self.selected_index, self.selected = -1, {}
         result = heat
@@ -234,6 +236,6 @@ class CommState(PageState, rx.State):
         warn, crit = self._slo
         self.selected_index = index
         self.selected = cell_detail(self._cells[index], warn, crit, get_repository().tz,
-                                    datetime.now(timezone.utc))
+                                    datetime.now(timezone.utc), self._lang)
         logevents.log_event("comm_cell_select", tag=self.tag, view="comm_success_1h",
                             cell=self.selected["utc"])

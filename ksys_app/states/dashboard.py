@@ -14,14 +14,14 @@ from ksys_app.data.result import ReadResult
 from ksys_app.data.rows import LatestRow
 from ksys_app.domain.attention import abnormal_first
 from ksys_app.domain.comm import comm_status
-from ksys_app.domain.kpi import QcRule, WindowStats, alarm_badge, build_kpi_tile
+from ksys_app.domain.kpi import NO_LIMITS, WINDOW_SCALE, QcRule, WindowStats, alarm_badge, build_kpi_tile
 from ksys_app.domain.series import fmt_num
 from ksys_app.domain.timefmt import format_local
+from ksys_app.i18n import tr
 from ksys_app.states.base import PageState
 
 SNAPSHOT, TILES = "snapshot", "tiles"
 DEFAULT_INTERVAL_S = 60.0  # exp_per_min 1 when a tag has no ingest_expectation row
-COMM_LABEL = {"ok": "ok", "late": "late", "no_data": "no data", "unknown": "unknown"}
 
 
 def value_text(x: float | None) -> str:
@@ -50,21 +50,24 @@ def snapshot_rows(latest: Sequence[LatestRow], rules: Mapping[str, QcRule],
             "ts": format_local(r.ts, tz),
             "value": value_text(r.value),
             "comm": status,
-            "comm_label": COMM_LABEL[status],
             "alarm": alarm_badge(r.value, rule),
         })
     return rows
 
 
+# domain.kpi's scale notes -> their message (ksys_app/i18n/messages.py)
+NOTE_KEYS = {NO_LIMITS: "kpi.no_limits", WINDOW_SCALE: "kpi.window_scale"}
+
+
 def tile_cards(tags: Sequence[str], stats: Mapping[str, WindowStats],
-               rules: Mapping[str, QcRule], tz) -> list[dict[str, str]]:
+               rules: Mapping[str, QcRule], tz, lang: str = "en") -> list[dict[str, str]]:
     cards = []
     for tag in tags:
         s = stats.get(tag) or WindowStats(tag, 0, None, None, None, None, None)
         t = build_kpi_tile(s, rules.get(tag), tz)
         cards.append({
             "title": t.title, "value": t.value_s, "ts": t.ts_s, "range": t.range_label,
-            "note": t.scale_note, "delta": t.delta_s, "delta_mode": t.delta_mode,
+            "note": tr(lang, NOTE_KEYS[t.scale_note]) if t.scale_note else "", "delta": t.delta_s, "delta_mode": t.delta_mode,
             "dir": t.direction, "status": str(t.status_level), "tone": t.tone,
             "gauge": f"{t.gauge_pct:.1f}", "n": str(t.n), "min": t.min_s, "max": t.max_s,
             "first": t.first_s, "last": t.last_s,
@@ -87,7 +90,7 @@ class DashboardState(PageState, rx.State):
     load_event: ClassVar[str] = logevents.DASH_LOAD_OK
     # Tiles are kept for every tag; the empty state says the window had no rows.
     main_part: ClassVar[str] = TILES
-    empty_text: ClassVar[str] = "no data in the last {s.window}"
+    empty_key: ClassVar[str] = "empty.window"
 
     def _params(self) -> tuple:
         return (self.window,)
@@ -125,7 +128,7 @@ class DashboardState(PageState, rx.State):
             stats = {s.tag_name: s for s in kpi.rows}
             tags = sorted({r.tag_name for r in latest.rows} | set(stats))
             # What needs attention first: at 800 x 480 only the first tiles are above the fold.
-            self.tiles = abnormal_first(tile_cards(tags, stats, rules, repo.tz))
+            self.tiles = abnormal_first(tile_cards(tags, stats, rules, repo.tz, self._lang))
             self.tiles_time = format_local(kpi.fetched_at, repo.tz) if kpi.fetched_at else ""
             results[TILES] = kpi
         return results

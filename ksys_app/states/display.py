@@ -24,10 +24,6 @@ class DisplayState(rx.State):
     def theme(self) -> str:
         return resolve_theme(self.theme_choice, get_repository().setting("theme"))
 
-    @rx.var
-    def theme_switch_label(self) -> str:
-        return "Dark" if other_theme(self.theme) == "dark" else "Light"
-
     @rx.event
     def toggle_theme(self):
         self.theme_choice = other_theme(self.theme)

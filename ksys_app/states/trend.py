@@ -29,6 +29,7 @@ from ksys_app.domain.series import (
 )
 from ksys_app.domain.timefmt import format_local, format_local_point
 from ksys_app.domain.windows import parse_window, reads_raw
+from ksys_app.i18n import tr_known
 from ksys_app.states.base import ALL, PageState
 from ksys_app.states.chart_table import PAGE_SIZE, ChartTable
 
@@ -54,6 +55,7 @@ class TrendState(PageState, ChartTable, rx.State):
     fpage: int = 0
     fpage_count: int = 1
     features_error: str = ""
+    features_empty_text: str = ""  # the features' empty state, in the page's language
 
     # The rollup read refreshes when its cached entry expires; the features it reads
     # alongside come from the cache until theirs (cache_ttl_features_s) expires too.
@@ -81,7 +83,7 @@ class TrendState(PageState, ChartTable, rx.State):
         self.row_count = len(self._rows)
         self.truncated = series.truncated
         raw = reads_raw(self.window)
-        self.bucket_label = "none (raw readings)" if raw else format_width(merged.width)
+        self.bucket_label = self._t("trend.raw") if raw else format_width(merged.width)
         self.merged_from = format_width(w.bucket) if merged.factor > 1 else ""
         points = [
             {"t": format_local_point(b.bucket, tz, seconds=raw), CHART_KEYS["avg"]: rounded(b.avg),
@@ -107,7 +109,9 @@ class TrendState(PageState, ChartTable, rx.State):
         self.fpage, self.fpage_count = p.index, p.count
         # With last good rows the page-level stale badge says enough; without, say why.
         failed = next((r for r in (count, rows) if r.failed and not r.stale), None)
-        self.features_error = f"{failed.error.code}: {failed.error.message}" if failed else ""
+        self.features_error = (f"{failed.error.code}: {tr_known(self._lang, failed.error.message)}"
+                               if failed else "")
+        self.features_empty_text = self._t("empty.features", tag=self.tag, window=self.window)
         self.features_page = [feature_cells(i, f, tz) for i, f in enumerate(rows.rows, start=p.start + 1)]
 
     async def _flip_features(self, to_page: int):

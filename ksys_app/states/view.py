@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 
-def pick_tag(requested: str, current: str, options: list[str]) -> tuple[str, list[str]]:
-    """The tag to show and the notices saying why it is not the requested one.
+def pick_tag(requested: str, current: str, options: list[str]) -> tuple[str, list[dict]]:
+    """The tag to show and the notices saying why it is not the requested one
+    (as messages of ksys_app/i18n/messages.py: {"key": ..., fields}).
 
     The requested (URL) tag wins when it exists; an unknown one falls back to
     the current (or first) tag. Without options (the tag list could not be
@@ -14,7 +15,7 @@ def pick_tag(requested: str, current: str, options: list[str]) -> tuple[str, lis
         return (requested or current), []
     if requested and requested not in options:
         fallback = current if current in options else options[0]
-        return fallback, [f"Unknown tag '{requested}' — showing {fallback}"]
+        return fallback, [{"key": "notice.unknown_tag", "value": requested[:40], "fallback": fallback}]
     if requested:
         return requested, []
     return (current if current in options else options[0]), []

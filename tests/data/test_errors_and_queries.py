@@ -201,3 +201,27 @@ def test_json_formatter_adds_time_and_level():
     assert first["event"] == "db_fail" and first["level"] == "WARNING" and first["code"] == "DB_CONN"
     assert "ts" in first
     assert second["msg"] == "plain message" and second["logger"] == "ksys"
+
+
+def test_every_sentence_the_data_layer_gives_a_page_is_in_both_languages():
+    """The pages translate the data layer's fixed sentences (ksys_app.i18n.messages.KNOWN)."""
+    from ksys_app.data.errors import CONFIG_FIX
+    from ksys_app.i18n import tr_known
+    from ksys_app.i18n.messages import KNOWN
+
+    samples = [
+        asyncpg.QueryCanceledError("x"), asyncio.TimeoutError(), ConnectionRefusedError(111, "x"),
+        asyncpg.InterfaceError("connection is closed"), asyncpg.UndefinedTableError("x"),
+        asyncpg.DivisionByZeroError("x"), asyncpg.InvalidPasswordError("x"),
+        asyncpg.InvalidAuthorizationSpecificationError("x"), asyncpg.InvalidCatalogNameError("x"),
+        asyncpg.exceptions.ClientConfigurationError("x"), RuntimeError("x"),
+    ]
+    sentences = {CONFIG_FIX}
+    for exc in samples:
+        for phase in ("connect", "query"):
+            err = classify(exc, phase)
+            sentences |= {err.message, err.fix} - {""}
+    sentences.add(classify(asyncpg.InsufficientPrivilegeError("x"), "connect").fix)
+    missing = sorted(s for s in sentences if s not in KNOWN)
+    assert missing == []
+    assert all(tr_known("ko", s) != s for s in sentences)

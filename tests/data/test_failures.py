@@ -38,7 +38,7 @@ async def test_slow_statement_is_db_timeout(plain_db, make_repo, ksys_events):
     repo = make_repo(ro, statement_timeout_ms=200)
     got = await repo.run(SLEEP, (2.0, 2), kind="metrics", convert=tuple, limit=1)
     assert got.error.code == ErrorCode.DB_TIMEOUT
-    assert "statement timeout" in got.error.message
+    assert "statement timeout" in got.error.detail and got.error.message == "the database did not answer in time"
     assert got.retryable and got.failed and got.rows == () and not got.stale
     fail = [e for e in ksys_events() if e["event"] == "db_fail"]
     assert len(fail) == 1 and fail[0]["code"] == "DB_TIMEOUT"
@@ -160,7 +160,7 @@ async def test_missing_relation_is_schema_drift(new_database, pg_server, make_re
     dbname = psycopg.conninfo.conninfo_to_dict(admin)["dbname"]
     repo = make_repo(pg_server.dsn(dbname))
     got = await repo.latest()
-    assert got.error.code == ErrorCode.SCHEMA_DRIFT and "influx_latest" in got.error.message
+    assert got.error.code == ErrorCode.SCHEMA_DRIFT and "influx_latest" in got.error.detail
     assert not got.retryable
 
 
@@ -269,7 +269,7 @@ async def test_wrong_password_is_permanent_with_its_fix_and_not_retried(plain_db
     repo = make_repo(dsn)
     got = await repo.latest()
     assert got.error.code == ErrorCode.DB_CONN and got.error.sqlstate == "28P01"
-    assert "password authentication failed" in got.error.message
+    assert "password authentication failed" in got.error.detail and "refused" in got.error.message
     assert got.error.permanent and got.failed and not got.retryable
     assert "password in TS_DSN" in got.error.fix
     # what the page makes of it (states.base): shown with the fix, no retry scheduled

@@ -58,7 +58,9 @@ def check_before_serving(dsn: str, env_file) -> None:
         fix = "start the database or correct host and port in TS_DSN / --dsn, then run `ksys serve` again"
     else:
         fix = "the role in TS_DSN must be able to log in and run SELECT 1"
-    raise OpsError(f"cannot use the database {describe(dsn)}: {error.message}; {fix}")
+    # the one who runs `ksys serve` gets the driver's words too (pages get only the message)
+    said = f"{error.message} ({error.detail})" if error.detail else error.message
+    raise OpsError(f"cannot use the database {describe(dsn)}: {said}; {fix}")
 
 
 def _interval(_ctx, _param, value: int) -> int:

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Debian packages the test suite and the demo use: PostgreSQL (server, pg_cron)
-# and Chromium for the browser tests. Installs only what is missing; needs root
+# Debian packages the test suite and the demo use: PostgreSQL (server, pg_cron),
+# Chromium for the browser tests and a Korean font for its pages in Korean. Installs only what is missing; needs root
 # (or sudo) for that, and says what to install otherwise.
 set -eu
 
@@ -19,6 +19,8 @@ fi
 command -v chromium >/dev/null 2>&1 || need="$need chromium"
 command -v docker-compose >/dev/null 2>&1 || need="$need docker-compose"
 command -v shellcheck >/dev/null 2>&1 || need="$need shellcheck"
+# a Korean font for the pages in Korean (Chromium draws empty boxes without one)
+[ -e /usr/share/fonts/truetype/nanum/NanumGothic.ttf ] || need="$need fonts-nanum"
 
 [ -z "$need" ] && exit 0
 echo "installing:$need"

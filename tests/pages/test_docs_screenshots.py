@@ -1,14 +1,11 @@
-"""Screenshots of every page at 1280 px: full pages in test-output/screenshots/, and the
-first 1280 x 900 of each in docs/screenshots/ when KSYS_DOCS_SCREENSHOTS=1 (the README's
-images; each under 250 KB)."""
+"""Screenshots of every page at 1280 px, full pages, in test-output/screenshots/ (README's
+images come from the demo instead: ksys_dev/screenshots.py)."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from tests.pages.conftest import ROOT, SCREENSHOTS, wait_chart, wait_loaded
+from tests.pages.conftest import SCREENSHOTS, wait_chart, wait_loaded
 
 pytestmark = pytest.mark.e2e
 
@@ -40,11 +37,6 @@ def test_page_screenshot(seeded_app, browser, name, path):
         page.wait_for_timeout(300)  # let the chart finish its first layout
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"page_{name}.png"), full_page=True)
-        if os.environ.get("KSYS_DOCS_SCREENSHOTS") == "1":
-            target = ROOT / "docs" / "screenshots" / f"{name}.png"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(target))
-            assert target.stat().st_size < 250_000, target
     except Exception:
         page.screenshot(path=str(SCREENSHOTS / f"failed_{name}.png"))
         print("\n".join(logs))

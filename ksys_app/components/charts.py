@@ -80,12 +80,14 @@ def _tooltip(data_keys: list[str]) -> rx.Component:
                           label_formatter=rx.Var(_js_expr=LABEL_WITH_NOTE))
 
 
-def line(key: str, data_key: str, name: str, dashed: bool = False, dots: Any = False) -> rx.Component:
+def line(key: str, data_key: str, name, dashed: bool = False, dots: Any = False, unit: Any = "") -> rx.Component:
     return rx.recharts.line(
         data_key=data_key, name=name, stroke=COLOURS[key], stroke_width=1.6, dot=dots,
         is_animation_active=False, type_="linear", connect_nulls=False,
         stroke_dasharray="5 3" if dashed else None,
         class_name=f"series-{key}",
+        # recharts' own prop (Reflex's wrapper leaves it out): the tooltip writes it after the value
+        custom_attrs={"unit": unit},
     )
 
 
@@ -101,7 +103,7 @@ def line_chart(data, series: list[tuple[str, str, str, object, bool]], testid: s
                     rx.cond(marks.chart_axis == "sec", _x_axis("sec"), _x_axis("min"))),
             rx.recharts.y_axis(domain=["auto", "auto"], width=72, stroke="#6b7280", font_size=12),
             _tooltip([data_key for _, data_key, _, _, _ in series]),
-            *[rx.cond(shown, line(key, data_key, name, dashed, marks.chart_dots))
+            *[rx.cond(shown, line(key, data_key, name, dashed, marks.chart_dots, marks.unit_suffix))
               for key, data_key, name, shown, dashed in series],
             rx.cond(marks.partial_t != "", rx.recharts.reference_line(
                 rx.recharts.label(value=t("chart.partial"), position="insideTopRight", fill="#4b5563", font_size=12),
@@ -116,7 +118,7 @@ def line_chart(data, series: list[tuple[str, str, str, object, bool]], testid: s
             t("chart.newest"), marks.partial_note, class_name="chart-partial muted small",
             custom_attrs=tid(f"{testid}-partial"))),
         class_name="chart",
-        custom_attrs={**tid(testid), "data-points": data.length().to_string()},
+        custom_attrs={**tid(testid), "data-points": data.length().to_string(), "data-unit": marks.unit_suffix},
     )
 
 

@@ -177,6 +177,7 @@ def qc_rule(r: Mapping[str, Any]) -> QcRule:
         crit_min=_f(r["crit_min"]), crit_max=_f(r["crit_max"]),
         enabled=bool(r["enabled"]),
         max_gap_seconds=_i(r["max_gap_seconds"]),
+        unit=r.get("unit") or "",
     )
 
 

@@ -65,6 +65,7 @@ class QcRule:
     crit_max: float | None = None
     enabled: bool = True
     max_gap_seconds: int | None = None  # comm-health override, see comm.comm_status
+    unit: str = ""  # the tag's unit (influx_qc_rule.meta.unit), "" when none is recorded
 
 
 @dataclass(frozen=True, slots=True)

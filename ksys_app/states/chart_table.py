@@ -28,6 +28,14 @@ class ChartTable(rx.State, mixin=True):
     chart_dots: bool = False  # the lines draw their points
     partial_t: str = ""  # the "t" of the newest point when it is a partial bucket, else ""
     partial_note: str = ""  # e.g. "partial bucket (n=1)", also in that point's "p" for the tooltip
+    unit_suffix: str = ""  # " bar" after each value in the tooltip; "" when the tag has no unit
+
+    def _set_unit(self, rules: Any) -> None:
+        """The tag's unit from the QC rules read (influx_qc_rule.meta.unit); a failed read
+        leaves the last one: a unit is not worth an error on the chart."""
+        if rules is not None and rules.rows:
+            unit = next((r.unit for r in rules.rows if r.tag_name == self.tag), "")
+            self.unit_suffix = f" {unit}" if unit else ""
 
     _rows: tuple = ()  # the rows behind chart and table, newest first
 

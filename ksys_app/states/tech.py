@@ -7,6 +7,7 @@ which spacing it shows. Chart points and table rows are the same rows.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any, ClassVar, Mapping
 
@@ -43,12 +44,14 @@ class TechState(PageState, ChartTable, rx.State):
     @classmethod
     async def _fetch(cls, params: tuple, parts: frozenset[str]) -> dict[str, Any]:
         tag, window = params
-        result, step = await get_repository().tech_sampled(tag, window)
-        return {"tech": result, "step": step}
+        repo = get_repository()
+        (result, step), rules = await asyncio.gather(repo.tech_sampled(tag, window), repo.qc_rules())
+        return {"tech": result, "step": step, "qc": rules}
 
     def _apply(self, data: dict[str, Any], parts: frozenset[str]) -> dict[str, ReadResult]:
         result: ReadResult = data["tech"]
         step: timedelta = data["step"]
+        self._set_unit(data.get("qc"))
         tz = get_repository().tz
         w = parse_window(self.window)
         rows = result.rows

@@ -70,12 +70,13 @@ class TrendState(PageState, ChartTable, rx.State):
         tag, window, fpage = params
         repo = get_repository()
         read = repo.raw_series if reads_raw(window) else repo.series
-        series, (count, rows, page) = await asyncio.gather(
-            read(tag, window), read_features_page(tag, window, fpage))
-        return {"series": series, "features_count": count, "features": rows, "fpage": page}
+        series, (count, rows, page), rules = await asyncio.gather(
+            read(tag, window), read_features_page(tag, window, fpage), repo.qc_rules())
+        return {"series": series, "features_count": count, "features": rows, "fpage": page, "qc": rules}
 
     def _apply(self, data: dict[str, ReadResult], parts: frozenset[str]) -> dict[str, ReadResult]:
         series = data["series"]
+        self._set_unit(data.get("qc"))
         tz = get_repository().tz
         w = parse_window(self.window)
         merged = merge_buckets(series.rows, w.bucket)

@@ -47,7 +47,8 @@ def drop_live_tag(db, seeded: datetime) -> None:
 
 def hover(page, testid: str, at: float) -> dict:
     """Move the mouse over the plot at fraction `at` of its width; returns the tooltip:
-    {"label": heading, "names": entry names in order, "values": their texts}."""
+    {"label": heading, "names": entry names in order, "values": their texts, "units": the unit
+    after each value ("" without one)}."""
     box = page.locator(f"[data-testid={testid}] .recharts-cartesian-grid").bounding_box()
     x = box["x"] + max(1.0, min(box["width"] - 1.0, box["width"] * at))
     y = box["y"] + box["height"] / 2
@@ -58,7 +59,9 @@ def hover(page, testid: str, at: float) -> dict:
     return page.eval_on_selector(tip, """t => ({
         label: t.querySelector('.recharts-tooltip-label').innerText.trim(),
         names: Array.from(t.querySelectorAll('.recharts-tooltip-item-name')).map(e => e.innerText.trim()),
-        values: Array.from(t.querySelectorAll('.recharts-tooltip-item-value')).map(e => e.innerText.trim())})""")
+        values: Array.from(t.querySelectorAll('.recharts-tooltip-item-value')).map(e => e.innerText.trim()),
+        units: Array.from(t.querySelectorAll('.recharts-tooltip-item')).map(
+          e => ((e.querySelector('.recharts-tooltip-item-unit') || {}).textContent || '').trim())})""")
 
 
 def dots_per_line(page, testid: str) -> list[int]:

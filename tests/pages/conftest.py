@@ -34,6 +34,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 # Tags seeded for the pages: D100 has 30 days (for /comm) with a known outage.
+UNITS = {"D200": "bar"}  # influx_qc_rule.meta.unit: the charts' tooltip writes it after each value
 E2E_TAGS = ["D100", "D200", "D300"]
 QC_RULES = [
     # tag, min, max, warn_min, warn_max, crit_min, crit_max
@@ -73,7 +74,8 @@ def seed_dashboard(conn: psycopg.Connection) -> tuple[datetime, int]:
     conn.execute("INSERT INTO ingest_expectation (tag_name, exp_per_min) VALUES ('D100', 1), ('D200', 6), ('D300', 6)")
     for tag, lo, hi, wlo, whi, clo, chi in QC_RULES:
         conn.execute("INSERT INTO influx_qc_rule (tag_name, min_val, max_val, warn_min, warn_max, crit_min, crit_max, "
-                     "enabled) VALUES (%s, %s, %s, %s, %s, %s, %s, true)", (tag, lo, hi, wlo, whi, clo, chi))
+                     "enabled, meta) VALUES (%s, %s, %s, %s, %s, %s, %s, true, %s)",
+                     (tag, lo, hi, wlo, whi, clo, chi, json.dumps({"unit": UNITS[tag]} if tag in UNITS else {})))
     refresh_range(conn, hour - timedelta(days=31), now)
     return outage_start, 3
 

@@ -130,6 +130,7 @@ def test_tooltip_shows_full_date_zone_in_legend_order(seeded_app, page, db):
         assert POINT_LABEL.match(tip["label"]), tip
         assert tip["label"][:16] + ":00" + tip["label"][16:22] in stamps, tip
         assert tip["names"] == LEGEND, tip
+        assert set(tip["units"]) == {"bar"}, tip   # D200's unit, after every value shown
         days.add(tip["label"][:10])
     assert len(days) >= 2
     chart_shot(page, "tech-chart", "tech_tooltip")

@@ -172,6 +172,7 @@ def test_tooltip_shows_full_date_zone_in_legend_order(seeded_app, page, db):
         assert POINT_LABEL.match(tip["label"]), tip  # not "19:30" alone: the day and the zone
         assert tip["label"][:22] in labels, tip
         assert tip["names"] == LEGEND, tip  # the legend's order, not sorted by name
+        assert tip["units"] == ["bar"] * len(LEGEND), tip  # D200's unit (influx_qc_rule.meta.unit)
         seen.add(tip["label"][:10])
     assert len(seen) >= 2  # a 48 h window: points of different days say which day
     chart_shot(page, "trend-chart", "trend_tooltip")

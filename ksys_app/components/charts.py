@@ -101,7 +101,8 @@ def line_chart(data, series: list[tuple[str, str, str, object, bool]], testid: s
             rx.cond(marks.chart_axis == "day", _x_axis("day", marks.chart_ticks),
                     rx.cond(marks.chart_axis == "sec", _x_axis("sec", marks.chart_ticks),
                             _x_axis("min", marks.chart_ticks))),
-            rx.recharts.y_axis(domain=["auto", "auto"], width=72, stroke="#6b7280", font_size=12),
+            # interval 0: every tick of the few the y axis has, without measuring their labels
+            rx.recharts.y_axis(domain=["auto", "auto"], width=72, interval=0, stroke="#6b7280", font_size=12),
             _tooltip([data_key for _, data_key, _, _, _ in series]),
             *[rx.cond(shown, line(key, data_key, name, dashed, marks.chart_dots))
               for key, data_key, name, shown, dashed in series],

@@ -67,9 +67,11 @@ LABEL_WITH_NOTE = ("(label, payload) => { const p = payload && payload[0] && pay
                    " && payload[0].payload.p; return p ? `${label} · ${p}` : label; }")
 
 
-def _x_axis(fmt: str) -> rx.Component:
+def _x_axis(fmt: str, ticks) -> rx.Component:
+    """`ticks`: the labels offered (ChartTable.chart_ticks, a few of the points), so
+    recharts measures those instead of every point's label."""
     a, b = TICK_SLICES[fmt]
-    return rx.recharts.x_axis(data_key="t", min_tick_gap=40, tick_line=False, stroke="#6b7280",
+    return rx.recharts.x_axis(data_key="t", ticks=ticks, min_tick_gap=40, tick_line=False, stroke="#6b7280",
                               font_size=12, tick_formatter=f"(v) => String(v).slice({a}, {b})")
 
 
@@ -94,14 +96,16 @@ def line(key: str, data_key: str, name, dashed: bool = False, dots: Any = False,
 def line_chart(data, series: list[tuple[str, str, str, object, bool]], testid: str, marks,
                height: int = 340) -> rx.Component:
     """series: (series key, data key in the points, legend name, Var[bool] shown, dashed);
-    marks: the page state (a ChartTable) whose chart_axis / chart_dots / partial_* apply."""
+    marks: the page state (a ChartTable) whose chart_axis / chart_ticks / chart_dots / partial_* apply."""
     any_shown = reduce(lambda a, b: a | b, [shown for _, _, _, shown, _ in series])
     return rx.el.div(
         LineChart.create(
             rx.recharts.cartesian_grid(stroke_dasharray="3 3", stroke="#e5e7eb"),
-            rx.cond(marks.chart_axis == "day", _x_axis("day"),
-                    rx.cond(marks.chart_axis == "sec", _x_axis("sec"), _x_axis("min"))),
-            rx.recharts.y_axis(domain=["auto", "auto"], width=72, stroke="#6b7280", font_size=12),
+            rx.cond(marks.chart_axis == "day", _x_axis("day", marks.chart_ticks),
+                    rx.cond(marks.chart_axis == "sec", _x_axis("sec", marks.chart_ticks),
+                            _x_axis("min", marks.chart_ticks))),
+            # interval 0: every tick of the few the y axis has, without measuring their labels
+            rx.recharts.y_axis(domain=["auto", "auto"], width=72, interval=0, stroke="#6b7280", font_size=12),
             _tooltip([data_key for _, data_key, _, _, _ in series]),
             *[rx.cond(shown, line(key, data_key, name, dashed, marks.chart_dots, marks.unit_suffix))
               for key, data_key, name, shown, dashed in series],

@@ -26,6 +26,12 @@ MIN_BUCKETS_TO_COMPARE = 3
 # (a short window, raw readings) would otherwise look like a smooth signal, and
 # a single point draws nothing at all without its dot.
 DOTS_MAX_POINTS = 60
+# The x axis is offered at most this many tick labels (axis_ticks). Recharts measures
+# every label it is offered in the DOM (a forced style recalculation and layout each)
+# to drop the ones that would overlap; offered all 288 points of a 24 h chart, that
+# took 250-350 ms with the CPU throttled 4x (bench finding 12). 16 is what a 1440 px
+# wide chart showed of all of them; narrower screens still drop some.
+AXIS_TICKS_MAX = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +97,15 @@ def axis_format(duration: timedelta, raw: bool = False) -> str:
     if raw:
         return "sec"
     return "day" if duration > timedelta(days=2) else "min"
+
+
+def axis_ticks(labels: Sequence[str], max_ticks: int = AXIS_TICKS_MAX) -> list[str]:
+    """The x-axis labels offered to the chart: every k-th of `labels` (ascending),
+    counted back from the newest so it always has a label, at most `max_ticks`."""
+    if max_ticks < 1:
+        raise ValueError(f"max_ticks must be at least 1, got {max_ticks}")
+    n = len(labels)
+    if n <= max_ticks:
+        return list(labels)
+    step = -(-n // max_ticks)  # ceil
+    return list(labels[n - 1::-step][::-1])

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import reflex as rx
 
 from ksys_app.data.repository import get_repository
-from ksys_app.domain.chartmarks import axis_format, draws_dots, newest_partial
+from ksys_app.domain.chartmarks import axis_format, axis_ticks, draws_dots, newest_partial
 from ksys_app.domain.series import page_slice
 
 PAGE_SIZE = 50
@@ -25,6 +25,7 @@ class ChartTable(rx.State, mixin=True):
     page_count: int = 1
     truncated: bool = False
     chart_axis: str = "min"  # x tick format: "min" / "day" / "sec" (domain.chartmarks.axis_format)
+    chart_ticks: list[str] = []  # the x-axis labels offered to recharts ("t" of some points)
     chart_dots: bool = False  # the lines draw their points
     partial_t: str = ""  # the "t" of the newest point when it is a partial bucket, else ""
     partial_note: str = ""  # e.g. "partial bucket (n=1)", also in that point's "p" for the tooltip
@@ -54,6 +55,7 @@ class ChartTable(rx.State, mixin=True):
         self.partial_t = points[-1]["t"] if partial is not None else ""
         self.partial_note = partial.note_in(self._lang) if partial is not None else ""
         self.chart_axis = axis_format(duration, raw)
+        self.chart_ticks = axis_ticks([p["t"] for p in points])
         self.chart_dots = draws_dots(len(points), raw)
 
     def _page_rows(self, tz: Any = None) -> None:

@@ -9,7 +9,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ksys_app.domain.chartmarks import Partial, axis_format, draws_dots, newest_partial
+from ksys_app.domain.chartmarks import (
+    AXIS_TICKS_MAX,
+    Partial,
+    axis_format,
+    axis_ticks,
+    draws_dots,
+    newest_partial,
+)
 from ksys_app.domain.timefmt import NaiveDatetimeError, format_local_point
 from ksys_app.domain.windows import RAW_WINDOWS, WINDOW_CODES, reads_raw
 
@@ -114,3 +121,22 @@ def test_dots_axis_and_raw_windows():
     assert axis_format(timedelta(minutes=1), raw=True) == "sec"
     assert axis_format(timedelta(days=2)) == "min" and axis_format(timedelta(days=7)) == "day"
     assert [c for c in WINDOW_CODES if reads_raw(c)] == ["1m"] == sorted(RAW_WINDOWS)
+
+
+def test_axis_ticks_offers_all_labels_of_a_short_series():
+    assert axis_ticks(["a", "b", "c"]) == ["a", "b", "c"]
+    assert axis_ticks([]) == []
+
+
+def test_axis_ticks_offers_every_kth_label_ending_with_the_newest():
+    labels = [f"t{i}" for i in range(288)]
+    ticks = axis_ticks(labels)
+    assert len(ticks) <= AXIS_TICKS_MAX
+    assert ticks[-1] == "t287"
+    step = labels.index(ticks[1]) - labels.index(ticks[0])
+    assert step == 18 and all(labels.index(b) - labels.index(a) == step for a, b in zip(ticks, ticks[1:]))
+
+
+def test_axis_ticks_rejects_a_zero_maximum():
+    with pytest.raises(ValueError):
+        axis_ticks(["a"], 0)

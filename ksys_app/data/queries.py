@@ -201,7 +201,7 @@ LIMIT $1
 # rule off, and a half-filled CSV import should not silently disable alarms.
 QC_RULES = Query("qc_rules", """
 SELECT tag_name, min_val, max_val, warn_min, warn_max, crit_min, crit_max,
-       coalesce(enabled, true) AS enabled, max_gap_seconds, left(meta->>'unit', 16) AS unit
+       coalesce(enabled, true) AS enabled, max_gap_seconds, left(meta->>$2::text, 16) AS unit
 FROM public.influx_qc_rule
 ORDER BY tag_name
 LIMIT $1

@@ -64,7 +64,10 @@ def test_trend_refreshes_live_keeping_toggles_and_table_page(seeded_app, page, d
     page.goto(f"{seeded_app.url}/trend?tag=D300&window=60m")
     wait_loaded(page)
     wait_chart(page, "trend-chart", lines=5)
-    page.uncheck("[data-testid=toggle-min]")
+    # a click, not uncheck(): the box is the state's (it changes after the server's answer,
+    # which uncheck() does not wait for on a loaded machine)
+    page.click("[data-testid=toggle-min]")
+    page.wait_for_function("!document.querySelector('[data-testid=toggle-min]').checked")
     wait_chart(page, "trend-chart", lines=4)
     page.click("[data-testid=history-next]")
     page.wait_for_function("document.querySelector('[data-testid=history-page]').innerText.includes('page 2')")

@@ -147,7 +147,8 @@ class Reads:
 
     async def qc_rules(self) -> ReadResult[QcRule]:
         """All QC rules, by tag. No rules is a normal state (error stays None)."""
-        return await self.run(queries.QC_RULES, (queries.MAX_TAGS + 1,), kind=TAGS, convert=qc_rule,
+        # $2: the key of the tag's unit in meta (values only ever travel as parameters)
+        return await self.run(queries.QC_RULES, (queries.MAX_TAGS + 1, "unit"), kind=TAGS, convert=qc_rule,
                               limit=queries.MAX_TAGS, empty_is_no_rows=False,
                               ctx=ReadContext(view="influx_qc_rule"))
 

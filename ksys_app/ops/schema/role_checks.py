@@ -32,6 +32,10 @@ def _writable_relations(conn: psycopg.Connection, role: str) -> list[str]:
         """SELECT format('%%I.%%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
            WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
              AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'
+             -- an extension's own tables keep its grants (pg_cron lets every role delete its
+             -- own rows of cron.job_run_details, under row-level security)
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                               AND d.objid = c.oid AND d.deptype = 'e')
              AND has_table_privilege(%s, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE, TRIGGER, REFERENCES')
            ORDER BY 1""", (role,)).fetchall()
     return [r[0] for r in rows]

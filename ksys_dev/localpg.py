@@ -129,7 +129,9 @@ class LocalCluster:
             "listen_addresses = '127.0.0.1'",
             f"unix_socket_directories = '{self.socket_dir}'",
             f"shared_preload_libraries = '{','.join(libs)}'",
-            "max_worker_processes = 32",
+            # room for many databases at once (the test suite's): each TimescaleDB database
+            # runs a scheduler and its jobs, and pg_cron a worker per tick of each database
+            "max_worker_processes = 64",
             "timezone = 'UTC'",
             "log_min_messages = warning",
         ]
@@ -139,7 +141,7 @@ class LocalCluster:
                       "max_connections = 100"]
         if "timescaledb" in libs:
             lines += ["timescaledb.telemetry_level = off",
-                      "timescaledb.max_background_workers = 16"]
+                      "timescaledb.max_background_workers = 32"]
         if self.fast:
             lines += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
         with open(self.data_dir / "postgresql.conf", "a") as conf:

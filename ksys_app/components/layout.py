@@ -128,7 +128,7 @@ def error_box(state) -> rx.Component:
 def stale_badge(state) -> rx.Component:
     return rx.el.span(
         t("stale"),
-        rx.el.span(" · ", state.error_code, t("stale.data_from"), state.data_time,
+        rx.el.span(" · ", state.stale_code, t("stale.data_from"), state.data_time,
                    rx.cond(state.retry_in_s > 0,
                            rx.el.span(t("stale.retry_in"), state.retry_in_s.to_string(), t("status.seconds")),
                            rx.el.span("")),
@@ -156,7 +156,7 @@ def status_line(state, *extra: rx.Component, show_time: bool = True) -> rx.Compo
              if show_time else rx.el.span(""))
     return rx.el.div(
         *extra,
-        rx.cond(state.stale, stale_badge(state), fresh),
+        rx.cond(state.shows_stale, stale_badge(state), fresh),
         class_name="status-line",
     )
 

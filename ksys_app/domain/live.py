@@ -22,12 +22,18 @@ def retry_countdown_s(now: float, retry_at: float) -> int:
     return max(1, math.ceil(retry_at - now))
 
 
+def rows_are_stale(*, stale: bool, probe_down: bool, has_rows: bool) -> bool:
+    """The rows on screen are the last good ones: a read served them stale, or the
+    probe says the server stopped answering after they were read (the page's own
+    next read may be a tick away, or may have been answered from a young cache entry)."""
+    return stale or (probe_down and has_rows)
+
+
 def db_status(*, failed: bool, stale: bool, probe_down: bool, has_rows: bool) -> str:
-    """The navbar indicator: "stale" when the rows shown are the last good ones (a read
-    served them stale, or the probe says the server stopped answering after they
-    were read), "down" when the database fails and there is nothing to show, else "ok".
+    """The navbar indicator: "stale" when the rows shown are the last good ones
+    (rows_are_stale), "down" when the database fails and there is nothing to show, else "ok".
     """
-    if stale or (probe_down and has_rows):
+    if rows_are_stale(stale=stale, probe_down=probe_down, has_rows=has_rows):
         return "stale"
     if failed or probe_down:
         return "down"

@@ -35,7 +35,7 @@ from ksys_app.data.cache import fresher_than
 from ksys_app.data.errors import retry_delay_s
 from ksys_app.data.repository import get_repository
 from ksys_app.data.result import ReadResult
-from ksys_app.domain.live import db_status
+from ksys_app.domain.live import db_status, rows_are_stale
 from ksys_app.domain.timefmt import format_local
 from ksys_app.domain.windows import DEFAULT_WINDOW, WINDOW_CODES
 from ksys_app.i18n import tr, tr_known
@@ -114,6 +114,16 @@ class PageState(LiveLoop, rx.State, mixin=True):
         """Vars of `url_vars` from the query string; returns notices. Only pages with
         such parameters (/comm's start date) implement it: parsing is page-specific."""
         return []
+
+    @rx.var
+    def shows_stale(self) -> bool:
+        """The stale badge is up: the rows on screen are the last good ones."""
+        return rows_are_stale(stale=self.stale, probe_down=self.probe_down, has_rows=self.data_time != "")
+
+    @rx.var
+    def stale_code(self) -> str:
+        """Why the rows are stale: the failed read's code, else the probe's."""
+        return self.error_code if self.stale else self.probe_code
 
     @rx.var
     def db_status(self) -> str:
@@ -202,7 +212,7 @@ class PageState(LiveLoop, rx.State, mixin=True):
         self._outcomes = outcomes
         if self.probe_down and db_answered(results.values()):
             # a retry got through before the next probe: the indicator follows the read
-            self.probe_down, self.probe_error = False, ""
+            self.probe_down, self.probe_error, self.probe_code = False, "", ""
         view = page_outcome(outcomes, self.main_part)
         self.failed, self.stale = view.failed, view.stale
         self.error_code, self.error_message = view.error_code, tr_known(self._lang, view.error_message)
@@ -264,7 +274,7 @@ class PageState(LiveLoop, rx.State, mixin=True):
         self.loading = True
         self._outcomes = {}
         self.retry_attempt = 0
-        self.probe_down, self.probe_error = False, ""  # the loop's first probe says again
+        self.probe_down, self.probe_error, self.probe_code = False, "", ""  # the loop's first probe says again
         lang = await self.get_state(LangState)
         bad_lang = lang.resolve(self.router.url.query_parameters.get("lang"))
         self._lang = lang.shown_lang

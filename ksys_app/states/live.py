@@ -53,6 +53,7 @@ class LiveLoop(rx.State, mixin=True):
     hidden: bool = False  # the browser tab is hidden: nothing reads
     probe_down: bool = False  # the last health probe got no answer from the server
     probe_error: str = ""  # its "CODE: message", for the navbar's tooltip
+    probe_code: str = ""  # its code alone, for the stale badge
 
     _probe_permanent: bool = False  # the probe's error is one no retry can fix
     _loop_id: str = ""
@@ -126,6 +127,7 @@ class LiveLoop(rx.State, mixin=True):
         if down != was_down:  # only a change travels to the browser
             self.probe_down = down
             self.probe_error = f"{verdict.error.code}: {verdict.error.message}" if down else ""
+            self.probe_code = verdict.error.code if down else ""
         self._probe_permanent = down and verdict.error.permanent
         return was_down and not down
 

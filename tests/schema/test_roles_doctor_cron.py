@@ -135,6 +135,31 @@ def test_doctor_names_the_fix_for_a_paused_timescaledb_job(migrated_dsn, engine)
     assert any(f"alter_job({job}, scheduled => true)" in c.fix for c in failed)
 
 
+def test_doctor_reports_a_timescaledb_job_that_is_running_now(migrated_dsn, engine):
+    """While the scheduler runs a job, TimescaleDB shows its next_start as '-infinity',
+    which has no Python datetime: doctor must say "running", not crash."""
+    if engine != "timescaledb":
+        pytest.skip("TimescaleDB jobs only")
+    with psycopg.connect(migrated_dsn, autocommit=True) as conn:
+        conn.execute("CREATE PROCEDURE public.ksys_test_nap(job_id int, config jsonb) "
+                     "LANGUAGE sql AS 'SELECT pg_sleep(20)'")
+        job = conn.execute("SELECT add_job('public.ksys_test_nap', '1 hour', initial_start => now())").fetchone()[0]
+        try:
+            deadline = time.monotonic() + 60
+            while conn.execute("SELECT job_status FROM timescaledb_information.job_stats WHERE job_id = %s",
+                               (job,)).fetchone() != ("Running",):
+                assert time.monotonic() < deadline, "the scheduler did not start the job within 60 s"
+                time.sleep(0.2)
+            checks = {c.name: c for c in run_checks(migrated_dsn)}
+            mine = next(c for name, c in checks.items() if name.startswith(f"job {job} "))
+            assert mine.status != FAIL and "running now" in mine.detail
+        finally:
+            conn.execute("SELECT delete_job(%s)", (job,))
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%%pg_sleep(20)%%' "
+                         "AND pid <> pg_backend_pid()")
+            conn.execute("DROP PROCEDURE public.ksys_test_nap")
+
+
 def test_pg_cron_job_is_scheduled_in_the_right_database_and_runs(migrated_dsn, pg_server):
     if not pg_server.has_pg_cron or pg_server.cluster is None:
         pytest.skip("pg_cron not installed on this server")

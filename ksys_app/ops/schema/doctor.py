@@ -129,13 +129,19 @@ def check_timescaledb(conn: psycopg.Connection, out: Checks, info_version: str =
 
     jobs = conn.execute(
         """SELECT j.job_id, j.proc_name, coalesce(j.hypertable_schema || '.' || j.hypertable_name, ''),
-                  j.scheduled, j.next_start, s.last_run_status, coalesce(s.total_runs, 0)
+                  j.scheduled, nullif(j.next_start, '-infinity'), j.next_start = '-infinity',
+                  s.last_run_status, coalesce(s.total_runs, 0)
            FROM timescaledb_information.jobs j
            LEFT JOIN timescaledb_information.job_stats s USING (job_id)
            WHERE j.job_id >= %s ORDER BY j.job_id""", (FIRST_POLICY_JOB_ID,)).fetchall()
-    for job_id, proc, target, scheduled, next_start, last_status, runs in jobs:
+    # A job the scheduler has started has next_start '-infinity' until it finishes
+    # (TimescaleDB marks the start that way to spot crashed runs); the driver has no
+    # datetime for it, so the query turns it into a flag.
+    for job_id, proc, target, scheduled, next_start, running, last_status, runs in jobs:
         name = f"job {job_id} {proc} {target}".strip()
-        if not scheduled:
+        if running and scheduled:
+            out.append(Check(name, OK, f"running now, last {last_status or 'not run yet'}"))
+        elif not scheduled:
             out.append(Check(name, FAIL, "paused (scheduled = false)",
                              f"SELECT alter_job({job_id}, scheduled => true);"))
         elif next_start is None and runs == 0 and scheduler:
@@ -152,10 +158,9 @@ def check_timescaledb(conn: psycopg.Connection, out: Checks, info_version: str =
 def check_ksys_jobs(conn: psycopg.Connection, out: Checks) -> None:
     rows = conn.execute(
         """SELECT job_name, enabled, nullif(next_start, '-infinity'), last_run_status, last_error,
-                  last_successful_finish, schedule_interval,
                   now() - coalesce(last_successful_finish, now()) > schedule_interval * 3 + interval '2 minutes'
            FROM ksys.jobs ORDER BY run_order""").fetchall()
-    for name, enabled, next_start, status, error, _finish, _interval, overdue in rows:
+    for name, enabled, next_start, status, error, overdue in rows:
         label = f"ksys job {name}"
         if not enabled:
             out.append(Check(label, FAIL, "disabled",

@@ -78,7 +78,8 @@ def activate_timescaledb_jobs(conn: psycopg.Connection, out: Out, wait_s: float 
                                "WHERE job_id >= %s AND scheduled AND next_start IS NULL", (FIRST_POLICY_JOB_ID,)).fetchone()[0]
         out(f"  warning: jobs without next_start: {missing}")
         return False
-    n, first = conn.execute("SELECT count(*), min(next_start) FROM timescaledb_information.jobs "
+    # a running job's next_start is '-infinity' (no datetime for the driver): left out
+    n, first = conn.execute("SELECT count(*), min(nullif(next_start, '-infinity')) FROM timescaledb_information.jobs "
                             "WHERE job_id >= %s AND scheduled", (FIRST_POLICY_JOB_ID,)).fetchone()
     out(f"  TimescaleDB scheduler running; {n} jobs scheduled"
         + (f", next at {first:%H:%M:%S%z}" if first else ""))

@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     # Browser origins besides the dashboard's own that may use it (ksys_app/security.py),
     # e.g. a reverse proxy's https://dashboard.plant; comma-separated.
     allowed_origins: str = Field("", validation_alias="KSYS_ALLOWED_ORIGINS")
+    # Websocket events one browser connection may send (ksys_app/eventlimit.py): a burst
+    # of this many, refilled at this rate; more are dropped and logged.
+    event_rate_per_s: float = Field(20.0, validation_alias="KSYS_EVENT_RATE_PER_S", gt=0)
+    event_burst: int = Field(60, validation_alias="KSYS_EVENT_BURST", ge=1)
     # The language of the pages until a browser picks its own (states/lang.py).
     lang: Literal["en", "ko"] = Field("en", validation_alias="KSYS_LANG")
 

@@ -5,6 +5,8 @@ import os
 import reflex as rx
 
 from ksys_app import logevents
+from ksys_app.config import ConfigError, Settings, load_settings
+from ksys_app.eventlimit import EventBudget, limit_events
 from ksys_app.health import health_api
 from ksys_app.pages.template import add_pages
 from ksys_app.security import origin_checker, parse_origins, security_headers
@@ -25,4 +27,20 @@ app = rx.App(
 # The websocket accepts the dashboard's own origin and KSYS_ALLOWED_ORIGINS only
 # (ksys_app.security); Reflex would otherwise take rxconfig's list, where [] means "anyone".
 app.sio.eio.cors_allowed_origins = origin_checker(parse_origins(os.environ.get("KSYS_ALLOWED_ORIGINS")))
+
+
+def _event_budget() -> EventBudget:
+    """KSYS_EVENT_RATE_PER_S / KSYS_EVENT_BURST; their defaults where the settings do not
+    load (a frontend build without a database configured: `ksys serve` checks them first)."""
+    try:
+        settings = load_settings()
+        return EventBudget(settings.event_rate_per_s, settings.event_burst)
+    except ConfigError:
+        fields = Settings.model_fields
+        return EventBudget(fields["event_rate_per_s"].default, fields["event_burst"].default)
+
+
+# Every websocket connection gets an event budget (ksys_app.eventlimit).
+if app.event_namespace is not None:
+    limit_events(app.event_namespace, _event_budget())
 add_pages(app)  # every @page of ksys_app.pages, with its route, title and on_load

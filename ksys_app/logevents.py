@@ -37,18 +37,20 @@ COMM_LOAD_OK = "comm_load_ok"
 DASH_LOAD_FAIL = "dash_load_fail"
 RANGE_CHANGE_FAIL = "range_change_fail"
 COMM_LOAD_FAIL = "comm_load_fail"
+EVENT_RATE_LIMITED = "event_rate_limited"  # a websocket connection over its event budget (eventlimit.py)
 
 # the event a page logs instead of an `*_ok` one when its read failed
 FAILED_EVENT = {DASH_LOAD_OK: DASH_LOAD_FAIL, RANGE_CHANGE_OK: RANGE_CHANGE_FAIL, COMM_LOAD_OK: COMM_LOAD_FAIL}
 
 EVENTS = frozenset({DASH_LOAD_OK, RANGE_CHANGE_OK, SNAPSHOT_REFRESH,
                     DB_FAIL, DB_RECOVER, PAYLOAD_BLOAT, QUERY, COMM_LOAD_OK,
-                    DASH_LOAD_FAIL, RANGE_CHANGE_FAIL, COMM_LOAD_FAIL,
+                    DASH_LOAD_FAIL, RANGE_CHANGE_FAIL, COMM_LOAD_FAIL, EVENT_RATE_LIMITED,
                     "comm_nav_prev", "comm_nav_next", "comm_recent30", "comm_cell_select"})
 
 COMMON_FIELDS = ("range", "tag", "view", "rowcount", "dur_ms", "cache_hit")
 
 _DEFAULT_LEVEL = {DB_FAIL: logging.WARNING, PAYLOAD_BLOAT: logging.WARNING, QUERY: logging.DEBUG,
+                  EVENT_RATE_LIMITED: logging.WARNING,
                   **{failed: logging.WARNING for failed in FAILED_EVENT.values()}}
 
 

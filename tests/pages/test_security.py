@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.pages.conftest import wait_loaded
+from tests.pages.conftest import select_window, server_events, wait_loaded
 
 pytestmark = pytest.mark.e2e
 
@@ -86,3 +86,26 @@ def test_a_foreign_page_cannot_frame_the_dashboard(seeded_app, page):
     # a refused frame is left empty (Chromium shows its error page there), never the dashboard
     assert frame.evaluate("() => !!document.querySelector('[data-testid=brand]')") is False
     assert any("frame-ancestors" in text for text in blocked), blocked
+
+
+def test_a_connection_flooding_events_is_held_to_its_budget_and_keeps_working(seeded_app, page):
+    """500 events from one tab at once (a script clicking Refresh in a loop): the server lets
+    the burst through, drops and logs the rest, and the tab works normally afterwards."""
+    page.goto(f"{seeded_app.url}/trend?tag=D200&window=60m")
+    wait_loaded(page)
+    before = len(server_events("event_rate_limited"))
+    page.evaluate("() => { const b = document.querySelector('[data-testid=refresh-btn]');"
+                  " for (let i = 0; i < 500; i++) b.click(); }")
+    page.wait_for_timeout(1500)
+    # the same tab, a moment later: its next event is answered
+    select_window(page, "24h")
+    assert page.get_attribute("[data-testid=db-status]", "data-status") == "ok"
+    assert page.locator("[data-testid=history-count]").get_attribute("data-count") not in (None, "0")
+    page.goto("about:blank")  # the connection closes: the last count is logged
+    page.wait_for_timeout(1000)
+    logged = server_events("event_rate_limited")[before:]
+    dropped = sum(e["dropped"] for e in logged)
+    # the burst (KSYS_EVENT_BURST, 60) and what refilled meanwhile went through
+    assert 300 <= dropped <= 500 - 60, dropped
+    assert logged[0]["dropped"] == 1  # the first drop is logged at once
+    assert all(e["last_event"].endswith(".refresh") for e in logged)

@@ -26,7 +26,8 @@ EXPECTED = {
     "influx_qc_rule": [("tag_name", "text"), ("min_val", D), ("max_val", D), ("max_step", D),
                        ("max_gap_seconds", "integer"), ("allow_negative", "boolean"), ("enabled", "boolean"),
                        ("meta", "jsonb"), ("warn_min", D), ("warn_max", D), ("crit_min", D), ("crit_max", D),
-                       ("roc_max_per_min", D), ("spike_zscore", D), ("deadband_pct", D)],
+                       ("roc_max_per_min", D), ("spike_zscore", D), ("deadband_pct", D),
+                       ("alarm_on_delay_s", "integer"), ("alarm_off_delay_s", "integer")],  # resolution 28
     "influx_agg_1m": AGG, "influx_agg_10m": AGG, "influx_agg_1h": AGG, "influx_agg_1d": AGG,
     "features_5m": [("bucket", TS), ("tag_name", "text"), ("mean_5m", D), ("std_5m", D), ("min_5m", D),
                     ("max_5m", D), ("p10_5m", D), ("p90_5m", D), ("n_5m", "bigint")],

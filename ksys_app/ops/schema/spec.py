@@ -1,4 +1,4 @@
-"""The PRD's relations and columns (12.1, 27.3, 28.1), which doctor verifies."""
+"""The PRD's relations and columns (12.1, 27.3, 28.1; resolution 28), which doctor verifies."""
 
 AGG_COLUMNS = [("bucket", "timestamp with time zone"), ("tag_name", "text"), ("n", "bigint"),
                ("avg", "double precision"), ("sum", "double precision"), ("min", "double precision"),
@@ -14,7 +14,9 @@ PRD_RELATIONS: dict[str, list[tuple[str, str]]] = {
                        ("warn_min", "double precision"), ("warn_max", "double precision"),
                        ("crit_min", "double precision"), ("crit_max", "double precision"),
                        ("roc_max_per_min", "double precision"), ("spike_zscore", "double precision"),
-                       ("deadband_pct", "double precision")],
+                       ("deadband_pct", "double precision"),
+                       # the alarm delays (resolution 28, migration 0016)
+                       ("alarm_on_delay_s", "integer"), ("alarm_off_delay_s", "integer")],
     "influx_agg_1m": AGG_COLUMNS,
     "influx_agg_10m": AGG_COLUMNS,
     "influx_agg_1h": AGG_COLUMNS,

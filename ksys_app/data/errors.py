@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 import asyncpg
 
@@ -61,6 +61,10 @@ class DataError:
     # The driver's own words (hosts, ports, role names, SQL fragments): for the log
     # only. `message` is the plain sentence a page visitor may read.
     detail: str = ""
+    # A sentence with values in it: its message id (ksys_app.i18n) and values, so a
+    # page can show it in its language; `message` is the English one, for the log.
+    key: str = ""
+    fields: tuple[tuple[str, Any], ...] = ()
 
     @property
     def retryable(self) -> bool:

@@ -14,6 +14,8 @@ from __future__ import annotations
 from typing import Mapping
 from urllib.parse import parse_qsl, urlencode
 
+from ksys_app.i18n import tr
+
 # The routes a kiosk may show: the page registry's (tests/pages check they agree).
 # Kept here because config.py validates KSYS_KIOSK_PAGES without importing reflex.
 ROUTES = ("/", "/trend", "/tech", "/comm")
@@ -43,7 +45,7 @@ def parse_pages(text: str) -> tuple[str, ...]:
     return entries
 
 
-def flag_from_query(value: str | None, default: bool) -> tuple[bool, str]:
+def flag_from_query(value: str | None, default: bool, lang: str = "en") -> tuple[bool, str]:
     """`?kiosk=`: (on, notice). Absent or empty: the setting; 1/true/yes/on and
     0/false/no/off; anything else is ignored (the setting) with a notice."""
     if value is None or not value.strip():
@@ -53,10 +55,10 @@ def flag_from_query(value: str | None, default: bool) -> tuple[bool, str]:
         return True, ""
     if v in _OFF:
         return False, ""
-    return default, f"Unknown kiosk value '{value}' — ignored (use kiosk=1 or kiosk=0)"
+    return default, tr(lang, "notice.unknown_kiosk", value=value[:40])
 
 
-def cycle_from_query(value: str | None, default: int) -> tuple[int, str]:
+def cycle_from_query(value: str | None, default: int, lang: str = "en") -> tuple[int, str]:
     """`?cycle=`: seconds per page (0 = stay), (seconds, notice). A value that is not
     a whole number >= 0 is ignored (the setting) with a notice."""
     if value is None or not value.strip():
@@ -64,7 +66,7 @@ def cycle_from_query(value: str | None, default: int) -> tuple[int, str]:
     v = value.strip()
     if v.isdigit():
         return int(v), ""
-    return default, f"Unknown cycle value '{value}' — using {default} s (a whole number of seconds, 0 = no cycling)"
+    return default, tr(lang, "notice.unknown_cycle", value=value[:40], default=default)
 
 
 def position(pages: tuple[str, ...], path: str, expected: int) -> int:
@@ -96,11 +98,11 @@ def stop_url(entry: str, cycle: str | None = None) -> str:
 
 
 def kiosk_plan(pages: tuple[str, ...], path: str, query: Mapping[str, str], expected: int,
-               default_on: bool, default_cycle: int) -> dict:
+               default_on: bool, default_cycle: int, lang: str = "en") -> dict:
     """Everything the page needs for kiosk mode at `path` with `query`:
-    on, cycle_s, index (of this page in the cycle), next_url ("" = stay), notices."""
-    on, flag_notice = flag_from_query(query.get(KIOSK_PARAM), default_on)
-    cycle, cycle_notice = cycle_from_query(query.get(CYCLE_PARAM), default_cycle)
+    on, cycle_s, index (of this page in the cycle), next_url ("" = stay), notices (in `lang`)."""
+    on, flag_notice = flag_from_query(query.get(KIOSK_PARAM), default_on, lang)
+    cycle, cycle_notice = cycle_from_query(query.get(CYCLE_PARAM), default_cycle, lang)
     here = position(pages, path, expected)
     after = next_index(pages, here)
     url_cycle = query.get(CYCLE_PARAM) if not cycle_notice else None

@@ -62,6 +62,14 @@ def tr_known(lang: str, text: str) -> str:
     return tr(lang, key) if key else text
 
 
+def tr_error(lang: str, error) -> str:
+    """A DataError's sentence in `lang`: by its message id when it has one (a sentence
+    with values), else as a fixed sentence (tr_known)."""
+    if error.key:
+        return tr(lang, error.key, **dict(error.fields))
+    return tr_known(lang, error.message)
+
+
 def resolve_lang(url_value: str | None, cookie_value: str | None, default: str) -> tuple[str, bool]:
     """The language a page shows: ?lang= first, then the browser's cookie, then the setting.
 

@@ -283,7 +283,7 @@ class PageState(LiveLoop, rx.State, mixin=True):
             self.notice = "; ".join(n for n in (self.notice, self._t(
                 "notice.unknown_lang", value=self.router.url.query_parameters.get("lang", "")[:20],
                 shown=self._lang)) if n)
-        yield lang.html_lang_script()
+        yield lang.html_lang_script(self.route)
         results = await self._reload()
         self._log(self.load_event, results)
         yield self._url_script()

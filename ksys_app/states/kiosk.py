@@ -14,6 +14,7 @@ import reflex as rx
 
 from ksys_app.data.repository import get_repository
 from ksys_app.domain.kiosk import kiosk_plan, parse_pages
+from ksys_app.states.lang import LangState
 
 
 class KioskState(rx.State):
@@ -25,14 +26,20 @@ class KioskState(rx.State):
 
     _index: int = -1  # this page's entry in the cycle
 
+    async def _lang(self) -> str:
+        """The page's language; this runs before the page's own on_load resolves it."""
+        lang = await self.get_state(LangState)
+        lang.resolve(self.router.url.query_parameters.get("lang"))
+        return lang.shown_lang
+
     @rx.event
-    def on_load(self):
+    async def on_load(self):
         repo = get_repository()
         pages = parse_pages(repo.setting("kiosk_pages"))  # validated at start (config.py)
         plan = kiosk_plan(pages, self.router.url.path, dict(self.router.url.query_parameters),
                           expected=-1 if self._index < 0 else (self._index + 1) % len(pages),
                           default_on=bool(repo.setting("kiosk")),
-                          default_cycle=int(repo.setting("kiosk_cycle_s")))
+                          default_cycle=int(repo.setting("kiosk_cycle_s")), lang=await self._lang())
         self.kiosk, self.cycle_s = plan["on"], plan["cycle_s"]
         self.next_url, self.notice = plan["next_url"], plan["notice"]
         self._index = plan["index"]

@@ -48,9 +48,14 @@ class LangState(rx.State):
             self.lang_cookie = lang
         return bad
 
-    def html_lang_script(self):
-        """<html lang> follows, for screen readers and the browser's hyphenation."""
-        return rx.call_script(f"document.documentElement.lang = {json.dumps(self.shown_lang)}")
+    def html_lang_script(self, route: str = ""):
+        """<html lang> follows, for screen readers and the browser's hyphenation, and the
+        browser title ("ksys · <page>", compiled in English) takes the page's name in it."""
+        script = f"document.documentElement.lang = {json.dumps(self.shown_lang)};"
+        names = catalog(self.shown_lang)
+        if f"nav.{route}" in names:
+            script += f" document.title = {json.dumps('ksys · ' + names[f'nav.{route}'])};"
+        return rx.call_script(script)
 
     @rx.event
     def switch(self):

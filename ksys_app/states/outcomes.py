@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
+from ksys_app.data.errors import DataError
 from ksys_app.data.result import ReadResult
+from ksys_app.i18n import tr, tr_error
 
 
 def newest_data_time(result: ReadResult) -> datetime | None:
@@ -90,14 +92,13 @@ def page_outcome(outcomes: Mapping[str, Mapping[str, Any]], main_part: str) -> P
     )
 
 
-def payload_notice(read_warnings: Iterable[str], sent_bytes: int, budget: int) -> str:
-    """What the page says about PAYLOAD_BLOAT: the warnings its reads carried
-    (ReadResult.warning messages, each once) and an update to the browser of
-    more than `budget` bytes. "" when there is nothing to say."""
-    messages = list(dict.fromkeys(m for m in read_warnings if m))
+def payload_notice(read_warnings: Iterable[DataError], sent_bytes: int, budget: int, lang: str = "en") -> str:
+    """What the page says about PAYLOAD_BLOAT, in `lang`: the warnings its reads carried
+    (ReadResult.warning, each sentence once) and an update to the browser of more
+    than `budget` bytes. "" when there is nothing to say."""
+    messages = list(dict.fromkeys(tr_error(lang, w) for w in read_warnings if w is not None and w.message))
     if sent_bytes > budget:
-        messages.append(f"this update is about {sent_bytes // 1000} KB, over the "
-                        f"{budget // 1000} KB payload budget")
+        messages.append(tr(lang, "notice.payload_update", kb=sent_bytes // 1000, budget=budget // 1000))
     if not messages:
         return ""
-    return "PAYLOAD_BLOAT: " + "; ".join(messages) + " (the data is all shown; a shorter window loads faster)"
+    return tr(lang, "notice.payload", what="; ".join(messages))

@@ -45,5 +45,5 @@ def check_payload(state: Any, data: Any, results: Mapping[str, ReadResult]) -> N
                             rowcount=len(first.rows) if first else 0, dur_ms=0.0,
                             cache_hit=bool(first and first.cache_hit), page=state.route,
                             bytes=sent, budget=budget, source="page_update")
-    state.payload_notice = payload_notice(
-        (r.warning.message for r in reads if r.warning is not None), sent, budget)
+    state.payload_notice = payload_notice((r.warning for r in reads if r.warning is not None), sent, budget,
+                                          state._lang)

@@ -31,6 +31,7 @@ def test_a_korean_page_has_no_english_label(seeded_app, page, route):
     page.wait_for_timeout(500)
     assert re.search(r"[\uac00-\ud7a3]", page.evaluate("document.body.innerText"))
     assert latin_words(page) == []
+    assert re.fullmatch(r"ksys · [\uac00-\ud7a3 ]+", page.title()), page.title()
     name = route.strip("/").split("?")[0] or "dashboard"
     screenshot(page, f"ko_{name}")
 
@@ -54,7 +55,8 @@ def test_the_switch_keeps_the_view_and_the_browser_keeps_the_language(seeded_app
     # and back
     page.click("[data-testid=lang-switch]")
     page.wait_for_function("document.querySelector('[data-testid=nav-comm]').innerText === 'Comm'")
-    assert page.evaluate("document.documentElement.lang") == "en"
+    # <html lang> comes with the page's load, a moment after the labels
+    page.wait_for_function("document.documentElement.lang === 'en' && document.title === 'ksys · Comm'")
 
 
 def test_an_unknown_language_is_a_notice_and_english(seeded_app, page):
@@ -62,3 +64,10 @@ def test_an_unknown_language_is_a_notice_and_english(seeded_app, page):
     wait_loaded(page)
     assert "Unknown language 'xx'" in page.inner_text("[data-testid=notice]")
     assert page.inner_text("[data-testid=nav-dashboard]") == "Dashboard"
+
+
+def test_notices_about_bad_url_values_speak_the_page_language(seeded_app, page):
+    page.goto(f"{seeded_app.url}/trend?tag=D200&kiosk=garbage&cycle=x&lang=ko")
+    wait_loaded(page)
+    notice = page.wait_for_selector("[data-testid=kiosk-notice]").inner_text()
+    assert "garbage" in notice and "무시합니다" in notice and "ignored" not in notice

@@ -128,7 +128,9 @@ class Repository(Reads):
             return None
         return DataError(ErrorCode.PAYLOAD_BLOAT,
                          f"about {estimate // 1000} KB for {len(rows)} rows exceeds the "
-                         f"{budget // 1000} KB payload budget; choose a shorter window")
+                         f"{budget // 1000} KB payload budget; choose a shorter window",
+                         key="notice.payload_read",
+                         fields=(("kb", estimate // 1000), ("rows", len(rows)), ("budget", budget // 1000)))
 
     # ------------------------------------------------------------------ health
 

@@ -5,6 +5,10 @@ row (ts, value, qc, meta) in time order, for rows up to the backup time. The
 backup computes it inside the snapshot pg_dump then uses, so dump and manifest
 describe exactly the same rows; the restore recomputes it before anything (the
 scheduler, ingest) can write to the restored database.
+
+`load` reads a manifest back for a restore: size-capped, strict UTF-8 JSON, then
+every field the restore uses validated (manifest_model), so that a bad file is
+refused before the target database is touched.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 import psycopg
 
+from ksys_app.ops.dataops.manifest_model import Manifest, shown, validate
 from ksys_app.ops.errors import OpsError
 from ksys_app.ops.schema.history import applied_migrations, recorded_engine
 
@@ -98,17 +103,62 @@ def write(path: Path, manifest: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
-def load(path: Path) -> dict[str, Any]:
+# A 90-day, 500-tag database's manifest is about 5 MB (45,000 tag-days of ~110 bytes); a year
+# of 1,000 tags about 40 MB. Anything past 64 MB is not a manifest ksys wrote, and is refused
+# before it is read into memory.
+MAX_BYTES = 64 * 1024 * 1024
+
+
+def load(path: Path) -> Manifest:
+    """The manifest, checked whole (manifest_model); any problem is one OpsError line naming the field."""
+    data = _parse(_read(path), path)
+    if not isinstance(data, dict):
+        raise OpsError(f"{path}: is a JSON {_json_kind(data)}, not an object (not a manifest written by `ksys backup`)")
+    fmt = data.get("format")
+    if fmt is None:
+        raise OpsError(f"{path}: format is missing (not a manifest written by `ksys backup`)")
+    if type(fmt) is not int or fmt != FORMAT:   # type(): JSON true must not pass as 1
+        raise OpsError(f"{path}: unknown manifest format {shown(fmt)} (this ksys reads {FORMAT})")
+    return validate(data, path)
+
+
+def _read(path: Path) -> bytes:
     try:
-        data = json.loads(path.read_text())
+        if path.stat().st_size > MAX_BYTES:
+            raise OpsError(f"{path}: {path.stat().st_size} bytes, more than a manifest can be "
+                           f"({MAX_BYTES // (1024 * 1024)} MB): not a manifest written by `ksys backup`")
+        with open(path, "rb") as f:
+            raw = f.read(MAX_BYTES + 1)   # the size may lie (a pipe, a file still growing)
     except FileNotFoundError:
         raise OpsError(f"no manifest {path} next to the dump (made by `ksys backup`); "
                        "pass --no-verify to restore a dump without one") from None
-    except json.JSONDecodeError as exc:
-        raise OpsError(f"{path} is not valid JSON: {exc}") from None
-    if data.get("format") != FORMAT:
-        raise OpsError(f"{path}: unknown manifest format {data.get('format')!r} (this ksys reads {FORMAT})")
-    return data
+    except OSError as exc:
+        raise OpsError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_BYTES:
+        raise OpsError(f"{path}: more than {MAX_BYTES // (1024 * 1024)} MB: not a manifest written by `ksys backup`")
+    return raw
+
+
+def _parse(raw: bytes, path: Path) -> Any:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise OpsError(f"{path}: is UTF-16 (it starts with a UTF-16 byte order mark); a manifest is UTF-8 "
+                       "as `ksys backup` writes it: copy the file unchanged, or convert it back to UTF-8")
+    try:
+        # utf-8-sig: a UTF-8 byte order mark (some editors add one) is harmless; anything else must be UTF-8
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise OpsError(f"{path}: is not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); a manifest "
+                       "is UTF-8 JSON as `ksys backup` writes it") from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise OpsError(f"{path}: is not a manifest (JSON nested too deeply to read)") from None
+    except ValueError as exc:   # JSONDecodeError, and int() refusing a number of thousands of digits
+        raise OpsError(f"{path}: is not valid JSON: {str(exc).splitlines()[0][:200]}") from None
+
+
+def _json_kind(value: Any) -> str:
+    return {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
 
 
 def first_difference(expected: list[dict[str, Any]], actual: list[dict[str, Any]]) -> str | None:

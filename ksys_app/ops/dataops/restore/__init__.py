@@ -2,10 +2,12 @@
 
 Order of work (each step timed):
 
-1. read the manifest (FILE.manifest.json) and check the dump's checksum and its
-   migrations against this checkout; list the archive (pg_restore -l) and drop
-   pg_cron's entries (the extension can only exist in cron.database_name, and
-   its jobs belong to the server: the tick is re-created by ensure_schedule);
+1. read the manifest (FILE.manifest.json) and validate every field used later
+   (manifest_model: encoding, JSON, types, hex digests, times with a zone), then
+   check the dump's size and checksum and its migrations against this checkout;
+   list the archive (pg_restore -l) and drop pg_cron's entries (the extension
+   can only exist in cron.database_name, and its jobs belong to the server: the
+   tick is re-created by ensure_schedule);
 2. target: created when missing; refused when not empty, unless --force, which
    drops and re-creates the database from the maintenance database (for
    cron.database_name, whose drop would stop pg_cron until a restart: empties it
@@ -27,8 +29,9 @@ Order of work (each step timed):
 9. ANALYZE; warnings when the worker settings are too low for every job to fire at once.
 
 Exit codes: 0 done; 1 refused (non-empty target, dump/checkout mismatch) or the
-restored data differ from the manifest; 2 operational errors; 3 restored and
-verified, but the TimescaleDB scheduler needs a PostgreSQL restart.
+restored data differ from the manifest; 2 operational errors, among them a missing,
+unreadable or malformed manifest (nothing was changed); 3 restored and verified,
+but the TimescaleDB scheduler needs a PostgreSQL restart.
 """
 
 
@@ -120,7 +123,7 @@ class RestoreResult:
 @dataclass
 class _Checked:
     """What step 1 learned about the dump and the target, before anything changed."""
-    manifest: dict | None
+    manifest: mf.Manifest | None
     toc: Toc
     exists: bool
     found: list[str]
@@ -132,15 +135,19 @@ def _check_dump(file: Path, target_dsn: str, verify: bool, maintenance_db: str, 
     """Step 1: the dump, its manifest and the target server are checked before the
     target is created or touched."""
     manifest = mf.load(mf.manifest_path(file)) if verify else None
-    if manifest:
+    if manifest is not None:
+        size = file.stat().st_size
+        if size != manifest.size_bytes:
+            raise OpsError(f"{file} is {size} bytes, its manifest says {manifest.size_bytes}: a truncated copy, "
+                           "or another backup's manifest", exit_code=EXIT_MISMATCH)
         digest = mf.sha256_file(file)
-        if digest != manifest["sha256"]:
+        if digest != manifest.sha256:
             raise OpsError(f"{file} does not match its manifest (sha256 {digest[:12]}, manifest "
-                           f"{manifest['sha256'][:12]}): damaged, or another backup's manifest",
+                           f"{manifest.sha256[:12]}): damaged, or another backup's manifest",
                            exit_code=EXIT_MISMATCH)
-        applied = {m["version"]: (m["file"], m["engine"], m["checksum"]) for m in manifest["migrations"]}
-        check_history(plan(migrations_dir(), manifest["engine"]), applied,
-                      other_engine_only(migrations_dir(), manifest["engine"]))
+        applied = {m.version: (m.file, m.engine, m.checksum) for m in manifest.migrations}
+        check_history(plan(migrations_dir(), manifest.engine), applied,
+                      other_engine_only(migrations_dir(), manifest.engine))
     exists = database_exists(target_dsn)
     with connect(target_dsn if exists else with_dbname(target_dsn, maintenance_db)) as conn:
         info = probe(conn)
@@ -148,10 +155,10 @@ def _check_dump(file: Path, target_dsn: str, verify: bool, maintenance_db: str, 
         found = contents(conn) if exists else []
         available = {r[0] for r in conn.execute("SELECT name FROM pg_available_extensions")}
     toc = read_toc(file, major)   # with the pg_restore for the target's major version
-    if manifest:
-        out(f"restore {file.name}: backup of {manifest['database']} at {manifest['backup_time']}, engine "
-            f"{manifest['engine']}, {manifest['influx_hist']['rows']} influx_hist rows "
-            f"({manifest['size_bytes'] / 1e6:.1f} MB)")
+    if manifest is not None:
+        out(f"restore {file.name}: backup of {manifest.database} at {manifest.backup_time.isoformat()}, engine "
+            f"{manifest.engine}, {manifest.influx_hist.rows} influx_hist rows "
+            f"({manifest.size_bytes / 1e6:.1f} MB)")
     else:
         out(f"restore {file.name} (no manifest: not verified)")
     out(f"target: {describe(target_dsn)}" + ("" if exists else " (does not exist yet: created)"))
@@ -160,13 +167,13 @@ def _check_dump(file: Path, target_dsn: str, verify: bool, maintenance_db: str, 
         raise OpsError(f"the target server lacks extension(s) the dump needs: {', '.join(missing)}")
     if toc.has_timescaledb:
         _check_timescaledb(info, exists, manifest)
-    if manifest:
+    if manifest is not None:
         _warn_beyond_retention(manifest, out)
     return _Checked(manifest, toc, exists, found, info, major)
 
 
-def _check_timescaledb(info: ServerInfo, exists: bool, manifest: dict | None) -> None:
-    want = manifest and manifest.get("timescaledb_version")
+def _check_timescaledb(info: ServerInfo, exists: bool, manifest: mf.Manifest | None) -> None:
+    want = manifest.timescaledb_version if manifest is not None else None
     if not info.timescaledb_usable:
         raise OpsError(f"the dump uses TimescaleDB but the target's is {info.describe_timescaledb()}: "
                        "add timescaledb to shared_preload_libraries and restart")
@@ -176,9 +183,9 @@ def _check_timescaledb(info: ServerInfo, exists: bool, manifest: dict | None) ->
                        f"{want}, then ALTER EXTENSION timescaledb UPDATE")
 
 
-def _warn_beyond_retention(manifest: dict, out: Out) -> None:
+def _warn_beyond_retention(manifest: mf.Manifest, out: Out) -> None:
     horizon = (datetime.now(timezone.utc) - RETENTION).date().isoformat()
-    old_rows = sum(d["rows"] for d in manifest["influx_hist"]["days"] if d["day"] < horizon)
+    old_rows = sum(d.rows for d in manifest.influx_hist.days if d.day < horizon)
     if old_rows:
         out(f"  warning: {old_rows} influx_hist rows are from before {horizon}, older than the 365-day "
             "retention: the retention job deletes them right after the restore (docs/operations.md)")
@@ -213,7 +220,7 @@ def _restore_archive(conn: psycopg.Connection, file: Path, target_dsn: str, toc:
         raise
 
 
-def _verify(conn: psycopg.Connection, manifest: dict, toc: Toc) -> tuple[str | None, list[dict]]:
+def _verify(conn: psycopg.Connection, manifest: mf.Manifest, toc: Toc) -> tuple[str | None, list[dict]]:
     """Step 5, before any job or ingest can write: counts and checksums per tag and
     day, then the derived relations' counts. Returns (first mismatch, summary)."""
     if toc.has_timescaledb:
@@ -221,11 +228,10 @@ def _verify(conn: psycopg.Connection, manifest: dict, toc: Toc) -> tuple[str | N
         # query: the counts would miss it. Only this session leaves the mode;
         # the database stays in it (no background job runs) until step 6.
         conn.execute("SET timescaledb.restoring = off")
-    upto = datetime.fromisoformat(manifest["backup_time"])
-    actual = mf.hist_summary(conn, upto)
-    mismatch = mf.first_difference(manifest["influx_hist"]["days"], actual)
+    actual = mf.hist_summary(conn, manifest.backup_time)   # validated in step 1, like every field used here
+    mismatch = mf.first_difference([d.row() for d in manifest.influx_hist.days], actual)
     if mismatch is None:
-        diffs = mf.count_differences(manifest.get("relation_counts", {}), mf.relation_counts(conn))
+        diffs = mf.count_differences(dict(manifest.relation_counts), mf.relation_counts(conn))
         mismatch = diffs[0] if diffs else None
     return mismatch, actual
 
@@ -295,7 +301,7 @@ def restore(file: Path, target_dsn: str, force: bool = False, maintenance_db: st
         _restore_archive(conn, file, target_dsn, toc, checked.major, out)
         timer.step("pg_restore", t0, "--no-owner --no-acl --single-transaction" +
                    (", between timescaledb_pre_restore() and _post_restore()" if toc.has_timescaledb else ""))
-        if manifest:
+        if manifest is not None:
             t0 = time.monotonic()
             mismatch, actual = _verify(conn, manifest, toc)
             timer.step("verified against the manifest", t0,

@@ -109,6 +109,10 @@ class DashboardState(PageState, rx.State):
             reads.append(repo.kpi_stats(window))
         return dict(zip(names, await asyncio.gather(*reads)))
 
+    def _rows_went_stale(self) -> None:
+        # whether a tag still communicates is not known while the database does not answer
+        self.snapshot = [{**r, "comm": "unknown"} for r in self.snapshot]
+
     def _apply(self, data: dict[str, ReadResult], parts: frozenset[str]) -> dict[str, ReadResult]:
         repo = get_repository()
         rules = {r.tag_name: r for r in data["qc"].rows}

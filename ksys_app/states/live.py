@@ -128,8 +128,15 @@ class LiveLoop(rx.State, mixin=True):
             self.probe_down = down
             self.probe_error = f"{verdict.error.code}: {verdict.error.message}" if down else ""
             self.probe_code = verdict.error.code if down else ""
+            if down:
+                self._rows_went_stale()
         self._probe_permanent = down and verdict.error.permanent
         return was_down and not down
+
+    def _rows_went_stale(self) -> None:
+        """Hook: the probe says the server stopped answering, so the rows on screen are now
+        the last good ones (the stale badge shows); a page whose rows claim something
+        only a live read can know (the snapshot's Comm. column) says it is not known."""
 
     def _due_parts(self, now: float) -> frozenset[str]:
         """Parts due now: live parts whose period is over, every part when a retry is due.

@@ -15,6 +15,111 @@ CREATE SCHEMA ksys;
 CREATE SCHEMA public;
 
 --
+-- Name: alarm_conditions(text, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.alarm_conditions(p_tag text, p_from timestamp with time zone, p_to timestamp with time zone) RETURNS TABLE(kind text, at timestamp with time zone, active boolean, value double precision, priority text)
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT l.kind, w.at, w.active, w.value, l.priority
+  FROM ksys.alarm_limits(p_tag) l
+  CROSS JOIN LATERAL (SELECT make_interval(secs => q.alarm_on_delay_s) AS on_d,
+                             make_interval(secs => q.alarm_off_delay_s) AS off_d
+                      FROM public.influx_qc_rule q WHERE q.tag_name = p_tag) d
+  CROSS JOIN LATERAL ksys.alarm_walk(p_tag, l.kind, l.threshold, l.deadband, l.high, l.inclusive, d.on_d, d.off_d,
+                                     false, p_from - interval '1 microsecond', p_to, NULL) w
+$$;
+
+--
+-- Name: alarm_limits(text); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.alarm_limits(p_tag text) RETURNS TABLE(kind text, threshold double precision, deadband double precision, high boolean, inclusive boolean, priority text)
+    LANGUAGE sql STABLE
+    AS $$
+  WITH r AS (
+    SELECT q.*,
+           CASE WHEN q.min_val IS NOT NULL AND q.max_val IS NOT NULL AND q.max_val > q.min_val
+                     AND q.min_val NOT IN ('NaN', 'Infinity', '-Infinity')
+                     AND q.max_val NOT IN ('NaN', 'Infinity', '-Infinity')
+                THEN q.max_val - q.min_val END AS span
+    FROM public.influx_qc_rule q
+    WHERE q.tag_name = p_tag AND q.enabled IS DISTINCT FROM false
+  )
+  SELECT l.kind, l.threshold,
+         CASE WHEN r.deadband_pct > 0 AND r.deadband_pct <> 'Infinity'
+              THEN coalesce(r.span, abs(l.threshold)) * r.deadband_pct / 100.0 ELSE 0 END,
+         l.high, l.inclusive, l.priority
+  FROM r, LATERAL (VALUES
+      ('hard_low',  r.min_val,  false, false, 'high'),
+      ('hard_high', r.max_val,  true,  false, 'high'),
+      ('crit_low',  r.crit_min, false, true,  'high'),
+      ('crit_high', r.crit_max, true,  true,  'high'),
+      ('warn_low',  r.warn_min, false, true,  'medium'),
+      ('warn_high', r.warn_max, true,  true,  'medium')
+  ) AS l(kind, threshold, high, inclusive, priority)
+  WHERE l.threshold IS NOT NULL AND l.threshold NOT IN ('NaN', 'Infinity', '-Infinity')
+$$;
+
+--
+-- Name: alarm_toward(double precision, boolean, double precision, double precision, boolean, boolean); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.alarm_toward(p_value double precision, p_active boolean, p_threshold double precision, p_deadband double precision, p_high boolean, p_inclusive boolean) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  SELECT CASE
+    WHEN NOT p_active OR p_deadband <= 0 THEN
+      p_active <> CASE WHEN p_high THEN (CASE WHEN p_inclusive THEN p_value >= p_threshold ELSE p_value > p_threshold END)
+                       ELSE (CASE WHEN p_inclusive THEN p_value <= p_threshold ELSE p_value < p_threshold END) END
+    WHEN p_high THEN p_value < p_threshold - p_deadband
+    ELSE p_value > p_threshold + p_deadband
+  END
+$$;
+
+--
+-- Name: alarm_walk(text, text, double precision, double precision, boolean, boolean, interval, interval, boolean, timestamp with time zone, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.alarm_walk(p_tag text, p_kind text, p_threshold double precision, p_deadband double precision, p_high boolean, p_inclusive boolean, p_on interval, p_off interval, p_active boolean, p_after timestamp with time zone, p_to timestamp with time zone, p_converge_from timestamp with time zone) RETURNS TABLE(at timestamp with time zone, active boolean, value double precision, converged boolean)
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+  reading record;
+  is_active boolean := p_active;
+  since timestamptz;
+  stored boolean;
+BEGIN
+  FOR reading IN
+    SELECT h.ts, h.value FROM public.influx_hist h
+    WHERE h.tag_name = p_tag AND h.ts > p_after AND h.ts < p_to
+      AND h.value NOT IN ('NaN', 'Infinity', '-Infinity')
+    ORDER BY h.ts
+  LOOP
+    IF NOT ksys.alarm_toward(reading.value, is_active, p_threshold, p_deadband, p_high, p_inclusive) THEN
+      since := NULL;
+    ELSE
+      since := coalesce(since, reading.ts);
+      IF reading.ts - since >= (CASE WHEN is_active THEN p_off ELSE p_on END) THEN
+        is_active := NOT is_active;
+        since := NULL;
+        at := reading.ts; active := is_active; value := reading.value; converged := false;
+        RETURN NEXT;
+      END IF;
+    END IF;
+    IF p_converge_from IS NOT NULL AND reading.ts >= p_converge_from AND since IS NULL THEN
+      SELECT c.active INTO stored FROM ksys.alarm_condition_changes c
+      WHERE c.tag_name = p_tag AND c.kind = p_kind AND c.at <= reading.ts ORDER BY c.at DESC LIMIT 1;
+      IF coalesce(stored, false) = is_active THEN
+        at := reading.ts; active := is_active; value := NULL; converged := true;
+        RETURN NEXT;
+        RETURN;
+      END IF;
+    END IF;
+  END LOOP;
+END$$;
+
+--
 -- Name: backlog(timestamp with time zone); Type: FUNCTION; Schema: ksys; Owner: -
 --
 
@@ -392,6 +497,86 @@ END
 $$;
 
 --
+-- Name: refresh_alarm_conditions(timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.refresh_alarm_conditions(p_lo timestamp with time zone, p_hi timestamp with time zone) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  t record;
+  l record;
+  v_active boolean;
+  v_anchor timestamptz;
+  v_after timestamptz;
+  v_stop timestamptz;
+  v_seen record;
+  v_from timestamptz;  -- where the readings may have changed (NULL: everywhere)
+  w record;
+  v_ats timestamptz[];
+  v_actives boolean[];
+  v_values double precision[];
+  v_rows bigint;
+  v_n bigint := 0;
+BEGIN
+  FOR t IN SELECT q.tag_name, make_interval(secs => q.alarm_on_delay_s) AS on_d,
+                  make_interval(secs => q.alarm_off_delay_s) AS off_d
+           FROM public.influx_qc_rule q WHERE q.enabled IS DISTINCT FROM false LOOP
+    FOR l IN SELECT * FROM ksys.alarm_limits(t.tag_name) LOOP
+      SELECT c.at, c.active INTO v_anchor, v_active FROM ksys.alarm_condition_changes c
+      WHERE c.tag_name = t.tag_name AND c.kind = l.kind AND c.at < p_lo ORDER BY c.at DESC LIMIT 1;
+      -- a limit whose rule changed (threshold, deadband, delays) is recomputed from the start
+      SELECT * INTO v_seen FROM ksys.alarm_limit_seen s WHERE s.tag_name = t.tag_name AND s.kind = l.kind;
+      IF v_seen IS NULL OR (v_seen.threshold, v_seen.deadband, v_seen.on_delay, v_seen.off_delay)
+                           IS DISTINCT FROM (l.threshold, l.deadband, t.on_d, t.off_d) THEN
+        DELETE FROM ksys.alarm_condition_changes c WHERE c.tag_name = t.tag_name AND c.kind = l.kind;
+        INSERT INTO ksys.alarm_limit_seen VALUES (t.tag_name, l.kind, l.threshold, l.deadband, t.on_d, t.off_d)
+        ON CONFLICT (tag_name, kind) DO UPDATE SET threshold = EXCLUDED.threshold, deadband = EXCLUDED.deadband,
+                                                   on_delay = EXCLUDED.on_delay, off_delay = EXCLUDED.off_delay;
+        v_anchor := NULL;
+        v_active := NULL;
+        v_from := NULL;  -- from the first reading, to the newest: nothing stored to converge with
+      ELSE
+        v_from := p_lo;
+      END IF;
+      v_anchor := coalesce(v_anchor, '-infinity');
+      v_active := coalesce(v_active, false);
+      SELECT max(h.ts) INTO v_after FROM (
+        SELECT h.ts FROM public.influx_hist h
+        WHERE h.tag_name = t.tag_name AND h.ts > v_anchor AND h.ts < v_from
+          AND h.value NOT IN ('NaN', 'Infinity', '-Infinity')
+          AND NOT ksys.alarm_toward(h.value, v_active, l.threshold, l.deadband, l.high, l.inclusive)
+        ORDER BY h.ts DESC LIMIT 1) h;
+      v_after := coalesce(v_after, v_anchor);
+      v_stop := 'infinity';
+      v_ats := '{}'; v_actives := '{}'; v_values := '{}';
+      FOR w IN SELECT * FROM ksys.alarm_walk(t.tag_name, l.kind, l.threshold, l.deadband, l.high, l.inclusive,
+                                              t.on_d, t.off_d, v_active, v_after, 'infinity',
+                                              CASE WHEN v_from IS NOT NULL THEN p_hi END) LOOP
+        IF w.converged THEN
+          v_stop := w.at;
+        ELSE
+          v_ats := v_ats || w.at; v_actives := v_actives || w.active; v_values := v_values || w.value;
+        END IF;
+      END LOOP;
+      DELETE FROM ksys.alarm_condition_changes c
+      WHERE c.tag_name = t.tag_name AND c.kind = l.kind AND c.at > v_after AND c.at <= v_stop;
+      INSERT INTO ksys.alarm_condition_changes (tag_name, kind, at, active, value, priority)
+      SELECT t.tag_name, l.kind, x.at, x.active, x.value, l.priority
+      FROM unnest(v_ats, v_actives, v_values) AS x(at, active, value);
+      GET DIAGNOSTICS v_rows = ROW_COUNT;
+      v_n := v_n + v_rows;
+    END LOOP;
+  END LOOP;
+  -- limits that no longer exist (a rule disabled or deleted, a limit cleared) keep nothing
+  WITH live AS (SELECT q.tag_name, lim.kind FROM public.influx_qc_rule q CROSS JOIN LATERAL ksys.alarm_limits(q.tag_name) lim)
+  DELETE FROM ksys.alarm_condition_changes c WHERE (c.tag_name, c.kind) NOT IN (SELECT tag_name, kind FROM live);
+  WITH live AS (SELECT q.tag_name, lim.kind FROM public.influx_qc_rule q CROSS JOIN LATERAL ksys.alarm_limits(q.tag_name) lim)
+  DELETE FROM ksys.alarm_limit_seen s WHERE (s.tag_name, s.kind) NOT IN (SELECT tag_name, kind FROM live);
+  RETURN v_n;
+END$$;
+
+--
 -- Name: refresh_rollup(text, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: ksys; Owner: -
 --
 
@@ -611,6 +796,25 @@ CREATE FUNCTION ksys.retention_horizon() RETURNS timestamp with time zone
     AS $$ SELECT now() - interval '365 days' $$;
 
 --
+-- Name: run_alarms(); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.run_alarms() RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_lo timestamptz;
+  v_hi timestamptz;
+  v_n  bigint;
+BEGIN
+  PERFORM ksys.collect_changes();
+  SELECT min(lo), max(hi) INTO v_lo, v_hi FROM ksys.pending_ranges WHERE consumer = 'alarms';
+  v_n := ksys.refresh_alarm_conditions(coalesce(v_lo, 'infinity'), coalesce(v_hi, 'infinity'));
+  DELETE FROM ksys.pending_ranges WHERE consumer = 'alarms' AND hi <= coalesce(v_hi, '-infinity');
+  RETURN v_n;
+END$$;
+
+--
 -- Name: run_job(text, boolean); Type: FUNCTION; Schema: ksys; Owner: -
 --
 
@@ -632,6 +836,9 @@ BEGIN
     ELSE
       PERFORM ksys.collect_changes();   -- the rest: ksys.run_tick()
     END IF;
+
+  ELSIF p_job = 'alarms' THEN
+    PERFORM ksys.run_alarms();
 
   ELSIF p_job = 'tag_registry' THEN
     INSERT INTO ksys.tag_registry (tag_name)
@@ -986,6 +1193,32 @@ CREATE FUNCTION ksys.virtual_tag_names() RETURNS text[]
     AS $$ SELECT ARRAY['PRESSURE_DIFF', 'RECOVERY_RATE', 'OPERATING_TIME', 'TOTAL_PRODUCT_VOLUME_1H'] $$;
 
 --
+-- Name: alarm_condition_changes; Type: TABLE; Schema: ksys; Owner: -
+--
+
+CREATE TABLE ksys.alarm_condition_changes (
+    tag_name text NOT NULL,
+    kind text NOT NULL,
+    at timestamp with time zone NOT NULL,
+    active boolean NOT NULL,
+    value double precision NOT NULL,
+    priority text NOT NULL
+);
+
+--
+-- Name: alarm_limit_seen; Type: TABLE; Schema: ksys; Owner: -
+--
+
+CREATE TABLE ksys.alarm_limit_seen (
+    tag_name text NOT NULL,
+    kind text NOT NULL,
+    threshold double precision NOT NULL,
+    deadband double precision NOT NULL,
+    on_delay interval NOT NULL,
+    off_delay interval NOT NULL
+);
+
+--
 -- Name: change_consumers; Type: TABLE; Schema: ksys; Owner: -
 --
 
@@ -1190,7 +1423,11 @@ CREATE TABLE public.influx_qc_rule (
     crit_max double precision,
     roc_max_per_min double precision,
     spike_zscore double precision,
-    deadband_pct double precision
+    deadband_pct double precision,
+    alarm_on_delay_s integer DEFAULT 0 NOT NULL,
+    alarm_off_delay_s integer DEFAULT 0 NOT NULL,
+    CONSTRAINT influx_qc_rule_alarm_off_delay_s_check CHECK ((alarm_off_delay_s >= 0)),
+    CONSTRAINT influx_qc_rule_alarm_on_delay_s_check CHECK ((alarm_on_delay_s >= 0))
 );
 
 --
@@ -1223,6 +1460,20 @@ CREATE TABLE public.tech_ind_1m_mv (
     bb_bot double precision,
     slope_60 double precision
 );
+
+--
+-- Name: alarm_condition_changes alarm_condition_changes_pkey; Type: CONSTRAINT; Schema: ksys; Owner: -
+--
+
+ALTER TABLE ONLY ksys.alarm_condition_changes
+    ADD CONSTRAINT alarm_condition_changes_pkey PRIMARY KEY (tag_name, kind, at);
+
+--
+-- Name: alarm_limit_seen alarm_limit_seen_pkey; Type: CONSTRAINT; Schema: ksys; Owner: -
+--
+
+ALTER TABLE ONLY ksys.alarm_limit_seen
+    ADD CONSTRAINT alarm_limit_seen_pkey PRIMARY KEY (tag_name, kind);
 
 --
 -- Name: change_consumers change_consumers_pkey; Type: CONSTRAINT; Schema: ksys; Owner: -
@@ -1462,6 +1713,30 @@ GRANT USAGE ON SCHEMA public TO eco_writer;
 GRANT USAGE ON SCHEMA public TO eco_ext;
 
 --
+-- Name: FUNCTION alarm_conditions(p_tag text, p_from timestamp with time zone, p_to timestamp with time zone); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.alarm_conditions(p_tag text, p_from timestamp with time zone, p_to timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION alarm_limits(p_tag text); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.alarm_limits(p_tag text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION alarm_toward(p_value double precision, p_active boolean, p_threshold double precision, p_deadband double precision, p_high boolean, p_inclusive boolean); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.alarm_toward(p_value double precision, p_active boolean, p_threshold double precision, p_deadband double precision, p_high boolean, p_inclusive boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION alarm_walk(p_tag text, p_kind text, p_threshold double precision, p_deadband double precision, p_high boolean, p_inclusive boolean, p_on interval, p_off interval, p_active boolean, p_after timestamp with time zone, p_to timestamp with time zone, p_converge_from timestamp with time zone); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.alarm_walk(p_tag text, p_kind text, p_threshold double precision, p_deadband double precision, p_high boolean, p_inclusive boolean, p_on interval, p_off interval, p_active boolean, p_after timestamp with time zone, p_to timestamp with time zone, p_converge_from timestamp with time zone) FROM PUBLIC;
+
+--
 -- Name: FUNCTION backlog(p_before timestamp with time zone); Type: ACL; Schema: ksys; Owner: -
 --
 
@@ -1552,6 +1827,12 @@ REVOKE ALL ON FUNCTION ksys.pending_pieces(p_consumer text, p_bound timestamp wi
 REVOKE ALL ON FUNCTION ksys.process_pending(p_consumer text, p_budget interval) FROM PUBLIC;
 
 --
+-- Name: FUNCTION refresh_alarm_conditions(p_lo timestamp with time zone, p_hi timestamp with time zone); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.refresh_alarm_conditions(p_lo timestamp with time zone, p_hi timestamp with time zone) FROM PUBLIC;
+
+--
 -- Name: FUNCTION refresh_rollup(p_job text, p_from timestamp with time zone, p_to timestamp with time zone); Type: ACL; Schema: ksys; Owner: -
 --
 
@@ -1598,6 +1879,12 @@ REVOKE ALL ON FUNCTION ksys.register_tags_in(p_lo timestamp with time zone, p_hi
 --
 
 REVOKE ALL ON FUNCTION ksys.retention_horizon() FROM PUBLIC;
+
+--
+-- Name: FUNCTION run_alarms(); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.run_alarms() FROM PUBLIC;
 
 --
 -- Name: FUNCTION run_job(p_job text, p_due boolean); Type: ACL; Schema: ksys; Owner: -

@@ -90,3 +90,76 @@ def test_nan_readings_are_skipped_and_delays_are_never_negative(migrated_dsn):
         assert [(k, a) for k, _t, a, _v, _p in _database(conn, "NAN1")] == [("warn_high", True)]
         with pytest.raises(psycopg.errors.CheckViolation):
             conn.execute("UPDATE influx_qc_rule SET alarm_on_delay_s = -1 WHERE tag_name = 'NAN1'")
+
+
+def _stored(conn: psycopg.Connection, tag: str) -> list[tuple]:
+    return sorted(conn.execute("SELECT kind, at, active, value, priority FROM ksys.alarm_condition_changes "
+                               "WHERE tag_name = %s", (tag,)).fetchall())
+
+
+def _current(conn: psycopg.Connection, tag: str) -> list[tuple[datetime, float]]:
+    return conn.execute("SELECT ts, value FROM influx_hist WHERE tag_name = %s", (tag,)).fetchall()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_alarms_job_keeps_the_stored_changes_equal_to_a_recompute_through_late_edits(migrated_dsn, seed):
+    """Readings arrive in batches: in time order (live), late into the past, corrected
+    (UPDATE) and deleted; after every batch the job runs, and what it stored equals the
+    domain's rule over the readings as they are then."""
+    rng = random.Random(100 + seed)
+    tag, rule = f"JOB{seed}", _rule(rng)
+    readings = _readings(rng, 300)
+    with psycopg.connect(migrated_dsn, autocommit=True) as conn:
+        conn.execute(f"INSERT INTO influx_qc_rule (tag_name, enabled, {', '.join(RULE_COLUMNS)}) "
+                     f"VALUES (%s, true, {', '.join(['%s'] * len(RULE_COLUMNS))})",
+                     (tag, *(rule[c] for c in RULE_COLUMNS)))
+        held_back = set(rng.sample(range(len(readings)), 60))  # these arrive late
+        live = [r for i, r in enumerate(readings) if i not in held_back]
+        late = [readings[i] for i in sorted(held_back)]
+        rng.shuffle(late)
+        batches = [("insert", live[i:i + 40]) for i in range(0, len(live), 40)]
+        batches += [("insert", late[i:i + 15]) for i in range(0, len(late), 15)]
+        batches += [("update", rng.sample(readings, 20)), ("delete", rng.sample(readings, 20))]
+        for kind, batch in batches:
+            with conn.cursor() as cur:
+                if kind == "insert":
+                    cur.executemany("INSERT INTO influx_hist (ts, tag_name, value) VALUES (%s, %s, %s)",
+                                    [(at, tag, v) for at, v in batch])
+                elif kind == "update":
+                    cur.executemany("UPDATE influx_hist SET value = %s WHERE ts = %s AND tag_name = %s",
+                                    [(rng.choice([0.0, 50.0, 99.0]), at, tag) for at, _v in batch])
+                else:
+                    cur.executemany("DELETE FROM influx_hist WHERE ts = %s AND tag_name = %s",
+                                    [(at, tag) for at, _v in batch])
+            conn.execute("SELECT ksys.run_alarms()")
+            assert _stored(conn, tag) == _domain(rule, _current(conn, tag)), kind
+        assert _stored(conn, tag), "the readings should cross some limit"
+        assert conn.execute("SELECT count(*) FROM ksys.pending_ranges WHERE consumer = 'alarms'").fetchone()[0] == 0
+
+
+def test_an_edited_or_disabled_rule_is_recomputed_on_the_next_run(migrated_dsn):
+    tag = "EDIT1"
+    with psycopg.connect(migrated_dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO influx_qc_rule (tag_name, enabled, warn_max) VALUES (%s, true, 50)", (tag,))
+        values = [40, 60, 40, 70, 40]
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO influx_hist (ts, tag_name, value) VALUES (%s, %s, %s)",
+                            [(T0 + timedelta(seconds=i), tag, v) for i, v in enumerate(values)])
+        conn.execute("SELECT ksys.run_alarms()")
+        assert len(_stored(conn, tag)) == 4
+        conn.execute("UPDATE influx_qc_rule SET warn_max = 65 WHERE tag_name = %s", (tag,))
+        conn.execute("SELECT ksys.run_alarms()")  # no new reading: the edit alone
+        rule = {"warn_max": 65.0, "alarm_on_delay_s": 0, "alarm_off_delay_s": 0}
+        assert _stored(conn, tag) == _domain(rule, _current(conn, tag)) and len(_stored(conn, tag)) == 2
+        conn.execute("UPDATE influx_qc_rule SET enabled = false WHERE tag_name = %s", (tag,))
+        conn.execute("SELECT ksys.run_alarms()")
+        assert _stored(conn, tag) == []
+
+
+def test_the_tick_runs_the_alarms_job(migrated_dsn):
+    with psycopg.connect(migrated_dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO influx_qc_rule (tag_name, enabled, crit_max) VALUES ('TICK1', true, 10)")
+        conn.execute("INSERT INTO influx_hist (ts, tag_name, value) VALUES (now() - interval '5 minutes', 'TICK1', 20)")
+        conn.execute("CALL ksys.run_tick()")
+        assert [(k, a) for k, _t, a, _v, _p in _stored(conn, "TICK1")] == [("crit_high", True)]
+        assert conn.execute("SELECT last_run_status FROM ksys.jobs WHERE job_name = 'alarms'").fetchone()[0] == "Success"

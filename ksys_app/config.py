@@ -55,7 +55,7 @@ def parse_dsn(dsn: str) -> dict[str, str]:
     """
     try:
         parts = conninfo_to_dict(dsn)
-    except ProgrammingError:
+    except (ProgrammingError, UnicodeError):   # UnicodeError: bytes that are not UTF-8 (lone surrogates)
         raise ValueError(
             "not a valid PostgreSQL DSN; expected postgresql://user:password@host:port/dbname "
             "or key=value pairs"

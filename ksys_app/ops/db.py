@@ -26,9 +26,11 @@ def resolve_dsn(dsn: str | None, env_var: str = "TS_DSN", flag: str = "--dsn") -
         raise OpsError(f"no database given: pass --dsn or set {env_var}")
     try:
         conninfo_to_dict(value)
-    except psycopg.ProgrammingError:
+    except (psycopg.ProgrammingError, UnicodeError):
         # libpq's message quotes the offending token, which may be the password
-        # ('invalid percent-encoded token: "PW%zz..."'): say what is wrong, not what it read
+        # ('invalid percent-encoded token: "PW%zz..."'): say what is wrong, not what it read.
+        # UnicodeError: a DSN with bytes that are not UTF-8 (argv and the environment decode
+        # them to lone surrogates, which psycopg cannot encode), found by tests/fuzz/test_fuzz_dsn.py
         raise OpsError(f"invalid DSN in {flag if dsn else env_var}: not a valid PostgreSQL DSN; expected "
                        "postgresql://user:password@host:port/dbname or key=value pairs "
                        "(the value is not shown: it may hold a password)") from None

@@ -24,6 +24,11 @@ EARLIEST_TS = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MAX_JSON_DEPTH = 20
 MAX_JSON_CHARS = 10_000
 MAX_LINE_CHARS = 1_000_000   # one CSV line; a file without newlines stops here, not at its end
+# The largest magnitude a number may have: beyond any 64-bit counter a PLC reports (1.8e19),
+# far below where the rollups overflow. A finite 1e308 used to pass and be stored, and then
+# every refresh of its day failed ("value out of range: overflow" in the squares of
+# features_5m and the indicators), so derived data stopped there (found by tests/fuzz).
+MAX_ABS_VALUE = 1e20
 
 # ASCII digits only: float() also takes "1_000", "٥" (Arabic-Indic five), "nan" and "inf"
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -60,13 +65,13 @@ def tag_name(value: object) -> str:
 
 
 def decimal(text: str, what: str = "value") -> float:
-    """A finite number written with ASCII digits (blanks around it allowed)."""
+    """A number written with ASCII digits (blanks around it allowed), at most MAX_ABS_VALUE either way."""
     t = text.strip()
     if not _DECIMAL.fullmatch(t):
         raise InputError(f"{what} is not a decimal number: {preview(text)}")
     v = float(t)
-    if v in (float("inf"), float("-inf")):
-        raise InputError(f"{what} is out of range: {preview(text)}")
+    if not abs(v) <= MAX_ABS_VALUE:   # inf too
+        raise InputError(f"{what} is out of range (at most {MAX_ABS_VALUE:g} either way): {preview(text)}")
     return v
 
 

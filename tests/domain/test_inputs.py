@@ -28,12 +28,14 @@ def test_tags_that_are_refused(tag, why):
         inputs.tag_name(tag)
 
 
-@pytest.mark.parametrize("text, value", [("1.5", 1.5), (" -2 ", -2.0), ("1e3", 1000.0), (".5", 0.5), ("+7.", 7.0)])
+@pytest.mark.parametrize("text, value", [("1.5", 1.5), (" -2 ", -2.0), ("1e3", 1000.0), (".5", 0.5), ("+7.", 7.0),
+                                         ("-1e20", -1e20), ("18446744073709551615", 2.0**64)])
 def test_ascii_decimals(text, value):
     assert inputs.decimal(text) == value
 
 
-@pytest.mark.parametrize("text", ["1_000", "٥", "nan", "inf", "-Infinity", "0x10", "1,5", "", "1e999", "١٢"])
+@pytest.mark.parametrize("text", ["1_000", "٥", "nan", "inf", "-Infinity", "0x10", "1,5", "", "1e999", "١٢",
+                                  "1e308", "-1.5e20"])
 def test_what_float_takes_but_a_decimal_is_not(text):
     with pytest.raises(InputError):
         inputs.decimal(text)

@@ -79,3 +79,13 @@ def test_lines_are_bounded_while_streaming():
     with pytest.raises(InputError, match="line 2 is longer than 10"):
         next(lines)
     assert stream.tell() <= 3 + 11   # it read no more than the limit past the good line
+
+
+@pytest.mark.parametrize("text, why", [
+    ('{"a": NaN}', "NaN is not a JSON number"), ('{"a": [1, -Infinity]}', "-Infinity is not a JSON number"),
+    ('{"a": 1e999}', "out of range"), ('{"a": "\\u0000"}', "cannot store"), ('{"\\udfff": 1}', "cannot store"),
+])
+def test_json_that_python_reads_but_jsonb_does_not_store_is_refused(text, why):
+    with pytest.raises(InputError, match=why):
+        inputs.json_object(text)
+    assert inputs.json_object('{"a": "\\ud83d\\ude00", "n": 1e300}') == {"a": "\U0001f600", "n": 1e300}

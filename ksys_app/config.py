@@ -8,6 +8,8 @@ password. No reflex import here: the CLI and the tests load this quickly.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -53,7 +55,7 @@ def parse_dsn(dsn: str) -> dict[str, str]:
     """
     try:
         parts = conninfo_to_dict(dsn)
-    except ProgrammingError:
+    except (ProgrammingError, UnicodeError):   # UnicodeError: bytes that are not UTF-8 (lone surrogates)
         raise ValueError(
             "not a valid PostgreSQL DSN; expected postgresql://user:password@host:port/dbname "
             "or key=value pairs"
@@ -61,7 +63,55 @@ def parse_dsn(dsn: str) -> dict[str, str]:
     unknown = sorted(set(parts) - SUPPORTED_DSN_KEYS)
     if unknown:
         raise ValueError(f"unsupported connection parameter(s): {', '.join(unknown)}")
-    return {k: str(v) for k, v in parts.items()}
+    parts = {k: str(v) for k, v in parts.items()}
+    _check_dsn_values(parts)
+    return parts
+
+
+def dsn_list(value: str | None) -> list[str]:
+    """The entries of a libpq comma list (host, hostaddr, port): one per server to try."""
+    return [] if not value else value.split(",")
+
+
+def _check_dsn_values(parts: dict[str, str]) -> None:
+    """What libpq checks when it connects, checked here for the pool, which hands the values
+    to asyncpg: there a port 'abc' or 99999, a connect_timeout 'soon' or a host label over 63
+    characters raised ValueError, OverflowError or UnicodeError out of every read instead of
+    a DataError (found by tests/fuzz/test_fuzz_dsn.py). Values are not echoed: this string
+    holds the password too."""
+    hosts = dsn_list(parts.get("hostaddr") or parts.get("host"))
+    if any(h == "" for h in hosts):
+        raise ValueError("host lists an empty entry")
+    for host in dsn_list(parts.get("hostaddr")):
+        if not _is_ip(host):
+            raise ValueError("hostaddr must be a numeric IP address")
+    for host in dsn_list(parts.get("host")):
+        if not (host.startswith("/") or _is_ip(host) or _encodes_as_host_name(host)):
+            raise ValueError("host is not a valid host name, IP address or socket directory")
+    ports = dsn_list(parts.get("port"))
+    if any(not (p.isascii() and p.isdigit() and 1 <= int(p) <= 65535) for p in ports):
+        raise ValueError("port must be a number 1..65535 (or a comma list of them, one per host)")
+    if len(ports) > 1 and len(ports) != max(len(hosts), 1):
+        raise ValueError(f"{len(ports)} ports for {len(hosts)} host(s): give one port, or one per host")
+    timeout = parts.get("connect_timeout", "").strip()
+    if timeout and not re.fullmatch(r"[+-]?[0-9]{1,9}", timeout):
+        raise ValueError("connect_timeout must be a whole number of seconds")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _encodes_as_host_name(host: str) -> bool:
+    try:
+        host.encode("idna")
+    except UnicodeError:   # a label over 63 characters, an empty label, ...
+        return False
+    return True
 
 
 class Settings(BaseSettings):

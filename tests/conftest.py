@@ -23,6 +23,8 @@ from typing import Callable, Iterator
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
@@ -32,6 +34,19 @@ from ksys_app.ops.schema.schedule import cron_job_name, ensure_schedule
 from ksys_dev.localpg import LocalCluster, free_port
 
 STOPS_DATABASE = "stops_database"
+
+# Hypothesis (the fuzz tests: tests/fuzz, tests/pages/test_fuzz_*.py): seeded, so a run is
+# reproducible and a failure comes back on the next run; no deadline (a page load or a
+# database round trip is slow next to a pure function, and timings are not asserted); no
+# example database written into the work tree (what Hypothesis still keeps, a cache of the
+# source's constants, goes to test-output/, which git ignores). Each test bounds its own examples with
+# fuzz_settings(n); KSYS_FUZZ_SCALE multiplies them for a deeper run (`KSYS_FUZZ_SCALE=10`).
+settings.register_profile(
+    "ksys", derandomize=True, deadline=None, database=None, max_examples=50, print_blob=False,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                           HealthCheck.data_too_large, HealthCheck.filter_too_much])
+settings.load_profile("ksys")
+set_hypothesis_home_dir(Path(__file__).resolve().parents[1] / "test-output" / "hypothesis")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 import asyncpg
 
-from ksys_app.config import Settings
+from ksys_app.config import Settings, dsn_list
 from ksys_app.data.errors import DataError, DataFailure, classify
 
 APPLICATION_NAME = "ksys-dashboard"
@@ -34,20 +34,25 @@ _DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, asyncio.Ti
 
 def connect_kwargs(settings: Settings) -> dict[str, Any]:
     """asyncpg connect arguments from TS_DSN (URI or key=value) and the timeouts."""
-    parts = settings.dsn_parts()
+    parts = settings.dsn_parts()   # values checked there (config._check_dsn_values)
     kwargs: dict[str, Any] = {}
-    host = parts.get("hostaddr") or parts.get("host")
-    if host:
-        kwargs["host"] = host
-    if "port" in parts:
-        kwargs["port"] = int(parts["port"])
+    # libpq's comma lists (host=db1,db2 port=5432,5433) are lists for asyncpg: given the string,
+    # it would look up "db1,db2" as one host name
+    hosts = dsn_list(parts.get("hostaddr") or parts.get("host"))
+    if hosts:
+        kwargs["host"] = hosts if len(hosts) > 1 else hosts[0]
+    ports = [int(p) for p in dsn_list(parts.get("port"))]
+    if ports:
+        kwargs["port"] = ports if len(ports) > 1 else ports[0]
     for src, dst in (("user", "user"), ("password", "password"), ("dbname", "database"),
                      ("passfile", "passfile"), ("target_session_attrs", "target_session_attrs")):
         if parts.get(src):
             kwargs[dst] = parts[src]
     if parts.get("sslmode"):
         kwargs["ssl"] = parts["sslmode"]
-    kwargs["timeout"] = float(parts.get("connect_timeout") or settings.connect_timeout_s)
+    # libpq reads connect_timeout <= 0 as "wait for ever"; the dashboard keeps its own bound then
+    timeout = int(parts.get("connect_timeout") or 0)
+    kwargs["timeout"] = float(timeout if timeout > 0 else settings.connect_timeout_s)
     kwargs["server_settings"] = {
         "application_name": parts.get("application_name") or APPLICATION_NAME,
         "statement_timeout": str(settings.statement_timeout_ms),

@@ -24,6 +24,11 @@ EARLIEST_TS = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MAX_JSON_DEPTH = 20
 MAX_JSON_CHARS = 10_000
 MAX_LINE_CHARS = 1_000_000   # one CSV line; a file without newlines stops here, not at its end
+# The largest magnitude a number may have: beyond any 64-bit counter a PLC reports (1.8e19),
+# far below where the rollups overflow. A finite 1e308 used to pass and be stored, and then
+# every refresh of its day failed ("value out of range: overflow" in the squares of
+# features_5m and the indicators), so derived data stopped there (found by tests/fuzz).
+MAX_ABS_VALUE = 1e20
 
 # ASCII digits only: float() also takes "1_000", "٥" (Arabic-Indic five), "nan" and "inf"
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -60,13 +65,13 @@ def tag_name(value: object) -> str:
 
 
 def decimal(text: str, what: str = "value") -> float:
-    """A finite number written with ASCII digits (blanks around it allowed)."""
+    """A number written with ASCII digits (blanks around it allowed), at most MAX_ABS_VALUE either way."""
     t = text.strip()
     if not _DECIMAL.fullmatch(t):
         raise InputError(f"{what} is not a decimal number: {preview(text)}")
     v = float(t)
-    if v in (float("inf"), float("-inf")):
-        raise InputError(f"{what} is out of range: {preview(text)}")
+    if not abs(v) <= MAX_ABS_VALUE:   # inf too
+        raise InputError(f"{what} is out of range (at most {MAX_ABS_VALUE:g} either way): {preview(text)}")
     return v
 
 
@@ -133,13 +138,45 @@ def json_object(text: str, what: str = "meta") -> dict:
     if _bracket_depth(text) > MAX_JSON_DEPTH:
         raise InputError(f"{what} is nested more than {MAX_JSON_DEPTH} levels deep")
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
     except (json.JSONDecodeError, RecursionError) as exc:
         msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
         raise InputError(f"{what} is not valid JSON ({msg}): {preview(text)}") from None
+    except _NotJson as exc:
+        raise InputError(f"{what} is not valid JSON ({exc}): {preview(text)}") from None
     if not isinstance(value, dict):
         raise InputError(f"{what} must be a JSON object {{...}}: {preview(text)}")
+    if _unstorable(value):
+        raise InputError(f"{what} holds \\u0000 or a lone surrogate, which PostgreSQL cannot store: {preview(text)}")
     return value
+
+
+# What Python's json takes but JSON and PostgreSQL's jsonb do not: NaN, Infinity, 1e999 (read as
+# inf), "\u0000" and lone surrogates. They passed here and failed at the INSERT, a database error
+# without the line number (found by tests/fuzz/test_fuzz_csv.py).
+class _NotJson(ValueError):
+    pass
+
+
+def _no_constant(name: str):
+    raise _NotJson(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    v = float(text)
+    if v in (float("inf"), float("-inf")):
+        raise _NotJson(f"{text[:20]} is out of range")
+    return v
+
+
+def _unstorable(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value)
+    if isinstance(value, list):
+        return any(_unstorable(v) for v in value)
+    if isinstance(value, dict):
+        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
+    return False
 
 
 def bounded_lines(stream, max_chars: int = MAX_LINE_CHARS) -> Iterator[str]:

@@ -26,9 +26,11 @@ def resolve_dsn(dsn: str | None, env_var: str = "TS_DSN", flag: str = "--dsn") -
         raise OpsError(f"no database given: pass --dsn or set {env_var}")
     try:
         conninfo_to_dict(value)
-    except psycopg.ProgrammingError:
+    except (psycopg.ProgrammingError, UnicodeError):
         # libpq's message quotes the offending token, which may be the password
-        # ('invalid percent-encoded token: "PW%zz..."'): say what is wrong, not what it read
+        # ('invalid percent-encoded token: "PW%zz..."'): say what is wrong, not what it read.
+        # UnicodeError: a DSN with bytes that are not UTF-8 (argv and the environment decode
+        # them to lone surrogates, which psycopg cannot encode), found by tests/fuzz/test_fuzz_dsn.py
         raise OpsError(f"invalid DSN in {flag if dsn else env_var}: not a valid PostgreSQL DSN; expected "
                        "postgresql://user:password@host:port/dbname or key=value pairs "
                        "(the value is not shown: it may hold a password)") from None
@@ -42,7 +44,18 @@ def describe(dsn: str) -> str:
     """host:port/dbname as user, for messages (no password)."""
     d = conninfo_to_dict(dsn)
     host = d.get("host") or "localhost"
-    return f"{d.get('user') or os.environ.get('USER', '?')}@{host}:{d.get('port') or 5432}/{d.get('dbname') or '?'}"
+    return printable(f"{d.get('user') or os.environ.get('USER', '?')}@{host}:{d.get('port') or 5432}/"
+                     f"{d.get('dbname') or '?'}")
+
+
+def printable(text: str) -> str:
+    """`text` with control, separator and format characters escaped (\\x85, \\u2028): a user name,
+    host or socket path from a DSN is echoed in one-line messages, where a NEL or an ESC would
+    break the line or drive the terminal (found by tests/fuzz/test_fuzz_dsn.py)."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape", "backslashreplace").decode("ascii")
+                   for ch in text)
 
 
 def with_dbname(dsn: str, dbname: str) -> str:
@@ -50,8 +63,9 @@ def with_dbname(dsn: str, dbname: str) -> str:
 
 
 def first_line(exc: BaseException) -> str:
+    # libpq ends its lines with \n; other line breaks in a message come from what it quotes
     text = str(exc).strip()
-    return text.splitlines()[0] if text else exc.__class__.__name__
+    return printable(text.split("\n")[0].strip()) if text else exc.__class__.__name__
 
 
 # "This role may not do that": 42501 insufficient_privilege (also "must be owner of"),

@@ -108,6 +108,28 @@ def test_uri_and_keyword_dsn_give_the_same_connection(dsn):
     assert kw["server_settings"]["default_transaction_read_only"] == "on"
 
 
+@pytest.mark.parametrize("dsn, expect", [
+    ("host=127.0.0.1 port=abc", "port must be a number 1..65535"),
+    ("host=127.0.0.1 port=99999", "port must be a number 1..65535"),
+    ("host=127.0.0.1,127.0.0.2 port=1,2,3", "3 ports for 2 host(s)"),
+    ("host=127.0.0.1 connect_timeout=soon", "connect_timeout must be a whole number of seconds"),
+    ("host=" + "a" * 64 + " port=5432", "host is not a valid host name"),
+    ("hostaddr=db.example", "hostaddr must be a numeric IP address"),
+    ("host=127.0.0.1, port=5432", "host lists an empty entry"),
+])
+def test_dsn_values_the_pool_cannot_use_are_refused_at_start(dsn, expect):
+    with pytest.raises(ConfigError) as err:
+        load_settings(env_file=None, ts_dsn=dsn + " password=s3cret-pw")
+    assert expect in str(err.value) and "s3cret" not in str(err.value)
+
+
+def test_a_host_list_reaches_asyncpg_as_a_list():
+    kw = connect_kwargs(Settings(_env_file=None, ts_dsn="host=db1.example,db2.example port=5432,5433 "
+                                                       "connect_timeout=0"))
+    assert (kw["host"], kw["port"]) == (["db1.example", "db2.example"], [5432, 5433])
+    assert kw["timeout"] == 5.0   # libpq's 0 is "no limit": the dashboard keeps KSYS_CONNECT_TIMEOUT_S
+
+
 def test_core_modules_do_not_import_reflex():
     code = ("import sys, ksys_app.config, ksys_app.logevents, ksys_app.data, ksys_app.data.repository; "
             "bad = [m for m in sys.modules if m == 'reflex' or m.startswith('reflex.')]; "

@@ -28,12 +28,14 @@ def test_tags_that_are_refused(tag, why):
         inputs.tag_name(tag)
 
 
-@pytest.mark.parametrize("text, value", [("1.5", 1.5), (" -2 ", -2.0), ("1e3", 1000.0), (".5", 0.5), ("+7.", 7.0)])
+@pytest.mark.parametrize("text, value", [("1.5", 1.5), (" -2 ", -2.0), ("1e3", 1000.0), (".5", 0.5), ("+7.", 7.0),
+                                         ("-1e20", -1e20), ("18446744073709551615", 2.0**64)])
 def test_ascii_decimals(text, value):
     assert inputs.decimal(text) == value
 
 
-@pytest.mark.parametrize("text", ["1_000", "٥", "nan", "inf", "-Infinity", "0x10", "1,5", "", "1e999", "١٢"])
+@pytest.mark.parametrize("text", ["1_000", "٥", "nan", "inf", "-Infinity", "0x10", "1,5", "", "1e999", "١٢",
+                                  "1e308", "-1.5e20"])
 def test_what_float_takes_but_a_decimal_is_not(text):
     with pytest.raises(InputError):
         inputs.decimal(text)
@@ -77,3 +79,13 @@ def test_lines_are_bounded_while_streaming():
     with pytest.raises(InputError, match="line 2 is longer than 10"):
         next(lines)
     assert stream.tell() <= 3 + 11   # it read no more than the limit past the good line
+
+
+@pytest.mark.parametrize("text, why", [
+    ('{"a": NaN}', "NaN is not a JSON number"), ('{"a": [1, -Infinity]}', "-Infinity is not a JSON number"),
+    ('{"a": 1e999}', "out of range"), ('{"a": "\\u0000"}', "cannot store"), ('{"\\udfff": 1}', "cannot store"),
+])
+def test_json_that_python_reads_but_jsonb_does_not_store_is_refused(text, why):
+    with pytest.raises(InputError, match=why):
+        inputs.json_object(text)
+    assert inputs.json_object('{"a": "\\ud83d\\ude00", "n": 1e300}') == {"a": "\U0001f600", "n": 1e300}

@@ -276,14 +276,14 @@ class PageState(LiveLoop, rx.State, mixin=True):
         self.retry_attempt = 0
         self.probe_down, self.probe_error, self.probe_code = False, "", ""  # the loop's first probe says again
         lang = await self.get_state(LangState)
-        bad_lang = lang.resolve(self.router.url.query_parameters.get("lang"))
+        bad_lang = lang._resolve(self.router.url.query_parameters.get("lang"))
         self._lang = lang.shown_lang
         await self._resolve_url()
         if bad_lang:
             self.notice = "; ".join(n for n in (self.notice, self._t(
                 "notice.unknown_lang", value=self.router.url.query_parameters.get("lang", "")[:20],
                 shown=self._lang)) if n)
-        yield lang.html_lang_script(self.route)
+        yield lang._html_lang_script(self.route)
         results = await self._reload()
         self._log(self.load_event, results)
         yield self._url_script()

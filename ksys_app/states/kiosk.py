@@ -29,7 +29,7 @@ class KioskState(rx.State):
     async def _lang(self) -> str:
         """The page's language; this runs before the page's own on_load resolves it."""
         lang = await self.get_state(LangState)
-        lang.resolve(self.router.url.query_parameters.get("lang"))
+        lang._resolve(self.router.url.query_parameters.get("lang"))
         return lang.shown_lang
 
     @rx.event

@@ -39,7 +39,11 @@ class LangState(rx.State):
         """What the switch offers: the language not shown."""
         return LANGS[1 - LANGS.index(self.shown_lang)]
 
-    def resolve(self, url_value: str | None) -> bool:
+    # The helpers the page states call are private (underscore): Reflex makes every public
+    # method of a state an event handler any websocket client may call, and resolve() (which
+    # returns a bool, no event) answered every such call with a traceback in the server log
+    # (found by tests/pages/test_fuzz_events.py).
+    def _resolve(self, url_value: str | None) -> bool:
         """Pick the language for a page load; True when ?lang= held an unknown value.
         A valid ?lang= is kept in the cookie, so the browser keeps it."""
         lang, bad = resolve_lang(url_value, self.lang_cookie, get_repository().setting("lang"))
@@ -48,7 +52,7 @@ class LangState(rx.State):
             self.lang_cookie = lang
         return bad
 
-    def html_lang_script(self, route: str = ""):
+    def _html_lang_script(self, route: str = ""):
         """<html lang> follows, for screen readers and the browser's hyphenation, and the
         browser title ("ksys · <page>", compiled in English) takes the page's name in it."""
         script = f"document.documentElement.lang = {json.dumps(self.shown_lang)};"

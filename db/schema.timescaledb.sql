@@ -15,6 +15,66 @@ CREATE SCHEMA public;
 CREATE SCHEMA ksys;
 
 --
+-- Name: alarm_ack(text, text[], text[], text); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.alarm_ack(p_token text, p_tags text[], p_kinds text[], p_note text DEFAULT NULL::text) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+  o ksys.operators := ksys.operator_of(p_token);
+BEGIN
+  PERFORM ksys.operator_check_alarms(p_tags, p_kinds);
+  RETURN ksys.alarm_apply('ack', p_tags, p_kinds, o.name, ksys.operator_check_note(p_note), NULL);
+END$$;
+
+--
+-- Name: alarm_apply(text, text[], text[], text, text, timestamp with time zone); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.alarm_apply(p_action text, p_tags text[], p_kinds text[], p_operator text, p_note text, p_until timestamp with time zone) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  a record;
+  v_at timestamptz := clock_timestamp();
+  v_n integer := 0;
+BEGIN
+  IF p_action NOT IN ('ack', 'shelve', 'unshelve', 'remove', 'restore') THEN
+    RAISE EXCEPTION 'unknown alarm action %', p_action USING ERRCODE = '22023';
+  END IF;
+  IF coalesce(cardinality(p_tags), 0) <> coalesce(cardinality(p_kinds), 0) THEN
+    RAISE EXCEPTION 'tags and limits must pair up' USING ERRCODE = '22023';
+  END IF;
+  IF (p_action = 'shelve') <> (p_until IS NOT NULL) THEN
+    RAISE EXCEPTION 'an end time goes with shelve and only with it' USING ERRCODE = '22023';
+  END IF;
+  IF p_until IS NOT NULL AND p_until <= v_at THEN
+    RAISE EXCEPTION 'a shelve must end in the future' USING ERRCODE = '22023';
+  END IF;
+  IF p_until - v_at > (SELECT shelve_max FROM ksys.alarm_settings) THEN
+    RAISE EXCEPTION 'a shelve may last at most %', (SELECT shelve_max FROM ksys.alarm_settings)
+      USING ERRCODE = '22023';
+  END IF;
+  PERFORM ksys.refresh_alarm_states();  -- act on the state as it is now (expired shelves included)
+  FOR a IN
+    SELECT s.tag_name, s.kind, s.state, s.active
+    FROM ksys.alarm_state s
+    JOIN (SELECT DISTINCT t, k FROM unnest(p_tags, p_kinds) AS x(t, k)) x ON x.t = s.tag_name AND x.k = s.kind
+    ORDER BY s.tag_name, s.kind
+    FOR UPDATE OF s
+  LOOP
+    CONTINUE WHEN NOT EXISTS (SELECT 1 FROM ksys.alarm_next(a.state, a.active, p_action));
+    INSERT INTO ksys.alarm_actions (at, tag_name, kind, action, operator, note, until)
+    VALUES (v_at, a.tag_name, a.kind, p_action, p_operator, nullif(p_note, ''), p_until);
+    PERFORM ksys.alarm_replay(a.tag_name, a.kind, v_at);
+    v_n := v_n + 1;
+  END LOOP;
+  RETURN v_n;
+END$$;
+
+--
 -- Name: alarm_conditions(text, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: ksys; Owner: -
 --
 
@@ -62,6 +122,166 @@ CREATE FUNCTION ksys.alarm_limits(p_tag text) RETURNS TABLE(kind text, threshold
 $$;
 
 --
+-- Name: alarm_mark_dirty(); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.alarm_mark_dirty() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  INSERT INTO ksys.alarm_dirty AS d (tag_name, kind, from_at)
+  SELECT c.tag_name, c.kind, min(c.at) FROM changed c GROUP BY 1, 2
+  ON CONFLICT (tag_name, kind) DO UPDATE SET from_at = least(d.from_at, EXCLUDED.from_at);
+  RETURN NULL;
+END$$;
+
+--
+-- Name: alarm_next(text, boolean, text); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.alarm_next(p_state text, p_active boolean, p_action text) RETURNS TABLE(state text, active boolean)
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  SELECT s, a FROM (SELECT
+    CASE p_action
+      WHEN 'activate' THEN CASE WHEN p_active THEN NULL
+                                WHEN p_state IN ('shelved', 'out_of_service') THEN p_state ELSE 'unack' END
+      WHEN 'clear' THEN CASE WHEN NOT p_active THEN NULL
+                             WHEN p_state = 'unack' THEN 'rtn_unack'
+                             WHEN p_state = 'acked' THEN 'normal' ELSE p_state END
+      WHEN 'ack' THEN CASE p_state WHEN 'unack' THEN 'acked' WHEN 'rtn_unack' THEN 'normal' END
+      WHEN 'shelve' THEN CASE WHEN p_state <> 'out_of_service' THEN 'shelved' END
+      WHEN 'unshelve' THEN CASE WHEN p_state = 'shelved' THEN CASE WHEN p_active THEN 'unack' ELSE 'normal' END END
+      WHEN 'shelve_expired' THEN CASE WHEN p_state = 'shelved' THEN CASE WHEN p_active THEN 'unack' ELSE 'normal' END END
+      WHEN 'remove' THEN CASE WHEN p_state <> 'out_of_service' THEN 'out_of_service' END
+      WHEN 'restore' THEN CASE WHEN p_state = 'out_of_service' THEN CASE WHEN p_active THEN 'unack' ELSE 'normal' END END
+    END AS s,
+    CASE p_action WHEN 'activate' THEN true WHEN 'clear' THEN false ELSE p_active END AS a) t
+  WHERE s IS NOT NULL
+$$;
+
+--
+-- Name: alarm_replay(text, text, timestamp with time zone); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.alarm_replay(p_tag text, p_kind text, p_from timestamp with time zone) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_limit record;
+  prev record;
+  ev record;
+  nx record;
+  s_state text := 'normal';
+  s_active boolean := false;
+  s_value double precision;
+  s_until timestamptz;
+  s_active_since timestamptz;
+  s_state_since timestamptz;
+  s_operator text;
+  s_note text;
+  v_last_at timestamptz;
+  v_seq integer := 0;
+  v_n bigint := 0;
+  e_at timestamptz;
+  e_action text;
+  e_value double precision;
+  e_operator text;
+  e_note text;
+  e_until timestamptz;
+  v_round integer;
+BEGIN
+  SELECT * INTO v_limit FROM ksys.alarm_limits(p_tag) l WHERE l.kind = p_kind;
+  IF NOT FOUND THEN
+    DELETE FROM ksys.alarm_journal j WHERE j.tag_name = p_tag AND j.kind = p_kind;
+    DELETE FROM ksys.alarm_state s WHERE s.tag_name = p_tag AND s.kind = p_kind;
+    RETURN 0;
+  END IF;
+  DELETE FROM ksys.alarm_journal j WHERE j.tag_name = p_tag AND j.kind = p_kind AND j.at >= p_from;
+  SELECT * INTO prev FROM ksys.alarm_journal j WHERE j.tag_name = p_tag AND j.kind = p_kind
+  ORDER BY j.at DESC, j.seq DESC LIMIT 1;
+  IF FOUND THEN
+    s_state := prev.new_state; s_active := prev.active; s_value := prev.value; s_until := prev.shelved_until;
+    s_active_since := prev.active_since; s_state_since := prev.state_since;
+    s_operator := prev.operator; s_note := prev.note;
+    v_last_at := prev.at; v_seq := prev.seq;
+  END IF;
+
+  FOR ev IN
+    SELECT c.at, 0 AS src, 0::bigint AS id, CASE WHEN c.active THEN 'activate' ELSE 'clear' END AS action,
+           c.value, NULL::text AS operator, NULL::text AS note, NULL::timestamptz AS until
+    FROM ksys.alarm_condition_changes c
+    WHERE c.tag_name = p_tag AND c.kind = p_kind AND c.at >= p_from
+    UNION ALL
+    SELECT a.at, 1, a.id, a.action, NULL, a.operator, a.note, a.until
+    FROM ksys.alarm_actions a
+    WHERE a.tag_name = p_tag AND a.kind = p_kind AND a.at >= p_from
+    UNION ALL  -- a sentinel: shelves that ended before now expire
+    SELECT now(), 2, 0, NULL, NULL, NULL, NULL, NULL
+    ORDER BY 1, 2, 3
+  LOOP
+    -- round 0: a shelve that ended before this event expires first; round 1: the event
+    FOR v_round IN 0..1 LOOP
+      IF v_round = 0 THEN
+        CONTINUE WHEN NOT (s_state = 'shelved' AND s_until <= ev.at);
+        e_at := s_until; e_action := 'shelve_expired'; e_value := NULL; e_operator := NULL; e_note := NULL;
+        e_until := NULL;
+      ELSE
+        CONTINUE WHEN ev.action IS NULL;
+        e_at := ev.at; e_action := ev.action; e_value := ev.value; e_operator := ev.operator; e_note := ev.note;
+        e_until := ev.until;
+      END IF;
+      SELECT * INTO nx FROM ksys.alarm_next(s_state, s_active, e_action);
+      CONTINUE WHEN NOT FOUND;
+      IF nx.active AND NOT s_active THEN s_active_since := e_at; END IF;
+      IF NOT nx.active THEN s_active_since := NULL; END IF;
+      IF e_action IN ('activate', 'clear') THEN s_value := e_value; END IF;
+      IF nx.state <> s_state OR s_state_since IS NULL THEN s_state_since := e_at; END IF;
+      s_until := CASE WHEN nx.state = 'shelved' THEN coalesce(e_until, s_until) END;
+      v_seq := CASE WHEN e_at = v_last_at THEN v_seq + 1 ELSE 0 END;
+      v_last_at := e_at;
+      INSERT INTO ksys.alarm_journal (at, tag_name, kind, seq, action, old_state, new_state, active, value, priority,
+                                      operator, note, shelved_until, active_since, state_since)
+      VALUES (e_at, p_tag, p_kind, v_seq, e_action, s_state, nx.state, nx.active, s_value, v_limit.priority,
+              e_operator, e_note, s_until, s_active_since, s_state_since);
+      v_n := v_n + 1;
+      s_state := nx.state; s_active := nx.active; s_operator := e_operator; s_note := e_note;
+    END LOOP;
+  END LOOP;
+
+  INSERT INTO ksys.alarm_state AS s (tag_name, kind, priority, threshold, state, active, value, active_since,
+                                     state_since, shelved_until, operator, note)
+  VALUES (p_tag, p_kind, v_limit.priority, v_limit.threshold, s_state, s_active, s_value, s_active_since,
+          s_state_since, s_until, s_operator, s_note)
+  ON CONFLICT (tag_name, kind) DO UPDATE SET
+    priority = EXCLUDED.priority, threshold = EXCLUDED.threshold, state = EXCLUDED.state, active = EXCLUDED.active,
+    value = EXCLUDED.value, active_since = EXCLUDED.active_since, state_since = EXCLUDED.state_since,
+    shelved_until = EXCLUDED.shelved_until, operator = EXCLUDED.operator, note = EXCLUDED.note;
+  RETURN v_n;
+END$$;
+
+--
+-- Name: alarm_shelve(text, text[], text[], integer, text); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.alarm_shelve(p_token text, p_tags text[], p_kinds text[], p_minutes integer, p_note text DEFAULT NULL::text) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+  o ksys.operators := ksys.operator_of(p_token);
+  v_max interval := (SELECT shelve_max FROM ksys.alarm_settings);
+BEGIN
+  PERFORM ksys.operator_check_alarms(p_tags, p_kinds);
+  IF p_minutes IS NULL OR p_minutes < 1 OR make_interval(mins => p_minutes) > v_max THEN
+    RAISE EXCEPTION 'shelve for 1 minute to % (asked: % minutes)', v_max, coalesce(p_minutes::text, 'none')
+      USING ERRCODE = '22023';
+  END IF;
+  RETURN ksys.alarm_apply('shelve', p_tags, p_kinds, o.name, ksys.operator_check_note(p_note),
+                          clock_timestamp() + make_interval(mins => p_minutes));
+END$$;
+
+--
 -- Name: alarm_toward(double precision, boolean, double precision, double precision, boolean, boolean); Type: FUNCTION; Schema: ksys; Owner: -
 --
 
@@ -76,6 +296,21 @@ CREATE FUNCTION ksys.alarm_toward(p_value double precision, p_active boolean, p_
     ELSE p_value > p_threshold + p_deadband
   END
 $$;
+
+--
+-- Name: alarm_unshelve(text, text[], text[], text); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.alarm_unshelve(p_token text, p_tags text[], p_kinds text[], p_note text DEFAULT NULL::text) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+  o ksys.operators := ksys.operator_of(p_token);
+BEGIN
+  PERFORM ksys.operator_check_alarms(p_tags, p_kinds);
+  RETURN ksys.alarm_apply('unshelve', p_tags, p_kinds, o.name, ksys.operator_check_note(p_note), NULL);
+END$$;
 
 --
 -- Name: alarm_walk(text, text, double precision, double precision, boolean, boolean, interval, interval, boolean, timestamp with time zone, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: ksys; Owner: -
@@ -449,6 +684,182 @@ CREATE FUNCTION ksys.next_reading_minute(p_from timestamp with time zone) RETURN
 $$;
 
 --
+-- Name: operator_begin_login(text, text); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.operator_begin_login(p_name text, p_client text) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+  cfg ksys.alarm_settings;
+  v_client text := ksys.operator_client(p_client);
+  v_until timestamptz;
+BEGIN
+  PERFORM ksys.operator_check_name(p_name);
+  SELECT * INTO cfg FROM ksys.alarm_settings;
+  SELECT max(at) + cfg.login_window INTO v_until FROM (
+    SELECT at FROM ksys.operator_logins
+    WHERE operator = p_name AND NOT ok AND at > clock_timestamp() - cfg.login_window
+    ORDER BY at DESC OFFSET cfg.login_fails_per_name - 1 LIMIT 1) f;
+  IF v_until IS NULL THEN
+    SELECT max(at) + cfg.login_window INTO v_until FROM (
+      SELECT at FROM ksys.operator_logins
+      WHERE client = v_client AND NOT ok AND at > clock_timestamp() - cfg.login_window
+      ORDER BY at DESC OFFSET cfg.login_fails_per_client - 1 LIMIT 1) f;
+  END IF;
+  IF v_until IS NOT NULL THEN
+    RAISE EXCEPTION 'too many failed logins: try again after %', to_char(v_until, 'YYYY-MM-DD HH24:MI:SS TZ')
+      USING ERRCODE = 'KS429';
+  END IF;
+  RETURN (SELECT o.password_hash FROM ksys.operators o WHERE o.name = p_name AND o.enabled);
+END$$;
+
+--
+-- Name: operator_check_alarms(text[], text[]); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.operator_check_alarms(p_tags text[], p_kinds text[]) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+BEGIN
+  IF p_tags IS NULL OR p_kinds IS NULL OR cardinality(p_tags) <> cardinality(p_kinds) OR cardinality(p_tags) = 0 THEN
+    RAISE EXCEPTION 'name the alarms as pairs of tag and limit' USING ERRCODE = '22023';
+  END IF;
+  IF cardinality(p_tags) > 1000 THEN
+    RAISE EXCEPTION 'at most 1000 alarms at once' USING ERRCODE = '22023';
+  END IF;
+END$$;
+
+--
+-- Name: operator_check_name(text); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.operator_check_name(p_name text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    AS $_$
+BEGIN
+  IF p_name IS NULL OR p_name !~ '^[a-z][a-z0-9._-]{0,31}$' THEN
+    RAISE EXCEPTION 'an operator name is 1-32 characters: a lowercase letter, then lowercase letters, digits, ".", "_" or "-"'
+      USING ERRCODE = '22023';
+  END IF;
+END$_$;
+
+--
+-- Name: operator_check_note(text); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.operator_check_note(p_note text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+BEGIN
+  IF length(p_note) > 1000 THEN
+    RAISE EXCEPTION 'a note may be at most 1000 characters (this one has %)', length(p_note) USING ERRCODE = '22023';
+  END IF;
+  IF p_note ~ '[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]' THEN
+    RAISE EXCEPTION 'a note may not hold control characters' USING ERRCODE = '22023';
+  END IF;
+  RETURN nullif(btrim(p_note), '');
+END$$;
+
+--
+-- Name: operator_client(text); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.operator_client(p_client text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  SELECT left(regexp_replace(coalesce(p_client, ''), '[^0-9A-Za-z:.\-\[\]]', '', 'g'), 64)
+$$;
+
+--
+-- Name: operator_finish_login(text, text, boolean); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.operator_finish_login(p_name text, p_client text, p_ok boolean) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+  v_token text;
+  v_ok boolean;
+BEGIN
+  PERFORM ksys.operator_check_name(p_name);
+  v_ok := coalesce(p_ok, false) AND EXISTS (SELECT 1 FROM ksys.operators o WHERE o.name = p_name AND o.enabled);
+  INSERT INTO ksys.operator_logins (operator, client, ok) VALUES (p_name, ksys.operator_client(p_client), v_ok);
+  IF NOT v_ok THEN
+    RETURN NULL;
+  END IF;
+  v_token := replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '');
+  INSERT INTO ksys.operator_sessions (token_sha256, operator, client, expires_at)
+  VALUES (sha256(convert_to(v_token, 'UTF8')), p_name, ksys.operator_client(p_client),
+          now() + (SELECT session_ttl FROM ksys.alarm_settings));
+  RETURN v_token;
+END$$;
+
+--
+-- Name: operator_logout(text); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.operator_logout(p_token text) RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  UPDATE ksys.operator_sessions SET closed_at = now()
+  WHERE token_sha256 = sha256(convert_to(coalesce(p_token, ''), 'UTF8')) AND closed_at IS NULL
+$$;
+
+--
+-- Name: operators; Type: TABLE; Schema: ksys; Owner: -
+--
+
+CREATE TABLE ksys.operators (
+    name text NOT NULL,
+    display_name text NOT NULL,
+    password_hash text NOT NULL,
+    enabled boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    disabled_at timestamp with time zone,
+    CONSTRAINT operators_display_name_check CHECK (((length(display_name) >= 1) AND (length(display_name) <= 64))),
+    CONSTRAINT operators_name_check CHECK ((name ~ '^[a-z][a-z0-9._-]{0,31}$'::text)),
+    CONSTRAINT operators_password_hash_check CHECK ((password_hash ~~ '$argon2%'::text))
+);
+
+--
+-- Name: operator_of(text); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.operator_of(p_token text) RETURNS ksys.operators
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+  o ksys.operators;
+BEGIN
+  SELECT op.* INTO o FROM ksys.operator_sessions s JOIN ksys.operators op ON op.name = s.operator
+  WHERE s.token_sha256 = sha256(convert_to(coalesce(p_token, ''), 'UTF8'))
+    AND s.closed_at IS NULL AND s.expires_at > now() AND op.enabled;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'not logged in (the session ended or expired)' USING ERRCODE = 'KS401';
+  END IF;
+  RETURN o;
+END$$;
+
+--
+-- Name: operator_whoami(text); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.operator_whoami(p_token text) RETURNS TABLE(operator text, display_name text, expires_at timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+  o ksys.operators := ksys.operator_of(p_token);
+BEGIN
+  RETURN QUERY SELECT o.name, o.display_name, s.expires_at FROM ksys.operator_sessions s
+               WHERE s.token_sha256 = sha256(convert_to(p_token, 'UTF8'));
+END$$;
+
+--
 -- Name: pending_pieces(text, timestamp with time zone, interval); Type: FUNCTION; Schema: ksys; Owner: -
 --
 
@@ -573,6 +984,35 @@ BEGIN
   DELETE FROM ksys.alarm_condition_changes c WHERE (c.tag_name, c.kind) NOT IN (SELECT tag_name, kind FROM live);
   WITH live AS (SELECT q.tag_name, lim.kind FROM public.influx_qc_rule q CROSS JOIN LATERAL ksys.alarm_limits(q.tag_name) lim)
   DELETE FROM ksys.alarm_limit_seen s WHERE (s.tag_name, s.kind) NOT IN (SELECT tag_name, kind FROM live);
+  RETURN v_n;
+END$$;
+
+--
+-- Name: refresh_alarm_states(); Type: FUNCTION; Schema: ksys; Owner: -
+--
+
+CREATE FUNCTION ksys.refresh_alarm_states() RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  a record;
+  v_n bigint := 0;
+BEGIN
+  INSERT INTO ksys.alarm_dirty AS d (tag_name, kind, from_at)
+  SELECT s.tag_name, s.kind, s.shelved_until FROM ksys.alarm_state s
+  WHERE s.state = 'shelved' AND s.shelved_until <= now()
+  UNION ALL
+  SELECT q.tag_name, l.kind, '-infinity' FROM public.influx_qc_rule q CROSS JOIN LATERAL ksys.alarm_limits(q.tag_name) l
+  WHERE NOT EXISTS (SELECT 1 FROM ksys.alarm_state s WHERE s.tag_name = q.tag_name AND s.kind = l.kind)
+  UNION ALL
+  SELECT s.tag_name, s.kind, '-infinity' FROM ksys.alarm_state s
+  WHERE NOT EXISTS (SELECT 1 FROM ksys.alarm_limits(s.tag_name) l WHERE l.kind = s.kind)
+  ON CONFLICT (tag_name, kind) DO UPDATE SET from_at = least(d.from_at, EXCLUDED.from_at);
+
+  FOR a IN SELECT * FROM ksys.alarm_dirty ORDER BY tag_name, kind LOOP
+    v_n := v_n + ksys.alarm_replay(a.tag_name, a.kind, a.from_at);
+    DELETE FROM ksys.alarm_dirty d WHERE d.tag_name = a.tag_name AND d.kind = a.kind AND d.from_at = a.from_at;
+  END LOOP;
   RETURN v_n;
 END$$;
 
@@ -811,7 +1251,7 @@ BEGIN
   SELECT min(lo), max(hi) INTO v_lo, v_hi FROM ksys.pending_ranges WHERE consumer = 'alarms';
   v_n := ksys.refresh_alarm_conditions(coalesce(v_lo, 'infinity'), coalesce(v_hi, 'infinity'));
   DELETE FROM ksys.pending_ranges WHERE consumer = 'alarms' AND hi <= coalesce(v_hi, '-infinity');
-  RETURN v_n;
+  RETURN v_n + ksys.refresh_alarm_states();
 END$$;
 
 --
@@ -1086,6 +1526,37 @@ UNION ALL
   GROUP BY (public.time_bucket('01:00:00'::interval, influx_agg_10m.bucket)), influx_agg_10m.tag_name;
 
 --
+-- Name: alarm_actions; Type: TABLE; Schema: ksys; Owner: -
+--
+
+CREATE TABLE ksys.alarm_actions (
+    id bigint NOT NULL,
+    at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    tag_name text NOT NULL,
+    kind text NOT NULL,
+    action text NOT NULL,
+    operator text NOT NULL,
+    note text,
+    until timestamp with time zone,
+    CONSTRAINT alarm_actions_action_check CHECK ((action = ANY (ARRAY['ack'::text, 'shelve'::text, 'unshelve'::text, 'remove'::text, 'restore'::text]))),
+    CONSTRAINT alarm_actions_check CHECK (((action = 'shelve'::text) = (until IS NOT NULL))),
+    CONSTRAINT alarm_actions_note_check CHECK ((length(note) <= 1000))
+);
+
+--
+-- Name: alarm_actions_id_seq; Type: SEQUENCE; Schema: ksys; Owner: -
+--
+
+ALTER TABLE ksys.alarm_actions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ksys.alarm_actions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: alarm_condition_changes; Type: TABLE; Schema: ksys; Owner: -
 --
 
@@ -1099,6 +1570,38 @@ CREATE TABLE ksys.alarm_condition_changes (
 );
 
 --
+-- Name: alarm_dirty; Type: TABLE; Schema: ksys; Owner: -
+--
+
+CREATE TABLE ksys.alarm_dirty (
+    tag_name text NOT NULL,
+    kind text NOT NULL,
+    from_at timestamp with time zone NOT NULL
+);
+
+--
+-- Name: alarm_journal; Type: TABLE; Schema: ksys; Owner: -
+--
+
+CREATE TABLE ksys.alarm_journal (
+    at timestamp with time zone NOT NULL,
+    tag_name text NOT NULL,
+    kind text NOT NULL,
+    seq integer NOT NULL,
+    action text NOT NULL,
+    old_state text NOT NULL,
+    new_state text NOT NULL,
+    active boolean NOT NULL,
+    value double precision,
+    priority text NOT NULL,
+    operator text,
+    note text,
+    shelved_until timestamp with time zone,
+    active_since timestamp with time zone,
+    state_since timestamp with time zone NOT NULL
+);
+
+--
 -- Name: alarm_limit_seen; Type: TABLE; Schema: ksys; Owner: -
 --
 
@@ -1109,6 +1612,41 @@ CREATE TABLE ksys.alarm_limit_seen (
     deadband double precision NOT NULL,
     on_delay interval NOT NULL,
     off_delay interval NOT NULL
+);
+
+--
+-- Name: alarm_settings; Type: TABLE; Schema: ksys; Owner: -
+--
+
+CREATE TABLE ksys.alarm_settings (
+    only_row boolean DEFAULT true NOT NULL,
+    shelve_max interval DEFAULT '12:00:00'::interval NOT NULL,
+    session_ttl interval DEFAULT '12:00:00'::interval NOT NULL,
+    login_window interval DEFAULT '00:15:00'::interval NOT NULL,
+    login_fails_per_name integer DEFAULT 5 NOT NULL,
+    login_fails_per_client integer DEFAULT 20 NOT NULL,
+    CONSTRAINT alarm_settings_only_row_check CHECK (only_row),
+    CONSTRAINT alarm_settings_session_ttl_check CHECK ((session_ttl > '00:00:00'::interval)),
+    CONSTRAINT alarm_settings_shelve_max_check CHECK ((shelve_max > '00:00:00'::interval))
+);
+
+--
+-- Name: alarm_state; Type: TABLE; Schema: ksys; Owner: -
+--
+
+CREATE TABLE ksys.alarm_state (
+    tag_name text NOT NULL,
+    kind text NOT NULL,
+    priority text NOT NULL,
+    threshold double precision NOT NULL,
+    state text NOT NULL,
+    active boolean NOT NULL,
+    value double precision,
+    active_since timestamp with time zone,
+    state_since timestamp with time zone,
+    shelved_until timestamp with time zone,
+    operator text,
+    note text
 );
 
 --
@@ -1176,6 +1714,30 @@ CREATE TABLE ksys.jobs (
 );
 
 --
+-- Name: operator_logins; Type: TABLE; Schema: ksys; Owner: -
+--
+
+CREATE TABLE ksys.operator_logins (
+    at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    operator text NOT NULL,
+    client text NOT NULL,
+    ok boolean NOT NULL
+);
+
+--
+-- Name: operator_sessions; Type: TABLE; Schema: ksys; Owner: -
+--
+
+CREATE TABLE ksys.operator_sessions (
+    token_sha256 bytea NOT NULL,
+    operator text NOT NULL,
+    client text,
+    opened_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    closed_at timestamp with time zone
+);
+
+--
 -- Name: pending_ranges; Type: TABLE; Schema: ksys; Owner: -
 --
 
@@ -1229,6 +1791,45 @@ CREATE TABLE ksys.tag_registry (
     tag_name text NOT NULL,
     first_seen timestamp with time zone DEFAULT now() NOT NULL
 );
+
+--
+-- Name: alarm_journal; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.alarm_journal AS
+ SELECT alarm_journal.at,
+    alarm_journal.tag_name,
+    alarm_journal.kind,
+    alarm_journal.seq,
+    alarm_journal.action,
+    alarm_journal.old_state,
+    alarm_journal.new_state,
+    alarm_journal.active,
+    alarm_journal.value,
+    alarm_journal.priority,
+    alarm_journal.operator,
+    alarm_journal.note,
+    alarm_journal.shelved_until
+   FROM ksys.alarm_journal;
+
+--
+-- Name: alarm_states; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.alarm_states AS
+ SELECT alarm_state.tag_name,
+    alarm_state.kind,
+    alarm_state.priority,
+    alarm_state.threshold,
+    alarm_state.state,
+    alarm_state.active,
+    alarm_state.value,
+    alarm_state.active_since,
+    alarm_state.state_since,
+    alarm_state.shelved_until,
+    alarm_state.operator,
+    alarm_state.note
+   FROM ksys.alarm_state;
 
 --
 -- Name: anomalies; Type: TABLE; Schema: public; Owner: -
@@ -1425,6 +2026,13 @@ CREATE TABLE public.tech_ind_1m_mv (
 );
 
 --
+-- Name: alarm_actions alarm_actions_pkey; Type: CONSTRAINT; Schema: ksys; Owner: -
+--
+
+ALTER TABLE ONLY ksys.alarm_actions
+    ADD CONSTRAINT alarm_actions_pkey PRIMARY KEY (id);
+
+--
 -- Name: alarm_condition_changes alarm_condition_changes_pkey; Type: CONSTRAINT; Schema: ksys; Owner: -
 --
 
@@ -1432,11 +2040,39 @@ ALTER TABLE ONLY ksys.alarm_condition_changes
     ADD CONSTRAINT alarm_condition_changes_pkey PRIMARY KEY (tag_name, kind, at);
 
 --
+-- Name: alarm_dirty alarm_dirty_pkey; Type: CONSTRAINT; Schema: ksys; Owner: -
+--
+
+ALTER TABLE ONLY ksys.alarm_dirty
+    ADD CONSTRAINT alarm_dirty_pkey PRIMARY KEY (tag_name, kind);
+
+--
+-- Name: alarm_journal alarm_journal_pkey; Type: CONSTRAINT; Schema: ksys; Owner: -
+--
+
+ALTER TABLE ONLY ksys.alarm_journal
+    ADD CONSTRAINT alarm_journal_pkey PRIMARY KEY (tag_name, kind, at, seq);
+
+--
 -- Name: alarm_limit_seen alarm_limit_seen_pkey; Type: CONSTRAINT; Schema: ksys; Owner: -
 --
 
 ALTER TABLE ONLY ksys.alarm_limit_seen
     ADD CONSTRAINT alarm_limit_seen_pkey PRIMARY KEY (tag_name, kind);
+
+--
+-- Name: alarm_settings alarm_settings_pkey; Type: CONSTRAINT; Schema: ksys; Owner: -
+--
+
+ALTER TABLE ONLY ksys.alarm_settings
+    ADD CONSTRAINT alarm_settings_pkey PRIMARY KEY (only_row);
+
+--
+-- Name: alarm_state alarm_state_pkey; Type: CONSTRAINT; Schema: ksys; Owner: -
+--
+
+ALTER TABLE ONLY ksys.alarm_state
+    ADD CONSTRAINT alarm_state_pkey PRIMARY KEY (tag_name, kind);
 
 --
 -- Name: change_consumers change_consumers_pkey; Type: CONSTRAINT; Schema: ksys; Owner: -
@@ -1451,6 +2087,20 @@ ALTER TABLE ONLY ksys.change_consumers
 
 ALTER TABLE ONLY ksys.jobs
     ADD CONSTRAINT jobs_pkey PRIMARY KEY (job_name);
+
+--
+-- Name: operator_sessions operator_sessions_pkey; Type: CONSTRAINT; Schema: ksys; Owner: -
+--
+
+ALTER TABLE ONLY ksys.operator_sessions
+    ADD CONSTRAINT operator_sessions_pkey PRIMARY KEY (token_sha256);
+
+--
+-- Name: operators operators_pkey; Type: CONSTRAINT; Schema: ksys; Owner: -
+--
+
+ALTER TABLE ONLY ksys.operators
+    ADD CONSTRAINT operators_pkey PRIMARY KEY (name);
 
 --
 -- Name: rollup_def rollup_def_pkey; Type: CONSTRAINT; Schema: ksys; Owner: -
@@ -1523,6 +2173,30 @@ ALTER TABLE ONLY public.tech_ind_1m_mv
     ADD CONSTRAINT tech_ind_1m_mv_pkey PRIMARY KEY (tag_name, bucket);
 
 --
+-- Name: alarm_actions_alarm_at; Type: INDEX; Schema: ksys; Owner: -
+--
+
+CREATE INDEX alarm_actions_alarm_at ON ksys.alarm_actions USING btree (tag_name, kind, at);
+
+--
+-- Name: alarm_journal_at; Type: INDEX; Schema: ksys; Owner: -
+--
+
+CREATE INDEX alarm_journal_at ON ksys.alarm_journal USING btree (at DESC);
+
+--
+-- Name: operator_logins_client_at; Type: INDEX; Schema: ksys; Owner: -
+--
+
+CREATE INDEX operator_logins_client_at ON ksys.operator_logins USING btree (client, at);
+
+--
+-- Name: operator_logins_operator_at; Type: INDEX; Schema: ksys; Owner: -
+--
+
+CREATE INDEX operator_logins_operator_at ON ksys.operator_logins USING btree (operator, at);
+
+--
 -- Name: pending_ranges_consumer; Type: INDEX; Schema: ksys; Owner: -
 --
 
@@ -1565,6 +2239,18 @@ CREATE INDEX predictions_ts_idx ON public.predictions USING btree (ts DESC);
 CREATE INDEX tech_ind_1m_mv_bucket_idx ON public.tech_ind_1m_mv USING btree (bucket);
 
 --
+-- Name: alarm_condition_changes alarm_conditions_deleted; Type: TRIGGER; Schema: ksys; Owner: -
+--
+
+CREATE TRIGGER alarm_conditions_deleted AFTER DELETE ON ksys.alarm_condition_changes REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION ksys.alarm_mark_dirty();
+
+--
+-- Name: alarm_condition_changes alarm_conditions_inserted; Type: TRIGGER; Schema: ksys; Owner: -
+--
+
+CREATE TRIGGER alarm_conditions_inserted AFTER INSERT ON ksys.alarm_condition_changes REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION ksys.alarm_mark_dirty();
+
+--
 -- Name: influx_hist influx_hist_changes_del; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -1589,6 +2275,13 @@ CREATE TRIGGER influx_hist_changes_trunc AFTER TRUNCATE ON public.influx_hist FO
 CREATE TRIGGER influx_hist_changes_upd AFTER UPDATE ON public.influx_hist REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ksys.log_hist_changes();
 
 --
+-- Name: operator_sessions operator_sessions_operator_fkey; Type: FK CONSTRAINT; Schema: ksys; Owner: -
+--
+
+ALTER TABLE ONLY ksys.operator_sessions
+    ADD CONSTRAINT operator_sessions_operator_fkey FOREIGN KEY (operator) REFERENCES ksys.operators(name);
+
+--
 -- Name: pending_ranges pending_ranges_consumer_fkey; Type: FK CONSTRAINT; Schema: ksys; Owner: -
 --
 
@@ -1604,6 +2297,25 @@ GRANT USAGE ON SCHEMA public TO eco_writer;
 GRANT USAGE ON SCHEMA public TO eco_ext;
 
 --
+-- Name: SCHEMA ksys; Type: ACL; Schema: -; Owner: -
+--
+
+GRANT USAGE ON SCHEMA ksys TO eco_operator;
+
+--
+-- Name: FUNCTION alarm_ack(p_token text, p_tags text[], p_kinds text[], p_note text); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.alarm_ack(p_token text, p_tags text[], p_kinds text[], p_note text) FROM PUBLIC;
+GRANT ALL ON FUNCTION ksys.alarm_ack(p_token text, p_tags text[], p_kinds text[], p_note text) TO eco_operator;
+
+--
+-- Name: FUNCTION alarm_apply(p_action text, p_tags text[], p_kinds text[], p_operator text, p_note text, p_until timestamp with time zone); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.alarm_apply(p_action text, p_tags text[], p_kinds text[], p_operator text, p_note text, p_until timestamp with time zone) FROM PUBLIC;
+
+--
 -- Name: FUNCTION alarm_conditions(p_tag text, p_from timestamp with time zone, p_to timestamp with time zone); Type: ACL; Schema: ksys; Owner: -
 --
 
@@ -1616,10 +2328,42 @@ REVOKE ALL ON FUNCTION ksys.alarm_conditions(p_tag text, p_from timestamp with t
 REVOKE ALL ON FUNCTION ksys.alarm_limits(p_tag text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION alarm_mark_dirty(); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.alarm_mark_dirty() FROM PUBLIC;
+
+--
+-- Name: FUNCTION alarm_next(p_state text, p_active boolean, p_action text); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.alarm_next(p_state text, p_active boolean, p_action text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION alarm_replay(p_tag text, p_kind text, p_from timestamp with time zone); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.alarm_replay(p_tag text, p_kind text, p_from timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION alarm_shelve(p_token text, p_tags text[], p_kinds text[], p_minutes integer, p_note text); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.alarm_shelve(p_token text, p_tags text[], p_kinds text[], p_minutes integer, p_note text) FROM PUBLIC;
+GRANT ALL ON FUNCTION ksys.alarm_shelve(p_token text, p_tags text[], p_kinds text[], p_minutes integer, p_note text) TO eco_operator;
+
+--
 -- Name: FUNCTION alarm_toward(p_value double precision, p_active boolean, p_threshold double precision, p_deadband double precision, p_high boolean, p_inclusive boolean); Type: ACL; Schema: ksys; Owner: -
 --
 
 REVOKE ALL ON FUNCTION ksys.alarm_toward(p_value double precision, p_active boolean, p_threshold double precision, p_deadband double precision, p_high boolean, p_inclusive boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION alarm_unshelve(p_token text, p_tags text[], p_kinds text[], p_note text); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.alarm_unshelve(p_token text, p_tags text[], p_kinds text[], p_note text) FROM PUBLIC;
+GRANT ALL ON FUNCTION ksys.alarm_unshelve(p_token text, p_tags text[], p_kinds text[], p_note text) TO eco_operator;
 
 --
 -- Name: FUNCTION alarm_walk(p_tag text, p_kind text, p_threshold double precision, p_deadband double precision, p_high boolean, p_inclusive boolean, p_on interval, p_off interval, p_active boolean, p_after timestamp with time zone, p_to timestamp with time zone, p_converge_from timestamp with time zone); Type: ACL; Schema: ksys; Owner: -
@@ -1706,6 +2450,64 @@ REVOKE ALL ON FUNCTION ksys.mark_done(p_consumer text, p_lo timestamp with time 
 REVOKE ALL ON FUNCTION ksys.next_reading_minute(p_from timestamp with time zone) FROM PUBLIC;
 
 --
+-- Name: FUNCTION operator_begin_login(p_name text, p_client text); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.operator_begin_login(p_name text, p_client text) FROM PUBLIC;
+GRANT ALL ON FUNCTION ksys.operator_begin_login(p_name text, p_client text) TO eco_operator;
+
+--
+-- Name: FUNCTION operator_check_alarms(p_tags text[], p_kinds text[]); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.operator_check_alarms(p_tags text[], p_kinds text[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION operator_check_name(p_name text); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.operator_check_name(p_name text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION operator_check_note(p_note text); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.operator_check_note(p_note text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION operator_client(p_client text); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.operator_client(p_client text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION operator_finish_login(p_name text, p_client text, p_ok boolean); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.operator_finish_login(p_name text, p_client text, p_ok boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION ksys.operator_finish_login(p_name text, p_client text, p_ok boolean) TO eco_operator;
+
+--
+-- Name: FUNCTION operator_logout(p_token text); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.operator_logout(p_token text) FROM PUBLIC;
+GRANT ALL ON FUNCTION ksys.operator_logout(p_token text) TO eco_operator;
+
+--
+-- Name: FUNCTION operator_of(p_token text); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.operator_of(p_token text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION operator_whoami(p_token text); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.operator_whoami(p_token text) FROM PUBLIC;
+GRANT ALL ON FUNCTION ksys.operator_whoami(p_token text) TO eco_operator;
+
+--
 -- Name: FUNCTION pending_pieces(p_consumer text, p_bound timestamp with time zone, p_budget interval); Type: ACL; Schema: ksys; Owner: -
 --
 
@@ -1722,6 +2524,12 @@ REVOKE ALL ON FUNCTION ksys.process_pending(p_consumer text, p_budget interval) 
 --
 
 REVOKE ALL ON FUNCTION ksys.refresh_alarm_conditions(p_lo timestamp with time zone, p_hi timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION refresh_alarm_states(); Type: ACL; Schema: ksys; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ksys.refresh_alarm_states() FROM PUBLIC;
 
 --
 -- Name: FUNCTION refresh_rollup(p_job text, p_from timestamp with time zone, p_to timestamp with time zone); Type: ACL; Schema: ksys; Owner: -
@@ -1834,6 +2642,18 @@ GRANT SELECT ON TABLE public.influx_agg_10m TO eco_ext;
 
 GRANT SELECT ON TABLE public.influx_agg_1h TO eco_ro;
 GRANT SELECT ON TABLE public.influx_agg_1h TO eco_ext;
+
+--
+-- Name: TABLE alarm_journal; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.alarm_journal TO eco_ro;
+
+--
+-- Name: TABLE alarm_states; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.alarm_states TO eco_ro;
 
 --
 -- Name: TABLE anomalies; Type: ACL; Schema: public; Owner: -

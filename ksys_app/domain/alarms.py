@@ -266,3 +266,66 @@ def replay(events: Sequence[tuple[Action, datetime | None]], start: Alarm = NEW_
         alarm = transition(alarm, action, until=until)
         states.append(alarm)
     return states
+
+
+# ---------------------------------------------------------------------------- journal
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorAction:
+    at: datetime
+    action: Action
+    operator: str
+    until: datetime | None = None  # the end of a shelve
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JournalRow:
+    at: datetime
+    action: Action
+    old: AlarmState
+    new: AlarmState
+    active: bool
+    value: float | None  # of the last condition change
+    operator: str | None
+    shelved_until: datetime | None
+
+
+def journal(conditions: Iterable[ConditionChange], actions: Iterable[OperatorAction], now: datetime,
+            start: Alarm = NEW_ALARM) -> list[JournalRow]:
+    """One alarm's transitions from its condition changes and what people did, in time
+    order (at equal times a condition change first, then actions in the order given),
+    with a shelve expiring at its end time once that has passed (before `now`). Actions
+    the state refuses at their time are skipped: a late reading can take away what an
+    acknowledgement acknowledged. The rule the database's alarm_replay follows."""
+    events: list[tuple[datetime, int, int, Action, float | None, OperatorAction | None]] = []
+    for c in conditions:
+        events.append((c.at, 0, 0, Action.ACTIVATE if c.active else Action.CLEAR, c.value, None))
+    for i, a in enumerate(actions):
+        events.append((a.at, 1, i, a.action, None, a))
+    events.sort(key=lambda e: (e[0], e[1], e[2]))
+    rows: list[JournalRow] = []
+    alarm, value = start, None
+
+    def apply(at: datetime, action: Action, until: datetime | None, operator: str | None) -> None:
+        nonlocal alarm
+        try:
+            after = transition(alarm, action, until=until)
+        except TransitionRefused:
+            return
+        rows.append(JournalRow(at, action, alarm.state, after.state, after.active, value, operator,
+                               after.shelved_until if after.state is AlarmState.SHELVED else None))
+        alarm = after
+
+    for at, _src, _i, action, v, who in [*events, (now, 2, 0, None, None, None)]:
+        if alarm.state is AlarmState.SHELVED and alarm.shelved_until is not None and alarm.shelved_until <= at:
+            apply(alarm.shelved_until, Action.SHELVE_EXPIRED, None, None)
+        if action is None:
+            continue
+        if action in (Action.ACTIVATE, Action.CLEAR):
+            if (action is Action.ACTIVATE) == alarm.active:
+                continue  # no change of the condition (cannot happen on a consistent history)
+            value = v
+        apply(at, action, who.until if who else None, who.operator if who else None)
+    return rows

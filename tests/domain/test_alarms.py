@@ -11,12 +11,15 @@ from ksys_app.domain.alarms import (
     Action,
     Alarm,
     AlarmState,
+    ConditionChange,
     Limit,
     LimitKind,
+    OperatorAction,
     Priority,
     TransitionRefused,
     allowed_actions,
     condition_changes,
+    journal,
     limits_of,
     replay,
     transition,
@@ -220,3 +223,47 @@ def test_every_state_and_action_pair_is_decided():
                     assert after.active, (alarm, action)
                 if after.state in (AlarmState.NORMAL, AlarmState.RTN_UNACK):
                     assert not after.active, (alarm, action)
+
+
+# ---------------------------------------------------------------------------- journal
+
+T = datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)
+
+
+def _at(minutes: float) -> datetime:
+    return T + timedelta(minutes=minutes)
+
+
+def _rows(rows) -> list[tuple]:
+    return [(r.action.value, r.old.value, r.new.value, r.active, r.operator) for r in rows]
+
+
+def test_the_journal_of_an_unacknowledged_return_and_a_late_acknowledgement():
+    conditions = [ConditionChange(_at(0), True, 12.0), ConditionChange(_at(5), False, 8.0)]
+    actions = [OperatorAction(_at(9), Action.ACK, "kim")]
+    assert _rows(journal(conditions, actions, now=_at(60))) == [
+        ("activate", "normal", "unack", True, None),
+        ("clear", "unack", "rtn_unack", False, None),
+        ("ack", "rtn_unack", "normal", False, "kim"),
+    ]
+
+
+def test_a_shelve_expires_at_its_end_and_announces_a_still_active_alarm():
+    conditions = [ConditionChange(_at(0), True, 12.0)]
+    actions = [OperatorAction(_at(1), Action.SHELVE, "kim", until=_at(31))]
+    rows = journal(conditions, actions, now=_at(60))
+    assert _rows(rows)[-1] == ("shelve_expired", "shelved", "unack", True, None)
+    assert rows[-1].at == _at(31)
+    # before its end the shelve holds
+    assert _rows(journal(conditions, actions, now=_at(30)))[-1] == ("shelve", "unack", "shelved", True, "kim")
+
+
+def test_an_action_a_late_reading_took_away_is_skipped():
+    """Kim acknowledged at 9 min; a late reading shows the alarm cleared at 4 min and the
+    acknowledgement then applies to the return to normal instead."""
+    actions = [OperatorAction(_at(9), Action.ACK, "kim"), OperatorAction(_at(10), Action.ACK, "lee")]
+    before = journal([ConditionChange(_at(0), True, 12.0)], actions, now=_at(60))
+    assert _rows(before)[-1] == ("ack", "unack", "acked", True, "kim")  # lee's second ack refused
+    after = journal([ConditionChange(_at(0), True, 12.0), ConditionChange(_at(4), False, 8.0)], actions, now=_at(60))
+    assert _rows(after)[-1] == ("ack", "rtn_unack", "normal", False, "kim")
+    assert len(after) == 3

@@ -1,5 +1,5 @@
 """Every write an app role might try, against every relation and schema of a migrated
-database: each is refused unless the role's grants (migrations 0005, 0006, 0015) allow
+database: each is refused unless the role's grants (migrations 0005, 0006, 0015, 0020) allow
 it, and afterwards no row, large object, role or role setting has changed.
 
 The statements are generated from the catalog, not listed by hand, so a relation a
@@ -18,6 +18,7 @@ MAY_WRITE = {
     "eco_ro": {},
     "eco_ext": {},
     "eco_writer": {f"public.{t}": {"INSERT", "UPDATE"} for t in ("influx_hist", "predictions", "anomalies")},
+    "eco_operator": {},  # writes only through the alarm functions (tests/schema/test_operators.py)
 }
 
 # How PostgreSQL refuses a write the role has no right to: no privilege; a relation kind
@@ -57,21 +58,26 @@ ROLE_STATEMENTS = [
     "SELECT ksys.tick()",
     "CALL ksys.run_tick()",
     "SELECT ksys.collect_changes()",
+    "SELECT ksys.alarm_apply('ack', ARRAY['T'], ARRAY['crit_high'], 'probe', NULL, NULL)",
+    "SELECT ksys.alarm_replay('T', 'crit_high', '-infinity')",
+    "SELECT ksys.operator_of('x')",
 ]
 # Advisory locks are not a write; PostgreSQL grants them to every role (0015's note).
 # eco_writer keeps TEMPORARY (0015): an ingest may stage rows in a temp table.
 _TEMP = {"CREATE TEMP TABLE probe_t (x int)", "CREATE FUNCTION pg_temp.probe_f() RETURNS int LANGUAGE sql AS 'SELECT 1'",
          "CREATE VIEW pg_temp.probe_v AS SELECT 1"}
 ALLOWED_ROLE_STATEMENTS = {"eco_ro": {"SELECT pg_advisory_lock(4242)"}, "eco_ext": {"SELECT pg_advisory_lock(4242)"},
-                           "eco_writer": {"SELECT pg_advisory_lock(4242)", *_TEMP}}
+                           "eco_writer": {"SELECT pg_advisory_lock(4242)", *_TEMP},
+                           "eco_operator": {"SELECT pg_advisory_lock(4242)"}}
 
 
 def _relations(conn: psycopg.Connection) -> list[tuple[str, str, str, str]]:
-    """(schema, name, kind, first column) of every table, view, matview and foreign table."""
+    """(schema, name, kind, first column an UPDATE may set) of every table, view, matview and
+    foreign table (an identity column refuses `SET id = id` before any privilege check)."""
     return conn.execute(
         """SELECT n.nspname, c.relname, c.relkind,
                   (SELECT attname FROM pg_attribute WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped
-                   ORDER BY attnum LIMIT 1)
+                     AND attidentity <> 'a' ORDER BY attnum LIMIT 1)
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
            WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
              AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'

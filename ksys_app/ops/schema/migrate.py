@@ -180,12 +180,17 @@ def _record(conn: psycopg.Connection, m: Migration, engine: str, started: float)
     )
 
 
+# role -> the variable `ksys migrate` takes its password from
+ROLE_PASSWORD_VARS = {"eco_ro": "KSYS_APP_ROLE_PASSWORD", "eco_operator": "KSYS_OPERATOR_ROLE_PASSWORD"}
+
+
 def _set_app_password(conn: psycopg.Connection, out: Out) -> None:
-    """Deployments pass the app role's password in the environment, never in a file."""
-    password = os.environ.get("KSYS_APP_ROLE_PASSWORD")
-    if password:
-        conn.execute(sql.SQL("ALTER ROLE eco_ro PASSWORD {}").format(sql.Literal(password)))
-        out("eco_ro: password set from KSYS_APP_ROLE_PASSWORD")
+    """Deployments pass the app roles' passwords in the environment, never in a file."""
+    for role, var in ROLE_PASSWORD_VARS.items():
+        password = os.environ.get(var)
+        if password:
+            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
+            out(f"{role}: password set from {var}")
 
 
 def lock_timeout_s() -> float:
@@ -225,9 +230,10 @@ def _take_lock(conn: psycopg.Connection, out: Out) -> None:
 def migrate(dsn: str, engine: str | None = None, out: Out = print,
             directory: Path | None = None) -> MigrateResult:
     directory = directory or migrations_dir()
-    problem = placeholder_problem(os.environ.get("KSYS_APP_ROLE_PASSWORD"), "KSYS_APP_ROLE_PASSWORD")
-    if problem:
-        raise OpsError(problem)   # before anything is applied
+    for var in ROLE_PASSWORD_VARS.values():
+        problem = placeholder_problem(os.environ.get(var), var)
+        if problem:
+            raise OpsError(problem)   # before anything is applied
     with connect(dsn) as conn:
         info = probe(conn)
         if info.version_num < MIN_SERVER_VERSION:

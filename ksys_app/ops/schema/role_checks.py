@@ -16,6 +16,8 @@ import psycopg
 from ksys_app.ops.schema.checks import FAIL, OK, Check, Checks
 
 READ_ONLY_ROLES = ("eco_ro", "eco_ext")
+# roles that write nothing themselves: eco_operator acts through SECURITY DEFINER functions only
+NO_WRITE_ROLES = READ_ONLY_ROLES + ("eco_operator",)
 # role -> (settings, connection limit) as the migrations leave them
 EXPECTED = {
     "eco_ro": ({"default_transaction_read_only": "on", "statement_timeout": "10s",
@@ -23,7 +25,11 @@ EXPECTED = {
     "eco_ext": ({"default_transaction_read_only": "on", "statement_timeout": "30s",
                  "idle_in_transaction_session_timeout": "60s"}, 16),
     "eco_writer": ({"statement_timeout": "5min", "idle_in_transaction_session_timeout": "5min"}, 32),
+    "eco_operator": ({"statement_timeout": "5s", "idle_in_transaction_session_timeout": "60s"}, 16),
 }
+# the functions of schema ksys eco_operator may call (migration 0020), by name
+OPERATOR_FUNCTIONS = frozenset({"operator_begin_login", "operator_finish_login", "operator_whoami", "operator_logout",
+                                "alarm_ack", "alarm_shelve", "alarm_unshelve"})
 SHOW = 3  # relations named in a failing check
 
 
@@ -67,6 +73,15 @@ def _other_rights(conn: psycopg.Connection, role: str) -> list[tuple[str, str]]:
     return found
 
 
+def _extra_functions(conn: psycopg.Connection, role: str) -> list[str]:
+    """ksys functions the role may execute beyond OPERATOR_FUNCTIONS (a grant to PUBLIC counts)."""
+    rows = conn.execute(
+        """SELECT p.proname, p.oid::regprocedure::text FROM pg_proc p
+           WHERE p.pronamespace = 'ksys'::regnamespace AND has_function_privilege(%s, p.oid, 'EXECUTE')
+           ORDER BY 2""", (role,)).fetchall()
+    return [signature for name, signature in rows if name not in OPERATOR_FUNCTIONS]
+
+
 def _settings(conn: psycopg.Connection, role: str) -> tuple[dict[str, str], int] | None:
     row = conn.execute(
         """SELECT r.rolconnlimit,
@@ -100,7 +115,13 @@ def check_app_roles(conn: psycopg.Connection, out: Checks) -> None:
             out.append(Check(f"app role {role}", FAIL, "missing", "ksys migrate --dsn <admin DSN>"))
             continue
         problems, fixes = _settings_drift(role, found)
-        if role in READ_ONLY_ROLES:
+        if role == "eco_operator":
+            extra = _extra_functions(conn, role)
+            if extra:
+                problems.append(f"may call {len(extra)} other ksys function(s): {', '.join(extra[:SHOW])}"
+                                + (" …" if len(extra) > SHOW else ""))
+                fixes.append(f"REVOKE EXECUTE ON FUNCTION {', '.join(extra[:SHOW])} FROM PUBLIC, {role}")
+        if role in NO_WRITE_ROLES:
             writable = _writable_relations(conn, role)
             if writable:
                 problems.append(f"may write {len(writable)} relation(s): {', '.join(writable[:SHOW])}"
@@ -114,4 +135,5 @@ def check_app_roles(conn: psycopg.Connection, out: Checks) -> None:
             out.append(Check(f"app role {role}", FAIL, "; ".join(problems), "; ".join(fixes)))
         else:
             out.append(Check(f"app role {role}", OK, "read-only, limits as set" if role in READ_ONLY_ROLES
+                             else "alarm functions only, limits as set" if role == "eco_operator"
                              else "limits as set"))

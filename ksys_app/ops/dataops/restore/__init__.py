@@ -80,7 +80,8 @@ EXIT_RESTART_NEEDED = 3
 EXIT_JOBS_FAILED = 1
 
 # Role migrations re-run after the restore: pg_restore --no-acl drops every GRANT.
-GRANT_MIGRATIONS = ("0005_roles.sql", "0006_external_reader.sql", "0015_app_role_hardening.sql")
+GRANT_MIGRATIONS = ("0005_roles.sql", "0006_external_reader.sql", "0015_app_role_hardening.sql",
+                    "0020_operator_role.sql")
 RETENTION = timedelta(days=365)   # migrations 0002: raw data is kept 365 days
 
 
@@ -107,7 +108,9 @@ def _reapply_grants(conn: psycopg.Connection, engine: str) -> list[str]:
         if m.path.name in GRANT_MIGRATIONS and m.version in applied:
             conn.execute(m.sql)
             done.append(m.path.name)
-    conn.execute("REVOKE ALL ON ALL FUNCTIONS IN SCHEMA ksys FROM PUBLIC")
+    # ROUTINES, not FUNCTIONS: the procedures too (ksys.run_tick was executable by PUBLIC
+    # after a restore, found by doctor's check of eco_operator's functions)
+    conn.execute("REVOKE ALL ON ALL ROUTINES IN SCHEMA ksys FROM PUBLIC")
     return done
 
 

@@ -217,7 +217,7 @@ class RelationResult:
     examples: list[str] = field(default_factory=list)
 
 
-def _parse_time(text: str, flag: str) -> datetime:
+def parse_time(text: str, flag: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
@@ -231,8 +231,8 @@ def _parse_time(text: str, flag: str) -> datetime:
 
 
 def resolve_span(since: str | None, until: str | None, now: datetime) -> tuple[datetime, datetime]:
-    end = _parse_time(until, "--until") if until else now
-    start = _parse_time(since, "--since") if since else end - timedelta(days=DEFAULT_DAYS)
+    end = parse_time(until, "--until") if until else now
+    start = parse_time(since, "--since") if since else end - timedelta(days=DEFAULT_DAYS)
     if start >= end:
         raise OpsError(f"--since ({start.isoformat()}) must be before --until ({end.isoformat()})")
     return start, end

@@ -17,7 +17,7 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import contracts, dataset, pages, report
+from bench import alarms, contracts, dataset, pages, report
 from bench.common import Stopwatch, loadavg, log, machine_facts
 
 DEFAULTS = {"tags": 20, "days": 90.0, "interval": 10}
@@ -92,6 +92,12 @@ def main(argv: list[str] | None = None) -> int:
         result["jobs"] = dataset.measure_jobs(bench, args.quick)
         log(f"first tick {result['jobs']['first_tick_after_load']['s']} s, minute tick p50 "
             f"{result['jobs']['minute_tick']['p50']} ms")
+
+        log("alarms (first evaluation, minute tick, late readings, acknowledge all)")
+        result["alarms"] = alarms.measure_alarms(bench, args.quick)
+        al = result["alarms"]
+        log(f"  {al['limits']} alarms: first evaluation {al['first_evaluation_s']} s, minute tick p50 "
+            f"{al['minute_tick']['p50']} ms p95 {al['minute_tick']['p95']} ms, late readings {al['late_readings_1day_ms']} ms")
 
         result["top_ups"] = [dataset.top_up(bench, ds)]
         log(f"topped up to now: {result['top_ups'][-1]}")

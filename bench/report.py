@@ -180,6 +180,21 @@ def tables(r: dict) -> str:
             sz = rf.get("sizes", {})
             lines.append(f"| database size | {sz.get('database_mb')} MB (influx_hist {sz.get('influx_hist_total_mb')} MB) |")
 
+    # --- alarms
+    al = r.get("alarms") or {}
+    if al:
+        lines += ["", "Alarm evaluation (the `alarms` job: conditions, states, journal):", "", "| step | figure |", "|---|---|",
+                  f"| alarms (tag x limit) | {al.get('limits')} |",
+                  f"| first evaluation of the whole span (after migrating, or every rule edited) | "
+                  f"{al.get('first_evaluation_s')} s ({al.get('condition_changes')} condition changes, "
+                  f"{al.get('journal_rows')} journal rows) |",
+                  f"| tick with one new minute for every tag, p50 / p95 | {_get(al, 'minute_tick', 'p50')} / "
+                  f"{_get(al, 'minute_tick', 'p95')} ms |",
+                  f"| tick with nothing new, p50 | {_get(al, 'idle_tick', 'p50')} ms |",
+                  f"| tick after one reading a day late for every tag | {al.get('late_readings_1day_ms')} ms |",
+                  f"| acknowledge every active alarm at once | {_get(al, 'acknowledge_all', 'alarms')} alarms, "
+                  f"{_get(al, 'acknowledge_all', 'ms')} ms |"]
+
     # --- jobs
     j = r.get("jobs") or {}
     if j:

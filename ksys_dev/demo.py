@@ -318,6 +318,31 @@ def _check_page(port: int, expected_tags: int) -> int:
     return tiles
 
 
+DEMO_OPERATOR = "demo"
+
+
+def ensure_demo_operator(admin: str, data: Path) -> tuple[str, str]:
+    """The demo's one operator and its password, kept in the data folder (mode 600) so a
+    second run logs in with the same one; made anew if the file was lost."""
+    import secrets
+
+    from ksys_app.ops.alarmops import operators
+
+    saved = data / "demo-operator.txt"
+    password = saved.read_text().strip() if saved.exists() else ""
+    names = {row.name for row in operators.listing(admin)}
+    if DEMO_OPERATOR in names and password:
+        return DEMO_OPERATOR, password
+    password = secrets.token_urlsafe(9)
+    if DEMO_OPERATOR in names:
+        operators.set_password(admin, DEMO_OPERATOR, password)
+    else:
+        operators.add(admin, DEMO_OPERATOR, "Demo operator", password)
+    saved.write_text(password + "\n")
+    saved.chmod(0o600)
+    return DEMO_OPERATOR, password
+
+
 def run_demo() -> int:
     data = frontend.data_dir()
     port = int(os.environ.get("KSYS_PORT", "3000"))
@@ -347,7 +372,10 @@ def run_demo() -> int:
             procs.append(_start(_ksys("simulate", "--dsn", admin, "--follow"), logs / "simulator.log"))
             if result.scheduler == "worker":
                 procs.append(_start(_ksys("worker", "--dsn", admin), logs / "worker.log"))
-            app_env = dict(os.environ, TS_DSN=cluster.dsn(user="eco_ro"))
+            operator, password = ensure_demo_operator(admin, data)
+            # the pages read as eco_ro and act for logged-in operators as eco_operator
+            app_env = dict(os.environ, TS_DSN=cluster.dsn(user="eco_ro"),
+                           KSYS_OPERATOR_DSN=cluster.dsn(user="eco_operator"))
             with PROGRESS.step("building the frontend"):
                 frontend.build_frontend(port, out=_say)
             procs.append(_start(_ksys("serve", "--port", str(port), "--host", host), logs / "dashboard.log", env=app_env))
@@ -358,6 +386,8 @@ def run_demo() -> int:
             where = (f"http://localhost:{port}/" if host in ("127.0.0.1", "localhost") else
                      f"http://<this machine's address>:{port}/ (listening on {host})")
             _say(f"dashboard ready in {time.monotonic() - started:.1f} s: {where} ({health['tags']} tags)")
+            _say(f"alarms: {where}alarms; log in as {operator} with password {password} "
+                 f"(kept in {data / 'demo-operator.txt'}; `ksys operator add` makes more)")
             if exit_after_ready:
                 _check_after_ready(admin, port, health)
                 return 0
@@ -375,6 +405,18 @@ def run_demo() -> int:
                 cluster.stop()
 
 
+def _alarm_summary(admin: str) -> str:
+    """What the alarm system holds after the backfill: the simulator's excursions as alarms."""
+    from datetime import datetime, timezone
+
+    from ksys_app.ops.alarmops import alarms
+
+    k = alarms.report(admin, None, None, now=datetime.now(timezone.utc))
+    standing = [r for r in alarms.states(admin) if r.state != "normal"]
+    return (f"alarms: {k.activations} announced in the last 30 days ({k.per_10min:.2f} per 10 minutes), "
+            f"{len(standing)} standing now, chattering: {', '.join(f'{t} {lim}' for t, lim in k.chattering) or 'none'}")
+
+
 def _check_after_ready(admin: str, port: int, health: dict) -> None:
     """What README promises right after "ready": verify finds nothing, `/` shows every tile."""
     from ksys_app.ops.schema.verify import verify
@@ -384,6 +426,7 @@ def _check_after_ready(admin: str, port: int, health: dict) -> None:
         if verify(admin, out=report.append) != 0:
             raise OpsError("ksys verify found differences right after ready:\n" + "\n".join(report))
     _say(f"ksys verify: {report[-1].splitlines()[-1]} (last 7 days, every derived relation)")
+    _say(_alarm_summary(admin))
     with PROGRESS.step("loading / in Chromium"):
         tiles = _check_page(port, health["tags"])
     if tiles >= 0:

@@ -50,6 +50,11 @@ def test_demo_serves_tiles_for_every_simulated_tag(first_run):
     line = next(x for x in out.splitlines() if "KPI tiles for" in x)
     tiles, tags = int(line.split("shows ")[1].split()[0]), int(line.split("for ")[1].split()[0])
     assert tiles >= tags >= 13  # 13 simulated tags (+ 4 virtual tags)
+    # the simulator's excursions are alarms, and the demo's operator can log in
+    alarms = next(x for x in out.splitlines() if x.startswith("[demo] alarms: ") and "announced" in x)
+    announced = int(alarms.split("alarms: ")[1].split()[0])
+    assert announced > 100 and "D102 warn_" in alarms, alarms  # D102 has no deadband: it chatters
+    assert "log in as demo with password" in out
 
 
 def test_second_run_reuses_data_and_recovers_a_stale_lock(first_run, demo_dir):
@@ -59,6 +64,11 @@ def test_second_run_reuses_data_and_recovers_a_stale_lock(first_run, demo_dir):
     assert "stale lock" in proc.stdout
     assert "creating a PostgreSQL cluster" not in proc.stdout  # the data folder was reused
     assert "nothing to apply" in proc.stdout
+    # the same operator and password as the first run, kept in the data folder (mode 600)
+    saved = demo_dir / "demo-operator.txt"
+    assert oct(saved.stat().st_mode & 0o777) == "0o600"
+    line = f"log in as demo with password {saved.read_text().strip()} "
+    assert line in first_run.stdout and line in proc.stdout
 
 
 def test_port_in_use_is_a_clear_message(demo_dir):

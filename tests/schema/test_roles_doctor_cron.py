@@ -68,7 +68,13 @@ def test_app_role_limits_hold_for_any_client(migrated_dsn, pg_server):
      ("postgres", "REVOKE TEMPORARY ON DATABASE {db} FROM eco_ext"), "may use temporary tables"),
     (("postgres", "SELECT lo_create(4242)", "ALTER LARGE OBJECT 4242 OWNER TO eco_ro"),
      ("postgres", "SELECT lo_unlink(4242)"), "owns 1 large object(s)"),
-], ids=["self-read-write", "self-timeout", "grant-insert", "grant-temp", "owned-lo"])
+    (("postgres", "GRANT EXECUTE ON FUNCTION ksys.alarm_apply(text, text[], text[], text, text, timestamptz) TO eco_operator"),
+     ("postgres", "REVOKE EXECUTE ON FUNCTION ksys.alarm_apply(text, text[], text[], text, text, timestamptz) "
+                  "FROM eco_operator"), "may call 1 other ksys function(s): ksys.alarm_apply("),
+    (("postgres", "GRANT SELECT ON ksys.operators TO eco_operator"),
+     ("postgres", "REVOKE SELECT ON ksys.operators FROM eco_operator"), "may read 1 relation(s): ksys.operators"),
+], ids=["self-read-write", "self-timeout", "grant-insert", "grant-temp", "owned-lo", "operator-function",
+        "operator-select"])
 def test_doctor_sees_what_the_roles_may_do_not_what_the_migrations_meant(migrated_dsn, pg_server, tamper,
                                                                            untamper, expect):
     db = _dbname(migrated_dsn)

@@ -90,7 +90,7 @@ def test_normal_hours_stay_normal_and_values_stay_in_range():
         for h in list(HOURS)[::11]:
             vals = signals.hour_values(42, tag, h, _hour_ts(h, 60))
             assert all(spec.min_val <= v <= spec.max_val for v in vals)
-            if signals.excursion(42, tag, h) or (tag in ("FEED_FLOW", "PRODUCT_FLOW") and h in feed_disturbed):
+            if signals.disturbed(42, tag, h) or (tag in ("FEED_FLOW", "PRODUCT_FLOW") and h in feed_disturbed):
                 continue
             assert {status_level(v, rule) for v in vals} == {STATUS_NORMAL}, (tag, h)
 
@@ -142,3 +142,38 @@ def test_rules_and_expectations_follow_the_interval():
     assert tags.parse_tags("d200, FEED_FLOW") == ("D200", "FEED_FLOW")
     with pytest.raises(ValueError, match="NOPE"):
         tags.parse_tags("D100,NOPE")
+
+
+def _alarm_activations(tag: str, days: int = 14):
+    """Announced activations of the tag's alarms under its simulator QC rule (domain rule)."""
+    from ksys_app.domain.alarm_kpis import Activation
+    from ksys_app.domain.alarms import condition_changes, limits_of
+
+    readings = []
+    for h in list(HOURS)[: days * 24]:
+        ts = [t for t in _hour_ts(h) if not signals.is_dropped(42, tag, t)]
+        readings += [(signals.to_datetime(t), v) for t, v in zip(ts, signals.hour_values(42, tag, h, ts))]
+    out = []
+    for limit in limits_of(tags.qc_rule(tags.BY_NAME[tag])):
+        changes = condition_changes(readings, limit)
+        for i, c in enumerate(changes):
+            if c.active:
+                cleared = changes[i + 1].at if i + 1 < len(changes) else None
+                out.append(Activation(tag, limit.kind.value, limit.priority.value, c.at, cleared))
+    return out
+
+
+def test_the_demo_shows_chattering_only_where_a_rule_has_no_deadband_and_a_stale_drift():
+    from ksys_app.domain.alarm_kpis import chattering
+
+    for tag in tags.TAG_NAMES:
+        acts = _alarm_activations(tag)
+        assert acts, f"{tag} should raise some alarms in two weeks"
+        chatter = chattering(acts)
+        if tag in tags.DEADBAND_FREE_TAGS:
+            assert chatter, f"{tag} has no deadband and hovers on a limit: it should chatter"
+        else:
+            assert chatter == [], f"{tag} has a deadband: {chatter}"
+    for tag in signals.DRIFT_TAGS:
+        longest = max((a.cleared_at or signals.to_datetime(HOURS[-1] * 3600)) - a.at for a in _alarm_activations(tag))
+        assert longest > timedelta(hours=24), f"{tag} drifts past its warning limit for {signals.DRIFT_HOURS} h"

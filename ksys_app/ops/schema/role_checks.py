@@ -33,7 +33,11 @@ OPERATOR_FUNCTIONS = frozenset({"operator_begin_login", "operator_finish_login",
 SHOW = 3  # relations named in a failing check
 
 
-def _writable_relations(conn: psycopg.Connection, role: str) -> list[str]:
+WRITE_RIGHTS = "INSERT, UPDATE, DELETE, TRUNCATE, TRIGGER, REFERENCES"
+
+
+def _relations_with(conn: psycopg.Connection, role: str, rights: str = WRITE_RIGHTS) -> list[str]:
+    """Relations outside the catalogs and extensions on which `role` has any of `rights`."""
     rows = conn.execute(
         """SELECT format('%%I.%%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
            WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
@@ -42,8 +46,8 @@ def _writable_relations(conn: psycopg.Connection, role: str) -> list[str]:
              -- own rows of cron.job_run_details, under row-level security)
              AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
                                AND d.objid = c.oid AND d.deptype = 'e')
-             AND has_table_privilege(%s, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE, TRIGGER, REFERENCES')
-           ORDER BY 1""", (role,)).fetchall()
+             AND has_table_privilege(%s, c.oid, %s)
+           ORDER BY 1""", (role, rights)).fetchall()
     return [r[0] for r in rows]
 
 
@@ -121,8 +125,14 @@ def check_app_roles(conn: psycopg.Connection, out: Checks) -> None:
                 problems.append(f"may call {len(extra)} other ksys function(s): {', '.join(extra[:SHOW])}"
                                 + (" …" if len(extra) > SHOW else ""))
                 fixes.append(f"REVOKE EXECUTE ON FUNCTION {', '.join(extra[:SHOW])} FROM PUBLIC, {role}")
+            # it reads nothing either: ksys.operators holds the password hashes
+            readable = _relations_with(conn, role, rights="SELECT")
+            if readable:
+                problems.append(f"may read {len(readable)} relation(s): {', '.join(readable[:SHOW])}"
+                                + (" …" if len(readable) > SHOW else ""))
+                fixes.append(f"REVOKE SELECT ON {', '.join(readable[:SHOW])} FROM PUBLIC, {role}")
         if role in NO_WRITE_ROLES:
-            writable = _writable_relations(conn, role)
+            writable = _relations_with(conn, role)
             if writable:
                 problems.append(f"may write {len(writable)} relation(s): {', '.join(writable[:SHOW])}"
                                 + (" …" if len(writable) > SHOW else ""))

@@ -15,6 +15,12 @@ a warning or critical limit (15-minute ramps in and out), and clamped to the
 tag's min_val..max_val. FEED_FLOW drops to ~0 in plant-stop hours (a hash of
 (seed, hour), the same for all tags); PRODUCT_FLOW is FEED_FLOW x recovery (~0.7).
 
+Alarms worth showing (issue 16): ~3 hours a week a tag sits on a warning limit
+(a value hovering on a limit with its jitter: it chatters where the rule has no
+deadband, DEADBAND_FREE_TAGS in tags.py, and not where it has one), and the tags of DRIFT_TAGS
+read past their high warning limit for DRIFT_HOURS once a week (a drifting
+sensor nobody recalibrates: a stale alarm, active more than 24 hours).
+
 Dropouts per (seed, tag, hour): ~1% of hours silent, ~1% degraded (every third
 minute missing: red on /comm), ~4% with two missing minutes (amber: 96.7%).
 """
@@ -41,6 +47,10 @@ _INV53 = 1.0 / (1 << 53)
 # Per-hour probabilities (hash of seed, tag, hour).
 P_CRIT_EXCURSION = 2 / 168      # ~2 hours a week past a critical limit
 P_WARN_EXCURSION = 4 / 168      # ~4 hours a week past a warning limit
+P_HOVER_EXCURSION = 3 / 168     # ~3 hours a week hovering on a warning limit
+DRIFT_TAGS = ("D201",)
+DRIFT_HOURS = 30                # once a week, past the high warning limit
+WEEK_H = 168
 P_PLANT_STOP = 3 / 168          # ~3 hours a week with the plant stopped (all flows)
 P_DROP_SILENT = 0.010           # whole hour without readings
 P_DROP_DEGRADED = 0.010         # every third minute missing (success 67%)
@@ -48,10 +58,10 @@ P_DROP_AMBER = 0.040            # two consecutive minutes missing (success 96.7%
 EXCURSION_RAMP_S = 900
 STOP_RAMP_S = 300
 
-EXC_WARN, EXC_CRIT = "warn", "crit"
+EXC_WARN, EXC_CRIT, EXC_HOVER = "warn", "crit", "hover"
 DROP_SILENT, DROP_DEGRADED, DROP_AMBER = "silent", "degraded", "amber"
 
-_S_EXC, _S_DIR, _S_DROP, _S_DROP_AT, _S_STOP = 1, 2, 3, 4, 5
+_S_EXC, _S_DIR, _S_DROP, _S_DROP_AT, _S_STOP, _S_DRIFT = 1, 2, 3, 4, 5, 6
 PLANT = "__plant__"
 
 
@@ -111,12 +121,32 @@ def _local_offset_s(hour: int) -> int:
 
 @lru_cache(maxsize=1 << 16)
 def excursion(seed: int, tag: str, hour: int) -> tuple[str, str] | None:
-    """(kind 'warn'|'crit', direction 'high'|'low') when this UTC hour (epoch // 3600) has an excursion."""
+    """(kind 'warn'|'crit'|'hover', direction 'high'|'low') when this UTC hour (epoch // 3600) has an excursion."""
     u = _unit(seed, tag, _S_EXC, hour)
-    if u >= P_CRIT_EXCURSION + P_WARN_EXCURSION:
+    if u >= P_CRIT_EXCURSION + P_WARN_EXCURSION + P_HOVER_EXCURSION:
         return None
-    kind = EXC_CRIT if u < P_CRIT_EXCURSION else EXC_WARN
+    kind = (EXC_CRIT if u < P_CRIT_EXCURSION else EXC_WARN if u < P_CRIT_EXCURSION + P_WARN_EXCURSION
+            else EXC_HOVER)
     return kind, ("high" if _unit(seed, tag, _S_DIR, hour) < 0.5 else "low")
+
+
+def drift_envelope(seed: int, tag: str, t: int) -> float:
+    """0..1: how far a DRIFT_TAGS tag has drifted toward past its high warning limit at
+    epoch second t (15-minute ramps at both ends of its weekly DRIFT_HOURS)."""
+    if tag not in DRIFT_TAGS:
+        return 0.0
+    start_h = int(_unit(seed, tag, _S_DRIFT, 0) * WEEK_H)
+    pos = (t - start_h * HOUR_S) % (WEEK_H * HOUR_S)
+    if pos >= DRIFT_HOURS * HOUR_S:
+        return 0.0
+    return min(1.0, pos / EXCURSION_RAMP_S, (DRIFT_HOURS * HOUR_S - pos) / EXCURSION_RAMP_S)
+
+
+def disturbed(seed: int, tag: str, hour: int) -> bool:
+    """An excursion or a drift touches this hour (the tag may leave its normal range)."""
+    h0 = hour * HOUR_S
+    return excursion(seed, tag, hour) is not None or any(
+        drift_envelope(seed, tag, h0 + s) > 0 for s in (0, HOUR_S // 2, HOUR_S - 1))
 
 
 @lru_cache(maxsize=1 << 16)
@@ -178,6 +208,8 @@ def _shape(seed: int, tag: str) -> tuple[float, ...]:
 
 
 def _target(spec: TagSpec, kind: str, direction: str) -> float:
+    if kind == EXC_HOVER:
+        return spec.warn_max if direction == "high" else spec.warn_min
     if kind == EXC_WARN:
         return (spec.warn_max + spec.crit_max) / 2 if direction == "high" else (spec.warn_min + spec.crit_min) / 2
     if direction == "high":
@@ -195,6 +227,8 @@ def _raw_values(seed: int, spec: TagSpec, hour: int, ts: Sequence[int],
     off = _local_offset_s(hour)
     exc = excursion(seed, spec.name, hour) if with_excursion else None
     target = _target(spec, *exc) if exc else 0.0
+    drifts = with_excursion and spec.name in DRIFT_TAGS
+    drift_target = _target(spec, EXC_WARN, "high")
     h0 = hour * HOUR_S
     lo, hi, scale = spec.min_val, spec.max_val, 10.0 ** spec.decimals
     sin, cos, floor = math.sin, math.cos, math.floor
@@ -208,6 +242,8 @@ def _raw_values(seed: int, spec: TagSpec, hour: int, ts: Sequence[int],
             tau = t - h0
             e = min(1.0, tau / EXCURSION_RAMP_S, (HOUR_S - tau) / EXCURSION_RAMP_S)
             v += e * (target - v)
+        if drifts:
+            v += drift_envelope(seed, spec.name, t) * (drift_target - v)
         # per-reading noise: fractional part of a scaled sine of the timestamp (a cheap hash)
         h = sin(x * 12.9898 + kf) * 43758.5453
         v += jit * (h - floor(h) - 0.5)

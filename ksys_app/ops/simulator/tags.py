@@ -76,6 +76,9 @@ TAGS: tuple[TagSpec, ...] = (
 )
 
 TAG_NAMES: tuple[str, ...] = tuple(t.name for t in TAGS)
+# Rules without a deadband: their alarms chatter when a value hovers on a limit (the
+# demo's example of why deadbands exist; signals.EXC_HOVER).
+DEADBAND_FREE_TAGS = ("D102", "OUTLET_PRESSURE")
 BY_NAME: dict[str, TagSpec] = {t.name: t for t in TAGS}
 
 
@@ -114,7 +117,7 @@ def qc_rule(spec: TagSpec, interval_s: int = DEFAULT_INTERVAL_S) -> dict:
         "crit_max": spec.crit_max,
         "roc_max_per_min": round(spec.span * 0.25, 6),
         "spike_zscore": 4.0,
-        "deadband_pct": 0.5,
+        "deadband_pct": 0.0 if spec.name in DEADBAND_FREE_TAGS else 0.5,
     }
 
 

@@ -55,4 +55,8 @@ def measure_alarms(bench, quick: bool) -> dict:
         with Stopwatch() as sw:
             acked = conn.execute("SELECT ksys.alarm_apply('ack', %s, %s, 'bench', NULL, NULL)", active).fetchone()[0]
         out["acknowledge_all"] = {"alarms": acked, "ms": round(sw.s * 1000, 1)}
+        # leave the data as the other steps expect it: the minutes added ahead of the clock
+        # and the late readings go (the top-ups that follow write up to now)
+        conn.execute("DELETE FROM influx_hist WHERE ts > now() OR value = 1e4")
+        conn.execute("SELECT ksys.run_alarms()")
     return out

@@ -108,7 +108,7 @@ def timestamp(text: str, now: datetime, future_margin: timedelta = DEFAULT_FUTUR
     return ts
 
 
-def _bracket_depth(text: str) -> int:
+def bracket_depth(text: str) -> int:
     """The deepest nesting of [ and { outside JSON strings."""
     depth = deepest = 0
     in_string = escaped = False
@@ -135,7 +135,7 @@ def json_object(text: str, what: str = "meta") -> dict:
     if len(text) > MAX_JSON_CHARS:
         raise InputError(f"{what} is longer than {MAX_JSON_CHARS} characters ({len(text)})")
     # the nesting is bounded before parsing: json's C parser recurses per level
-    if _bracket_depth(text) > MAX_JSON_DEPTH:
+    if bracket_depth(text) > MAX_JSON_DEPTH:
         raise InputError(f"{what} is nested more than {MAX_JSON_DEPTH} levels deep")
     try:
         value = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)

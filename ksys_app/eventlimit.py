@@ -92,7 +92,7 @@ def limit_events(namespace: Any, budget: EventBudget) -> None:
         if budget.allow(sid):
             return await on_event(sid, data)
         name = data.get("name") if isinstance(data, dict) else None
-        last_event[sid] = str(name)[:120] if name is not None else None
+        last_event[sid] = logevents.printable(name) if name is not None else None
         dropped = budget.due_report(sid)
         if dropped:
             report(sid, dropped)

@@ -6,6 +6,7 @@ import reflex as rx
 
 from ksys_app import logevents
 from ksys_app.config import ConfigError, Settings, load_settings
+from ksys_app.eventguard import guard_events, log_backend_exception
 from ksys_app.eventlimit import EventBudget, limit_events
 from ksys_app.health import health_api
 from ksys_app.pages.template import add_pages
@@ -23,6 +24,8 @@ app = rx.App(
     head_components=[rx.script(src="/ksys.js"), rx.script(src="/kiosk.js")],
     # /api/health for container checks and `make demo`; then the security headers around it all
     api_transformer=[health_api, security_headers],
+    # one log line per exception in an event handler, not a traceback (ksys_app.eventguard)
+    backend_exception_handler=log_backend_exception,
 )
 # The websocket accepts the dashboard's own origin and KSYS_ALLOWED_ORIGINS only
 # (ksys_app.security); Reflex would otherwise take rxconfig's list, where [] means "anyone".
@@ -40,7 +43,9 @@ def _event_budget() -> EventBudget:
         return EventBudget(fields["event_rate_per_s"].default, fields["event_burst"].default)
 
 
-# Every websocket connection gets an event budget (ksys_app.eventlimit).
+# Every websocket connection gets an event budget (ksys_app.eventlimit), and every frame
+# within it is checked before Reflex sees it (ksys_app.eventguard).
 if app.event_namespace is not None:
+    guard_events(app.event_namespace, app.sio)
     limit_events(app.event_namespace, _event_budget())
 add_pages(app)  # every @page of ksys_app.pages, with its route, title and on_load

@@ -38,25 +38,34 @@ DASH_LOAD_FAIL = "dash_load_fail"
 RANGE_CHANGE_FAIL = "range_change_fail"
 COMM_LOAD_FAIL = "comm_load_fail"
 EVENT_RATE_LIMITED = "event_rate_limited"  # a websocket connection over its event budget (eventlimit.py)
+EVENT_REFUSED = "event_refused"  # a websocket frame that is not a well-formed event (eventguard.py)
+EVENT_FAILED = "event_failed"  # an event handler raised (eventguard.log_backend_exception)
 
 # the event a page logs instead of an `*_ok` one when its read failed
 FAILED_EVENT = {DASH_LOAD_OK: DASH_LOAD_FAIL, RANGE_CHANGE_OK: RANGE_CHANGE_FAIL, COMM_LOAD_OK: COMM_LOAD_FAIL}
 
 EVENTS = frozenset({DASH_LOAD_OK, RANGE_CHANGE_OK, SNAPSHOT_REFRESH,
                     DB_FAIL, DB_RECOVER, PAYLOAD_BLOAT, QUERY, COMM_LOAD_OK,
-                    DASH_LOAD_FAIL, RANGE_CHANGE_FAIL, COMM_LOAD_FAIL, EVENT_RATE_LIMITED,
+                    DASH_LOAD_FAIL, RANGE_CHANGE_FAIL, COMM_LOAD_FAIL, EVENT_RATE_LIMITED, EVENT_REFUSED, EVENT_FAILED,
                     "comm_nav_prev", "comm_nav_next", "comm_recent30", "comm_cell_select"})
 
 COMMON_FIELDS = ("range", "tag", "view", "rowcount", "dur_ms", "cache_hit")
 
 _DEFAULT_LEVEL = {DB_FAIL: logging.WARNING, PAYLOAD_BLOAT: logging.WARNING, QUERY: logging.DEBUG,
-                  EVENT_RATE_LIMITED: logging.WARNING,
+                  EVENT_RATE_LIMITED: logging.WARNING, EVENT_REFUSED: logging.WARNING, EVENT_FAILED: logging.ERROR,
                   **{failed: logging.WARNING for failed in FAILED_EVENT.values()}}
 
 
 def failed_event(event: str) -> str:
     """The name under which `event` is logged for a read that failed (itself when it has no `_fail` twin)."""
     return FAILED_EVENT.get(event, event)
+
+
+def printable(value: Any, limit: int = 120) -> str:
+    """A client-supplied value for a log line: at most `limit` characters, control characters
+    as spaces, lone surrogates (which the log's UTF-8 stream cannot write) as U+FFFD."""
+    text = (value if isinstance(value, str) else repr(value))[:limit]
+    return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else (c if c.isprintable() else " ") for c in text)
 
 
 def _json_default(obj: Any) -> Any:

@@ -24,6 +24,7 @@ DEFAULT_CYCLE_S = 30
 # The query parameters kiosk mode owns; pages keep them when they rewrite their URL.
 KIOSK_PARAM, CYCLE_PARAM = "kiosk", "cycle"
 
+MAX_CYCLE_DIGITS = 6  # up to 999,999 s; int() of a 5,000-digit string raises (Python's 4,300-digit limit)
 _ON = frozenset({"1", "true", "yes", "on"})
 _OFF = frozenset({"0", "false", "no", "off"})
 
@@ -60,11 +61,12 @@ def flag_from_query(value: str | None, default: bool, lang: str = "en") -> tuple
 
 def cycle_from_query(value: str | None, default: int, lang: str = "en") -> tuple[int, str]:
     """`?cycle=`: seconds per page (0 = stay), (seconds, notice). A value that is not
-    a whole number >= 0 is ignored (the setting) with a notice."""
+    a whole number >= 0 of ASCII digits (str.isdigit also takes "²", which int() refuses)
+    with at most MAX_CYCLE_DIGITS digits is ignored (the setting) with a notice."""
     if value is None or not value.strip():
         return default, ""
     v = value.strip()
-    if v.isdigit():
+    if v.isascii() and v.isdigit() and len(v) <= MAX_CYCLE_DIGITS:
         return int(v), ""
     return default, tr(lang, "notice.unknown_cycle", value=value[:40], default=default)
 

@@ -111,6 +111,11 @@ class CommState(PageState, rx.State):
     def _params(self) -> tuple:
         return (self.tag, self.start_day)
 
+    def _ready(self) -> bool:
+        # no start day before on_load set one: a Retry or Refresh sent earlier (any websocket
+        # client can) has nothing to read yet
+        return super()._ready() and bool(self.start_day)
+
     def _today(self) -> date:
         return datetime.now(timezone.utc).astimezone(get_repository().tz).date()
 
@@ -189,6 +194,8 @@ class CommState(PageState, rx.State):
             yield step
 
     async def _step(self, days: int, event: str):
+        if not self.start_day:
+            return  # a range button before the page loaded: no range to step from yet
         start = step_start(date.fromisoformat(self.start_day), days, self._today(), HEATMAP_DAYS)
         async for step in self._move(start, event):
             yield step

@@ -51,9 +51,15 @@ def test_cycle_values():
     assert cycle_from_query(None, 30) == (30, "")
     assert cycle_from_query("5", 30) == (5, "")
     assert cycle_from_query("0", 30) == (0, "")
+    assert cycle_from_query("999999", 30) == (999999, "")
     for bad in ("-5", "2.5", "x"):
         seconds, notice = cycle_from_query(bad, 30)
         assert seconds == 30 and bad in notice
+    # digits to str.isdigit that int() refuses or that exceed its 4,300-digit limit (found by
+    # tests/pages/test_fuzz_urls.py: each raised ValueError out of the kiosk's on_load)
+    for bad in ("\u00b2", "\u0661\u0662", "1234567", "9" * 5000):
+        seconds, notice = cycle_from_query(bad, 30)
+        assert seconds == 30 and bad[:40] in notice
 
 
 def test_position_prefers_the_expected_entry_of_a_repeated_route():

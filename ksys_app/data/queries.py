@@ -122,6 +122,28 @@ LIMIT $3
 """)
 KPI_BY_VIEW: Mapping[str, Query] = _per_view("kpi_window_stats", _KPI_SQL)
 
+# An absolute range of a rollup or of the raw readings (/trend's from / to,
+# domain/time_range.py), oldest first: the source was chosen for the range and the
+# chart's width (domain/m4.source_for), so the LIMIT is a safety net, not a cut.
+_SERIES_RANGE_SQL = """
+SELECT bucket, tag_name, avg, min, max, last, first, n
+FROM public.{view}
+WHERE tag_name = $1
+  AND bucket >= $2 AND bucket < $3
+ORDER BY bucket
+LIMIT $4
+"""
+SERIES_RANGE_BY_VIEW: Mapping[str, Query] = _per_view("series_range", _SERIES_RANGE_SQL)
+SERIES_RAW_RANGE = Query("series_raw_range", """
+SELECT ts AS bucket, tag_name, value AS avg, value AS min, value AS max,
+       value AS last, value AS first, 1::bigint AS n
+FROM public.influx_hist
+WHERE tag_name = $1
+  AND ts >= $2 AND ts < $3
+ORDER BY ts
+LIMIT $4
+""")
+
 FEATURES = Query("features_5m", """
 SELECT bucket, tag_name, mean_5m, std_5m, min_5m, max_5m, p10_5m, p90_5m, n_5m
 FROM public.features_5m

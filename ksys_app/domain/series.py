@@ -228,3 +228,13 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     for row in rows:
         writer.writerow([_csv_cell(v) for v in row])
     return buf.getvalue()
+
+
+def typical_spacing(times: Sequence[datetime], floor: timedelta = timedelta(seconds=1)) -> timedelta:
+    """The median gap between consecutive times (sorted), whole seconds, at least `floor`:
+    the "bucket width" of raw readings, which merge_buckets needs to merge them."""
+    gaps = sorted((b - a) for a, b in zip(times, times[1:]) if b > a)
+    if not gaps:
+        return floor
+    median = gaps[len(gaps) // 2]
+    return max(floor, timedelta(seconds=round(median.total_seconds())))

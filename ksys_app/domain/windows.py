@@ -133,3 +133,19 @@ def tech_window(code: str) -> Window:
 def reads_raw(code: str) -> bool:
     """Whether the /trend series of this window comes from the raw readings."""
     return _normalise_code(code) in RAW_WINDOWS
+
+
+# Absolute ranges (/trend's from / to) shorter than this read the raw readings: the
+# drill-down below one minute. 2 hours of 10-second readings are 720 rows.
+RAW_RANGE_SPAN = timedelta(hours=2)
+
+
+def range_source(span: timedelta) -> tuple[str, timedelta]:
+    """(relation, row width) an absolute range of this length reads: the raw readings
+    under RAW_RANGE_SPAN (their width taken as one second, for merging), else the rollup
+    a window of the same length reads."""
+    if span <= timedelta(0):
+        raise ValueError(f"range must be positive, got {span}")
+    if span < RAW_RANGE_SPAN:
+        return RAW_VIEW, timedelta(seconds=1)
+    return rollup_for(span)

@@ -10,6 +10,19 @@ from __future__ import annotations
 
 MESSAGES: dict[str, tuple[str, str]] = {
     # notices
+    "range.bad_from": ("'from' is not a time (use 2026-12-01, 2026-12-01T14:00 or 2026-12-01T14:00+09:00): "
+                       "showing the last {window}",
+                       "'from'이 시각이 아닙니다 (2026-12-01, 2026-12-01T14:00, 2026-12-01T14:00+09:00 형식): "
+                       "최근 {window} 표시"),
+    "range.bad_to": ("'to' is not a time or 'now': showing the last {window}",
+                     "'to'가 시각이나 'now'가 아닙니다: 최근 {window} 표시"),
+    "range.reversed": ("'from' was after 'to': the two are swapped", "'from'이 'to'보다 늦어 둘을 바꿨습니다"),
+    "range.in_future": ("the range reached into the future: it ends now", "범위가 미래까지 이어져 지금에서 끝냅니다"),
+    "range.too_long": ("ranges are at most 12 months: showing the 12 months before its end",
+                       "범위는 최대 12개월입니다: 끝에서 12개월 전부터 표시"),
+    "range.before_retention": ("data is kept 12 months: the range starts where the data does",
+                               "데이터는 12개월 보관됩니다: 남아 있는 데이터부터 표시"),
+    "range.too_short": ("ranges are at least 1 minute: widened to one", "범위는 최소 1분입니다: 1분으로 넓혔습니다"),
     "notice.unknown_window": ("Unknown window '{value}' — showing {default}",
                               "알 수 없는 기간 '{value}' — {default}(으)로 표시합니다"),
     "notice.unknown_tag": ("Unknown tag '{value}' — showing {fallback}",

@@ -1,11 +1,11 @@
-"""`/trend`: tag + window, series toggles, chart, history table, 5-minute features."""
+"""`/trend`: tag + window (or an absolute range), series toggles, chart, history table, 5-minute features."""
 
 from __future__ import annotations
 
 import reflex as rx
 
 from ksys_app.components.charts import line_chart, series_checkbox
-from ksys_app.components.controls import button, controls_bar, pager, tag_select, window_select
+from ksys_app.components.controls import button, controls_bar, field, pager, tag_select, window_select
 from ksys_app.components.layout import content_states, status_line, tid
 from ksys_app.components.tables import data_table
 from ksys_app.components.text import columns, t
@@ -43,9 +43,30 @@ def _history() -> rx.Component:
     )
 
 
+def _range_input(which: str) -> rx.Component:
+    """A local date and time (the plant's zone), as the browser's own picker offers it."""
+    return field(t(f"trend.range_{which}"), rx.el.input(
+        type="datetime-local", value=getattr(S, f"range_{which}_input"),
+        on_change=lambda v: S.set_range_input(which, v), id=f"range-{which}",
+        class_name="select", custom_attrs=tid(f"range-{which}")), f"range-{which}")
+
+
+def _range_controls() -> rx.Component:
+    return rx.el.div(
+        _range_input("from"), _range_input("to"),
+        button(t("trend.range_apply"), S.show_range, "range-apply"),
+        rx.cond(S.range_from != "", button(t("trend.range_clear"), S.clear_range, "range-clear"), rx.el.span("")),
+        class_name="controls range-controls", custom_attrs=tid("range-controls"),
+    )
+
+
 def _series_head(has_rows) -> rx.Component:
     return rx.el.div(
-        rx.el.h2(S.tag, t("trend.last"), S.window, class_name="section-title"),
+        rx.cond(S.range_from != "",
+                rx.el.h2(S.tag, " · ", S.range_from, " – ",
+                         rx.cond(S.range_to == "now", t("trend.range_now"), S.range_to),
+                         class_name="section-title", custom_attrs=tid("range-title")),
+                rx.el.h2(S.tag, t("trend.last"), S.window, class_name="section-title")),
         status_line(
             S,
             rx.cond(has_rows, rx.el.span(
@@ -90,6 +111,7 @@ def trend() -> tuple[rx.Component, ...]:
     chart = line_chart(S.chart, [(k, CHART_KEYS[k], n, _shown(k), False) for k, n in SERIES], "trend-chart", S)
     return (
         controls_bar(tag_select(S), window_select(S), button(t("btn.refresh"), S.refresh, "refresh-btn")),
+        _range_controls(),
         rx.el.section(
             _series_head(has_rows),
             _toggles(),

@@ -110,6 +110,13 @@ class PageState(LiveLoop, rx.State, mixin=True):
     def _apply(self, data: Any, parts: frozenset[str]) -> Mapping[str, ReadResult]:
         raise NotImplementedError
 
+    def _window_overridden(self) -> bool:
+        """Whether something else than the window decides what is shown (/trend's range)."""
+        return False
+
+    def _window_chosen(self) -> None:
+        """A window was picked: what overrode it (/trend's range) gives way."""
+
     def _read_query(self, qp: Mapping[str, str]) -> list[str]:
         """Vars of `url_vars` from the query string; returns notices. Only pages with
         such parameters (/comm's start date) implement it: parsing is page-specific."""
@@ -137,7 +144,7 @@ class PageState(LiveLoop, rx.State, mixin=True):
         params = {"tag": self.tag} if self.needs_tags and self.tag else {}
         if self.uses_window:
             params["window"] = self.window
-        params.update({key: getattr(self, var) for key, var in self.url_vars.items()})
+        params.update({key: value for key, var in self.url_vars.items() if (value := getattr(self, var)) != ""})
         # parameters of the screen rather than the view (kiosk mode, its cycle, the
         # language): kept as they came, so a reload comes back the same way
         here = self.router.url.query_parameters
@@ -305,9 +312,10 @@ class PageState(LiveLoop, rx.State, mixin=True):
     @rx.event
     async def set_window(self, code: str):
         # event arguments come from the websocket: any client can send any JSON
-        if not isinstance(code, str) or code not in WINDOW_CODES or code == self.window:
+        if not isinstance(code, str) or code not in WINDOW_CODES or (code == self.window and not self._window_overridden()):
             return
         self.window = code
+        self._window_chosen()
         async for step in self._show_new_input():
             yield step
 

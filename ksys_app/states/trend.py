@@ -10,6 +10,7 @@ the page shown), so a long window neither reads nor sends thousands of rows.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar, Mapping
 
 import reflex as rx
@@ -26,9 +27,11 @@ from ksys_app.domain.series import (
     page_slice,
     rounded,
     to_csv,
+    typical_spacing,
 )
+from ksys_app.domain.time_range import choose_range
 from ksys_app.domain.timefmt import format_local, format_local_point
-from ksys_app.domain.windows import parse_window, reads_raw
+from ksys_app.domain.windows import RAW_VIEW, parse_window, range_source, reads_raw
 from ksys_app.i18n import tr_known
 from ksys_app.states.base import ALL, PageState
 from ksys_app.states.chart_table import PAGE_SIZE, ChartTable
@@ -37,6 +40,13 @@ SERIES_KEYS = ("avg", "min", "max", "last", "first")
 # Short keys of the chart points: 300 points x 5 series travel on every update.
 CHART_KEYS = {"avg": "a", "min": "mn", "max": "mx", "last": "l", "first": "f"}
 HISTORY_HEADER = ["Num.", "TAG", "Time Stamp", "avg", "min", "max", "last", "first", "n"]
+RANGE_TEXT_FORMAT = "%Y-%m-%dT%H:%M"  # local wall time, what <input type=datetime-local> shows
+
+
+def range_text(t: datetime, tz: Any) -> str:
+    """An instant as the URL writes it: local wall time with its offset (2026-12-01T14:00+09:00)."""
+    local = t.astimezone(tz)
+    return local.strftime(RANGE_TEXT_FORMAT) + local.strftime("%z")[:3] + ":" + local.strftime("%z")[3:]
 FEATURES_HEADER = ["Num.", "TAG", "Time Stamp", "mean", "std", "min", "max", "p10", "p90", "n"]
 
 
@@ -57,26 +67,105 @@ class TrendState(PageState, ChartTable, rx.State):
     features_error: str = ""
     features_empty_text: str = ""  # the features' empty state, in the page's language
 
+    # An absolute range (?from=...&to=...; domain/time_range.py) instead of the window.
+    range_from: str = ""  # as the URL writes it, "" without a range
+    range_to: str = ""  # ... or "now"
+    range_from_input: str = ""  # the picker's local wall times (datetime-local)
+    range_to_input: str = ""
+    _range: tuple = ()  # (start, end, end_is_now) of the range shown, () without one
+
     # The rollup read refreshes when its cached entry expires; the features it reads
     # alongside come from the cache until theirs (cache_ttl_features_s) expires too.
     live: ClassVar[Mapping[str, str]] = {ALL: "cache_ttl_metrics_s"}
     input_defaults: ClassVar[Mapping[str, Any]] = {"page": 0, "fpage": 0}
+    url_vars: ClassVar[Mapping[str, str]] = {"from": "range_from", "to": "range_to"}
+
+    def _span(self) -> tuple[datetime, datetime] | None:
+        """The range shown, its end moved to now when it ends "now" (live)."""
+        if not self._range:
+            return None
+        start, end, to_now = self._range
+        if to_now:
+            now = datetime.now(timezone.utc)
+            start, end = start + (now - end), now
+        return start, end
 
     def _params(self) -> tuple:
-        return (self.tag, self.window, self.fpage)
+        return (self.tag, self.window, self.fpage, self._span())
+
+    def _window_overridden(self) -> bool:
+        return bool(self._range)
+
+    def _window_chosen(self) -> None:
+        self._range, self.range_from, self.range_to = (), "", ""
+
+    def _read_query(self, qp: Mapping[str, str]) -> list[str]:
+        """?from= / ?to= (domain/time_range.py); without them, the window."""
+        tz = get_repository().tz
+        choice = choose_range(qp.get("from"), qp.get("to"), tz, datetime.now(timezone.utc))
+        notices = [self._t(key, window=self.window) for key in choice.notices]
+        r = choice.range
+        self._range = (r.start, r.end, r.end_is_now) if r else ()
+        self.range_from = range_text(r.start, tz) if r else ""
+        self.range_to = ("now" if r.end_is_now else range_text(r.end, tz)) if r else ""
+        now_local = datetime.now(timezone.utc).astimezone(tz)
+        self.range_from_input = (r.start.astimezone(tz) if r else now_local - timedelta(hours=24)).strftime(RANGE_TEXT_FORMAT)
+        self.range_to_input = (r.end.astimezone(tz) if r else now_local).strftime(RANGE_TEXT_FORMAT)
+        return notices
 
     @classmethod
     async def _fetch(cls, params: tuple, parts: frozenset[str]) -> dict[str, Any]:
-        tag, window, fpage = params
+        tag, window, fpage, span = params
         repo = get_repository()
-        read = repo.raw_series if reads_raw(window) else repo.series
+        if span is not None:
+            series = repo.series_range(tag, span[0], span[1], range_source(span[1] - span[0])[0])
+        else:
+            series = (repo.raw_series if reads_raw(window) else repo.series)(tag, window)
         series, (count, rows, page), rules = await asyncio.gather(
-            read(tag, window), read_features_page(tag, window, fpage), repo.qc_rules())
+            series, read_features_page(tag, window, fpage), repo.qc_rules())
         return {"series": series, "features_count": count, "features": rows, "fpage": page, "qc": rules}
 
     def _apply(self, data: dict[str, ReadResult], parts: frozenset[str]) -> dict[str, ReadResult]:
         series = data["series"]
         self._set_unit(data.get("qc"))
+        span = self._span()
+        if span is not None:
+            self._apply_range(series, span)
+        else:
+            self._apply_window(series)
+        # Features that cannot be read show their error in their own section (_show_features);
+        # the page's state (error, stale, empty, retry) follows the rollup read.
+        self._show_features(data["features_count"], data["features"], data["fpage"], get_repository().tz)
+        return {ALL: series}
+
+    def _apply_range(self, series: ReadResult, span: tuple[datetime, datetime]) -> None:
+        """An absolute range: the rows of the relation its span calls for (range_source),
+        merged like a window's to at most MAX_POINTS chart points; the table holds
+        exactly those points. (Pixel-exact M4 reduction, domain/m4.py, needs a chart
+        with a time axis; the chart's axis is still one point per category.)"""
+        tz = get_repository().tz
+        start, end = span
+        view, bucket = range_source(end - start)
+        raw = view == RAW_VIEW
+        if raw:  # readings come every few seconds, not every second: merge by their spacing
+            bucket = typical_spacing([r.bucket for r in series.rows])
+        merged = merge_buckets(series.rows, bucket)
+        self._rows = tuple(reversed(merged.rows))
+        self.row_count = len(self._rows)
+        self.truncated = series.truncated
+        self.bucket_label = self._t("trend.raw") if raw and merged.factor == 1 else format_width(merged.width)
+        self.merged_from = (self._t("trend.raw") if raw else format_width(bucket)) if merged.factor > 1 else ""
+        points = [
+            {"t": format_local_point(b.bucket, tz, seconds=raw), CHART_KEYS["avg"]: rounded(b.avg),
+             CHART_KEYS["min"]: rounded(b.min), CHART_KEYS["max"]: rounded(b.max),
+             CHART_KEYS["last"]: rounded(b.last), CHART_KEYS["first"]: rounded(b.first)}
+            for b in merged.rows
+        ]
+        self._set_chart(points, [b.bucket for b in merged.rows], [b.n for b in merged.rows],
+                        merged.width, series.fetched_at, end - start, raw and merged.factor == 1)
+        self._page_rows(tz)
+
+    def _apply_window(self, series: ReadResult) -> None:
         tz = get_repository().tz
         w = parse_window(self.window)
         merged = merge_buckets(series.rows, w.bucket)
@@ -95,11 +184,6 @@ class TrendState(PageState, ChartTable, rx.State):
         self._set_chart(points, [b.bucket for b in merged.rows], [b.n for b in merged.rows],
                         merged.width, series.fetched_at, w.duration, raw)
         self._page_rows(tz)
-
-        # Features that cannot be read show their error in their own section (_show_features);
-        # the page's state (error, stale, empty, retry) follows the rollup read.
-        self._show_features(data["features_count"], data["features"], data["fpage"], tz)
-        return {ALL: series}
 
     def _row_cells(self, num: int, b: Bucket, tz: Any) -> list[str]:
         return history_row(num, self.tag, b, tz)
@@ -121,6 +205,32 @@ class TrendState(PageState, ChartTable, rx.State):
         tag, window = self.tag, self.window
         count, rows, p = await read_features_page(tag, window, to_page)
         self._show_features(count, rows, p, get_repository().tz)
+
+    @rx.event
+    def set_range_input(self, which: str, value: str):
+        if which in ("from", "to") and isinstance(value, str) and len(value) <= 40:
+            setattr(self, f"range_{which}_input", value)
+
+    @rx.event
+    def show_range(self):
+        """The picker's range as a new URL (pushed: Back returns to what was shown before)."""
+        return rx.redirect(self._range_url(self.range_from_input, self.range_to_input))
+
+    @rx.event
+    def clear_range(self):
+        return rx.redirect(self._range_url(None, None))
+
+    def _range_url(self, frm: str | None, to: str | None) -> str:
+        from urllib.parse import urlencode
+
+        params = {"tag": self.tag, "window": self.window}
+        if frm is not None:
+            params["from"] = frm
+        if to is not None:
+            params["to"] = to
+        here = self.router.url.query_parameters
+        params.update({k: here[k] for k in ("lang", "kiosk", "cycle") if k in here})
+        return f"{self.route}?{urlencode(params)}"
 
     @rx.event
     def set_series(self, key: str, on: bool):

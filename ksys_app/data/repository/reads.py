@@ -51,6 +51,9 @@ from ksys_app.domain.windows import RAW_ROW_LIMIT, RAW_VIEW, bucket_count
 HEATMAP_DAYS = 30
 FEATURES_BUCKET = timedelta(minutes=5)
 FEATURES_PAGE_MAX = 500  # rows of one features_page read
+# Rows of one series_range read: a range's source has about one row per pixel
+# column or fewer (domain/m4.source_for), and raw ranges are under 2 hours.
+RANGE_ROW_LIMIT = 50_000
 
 # Cache kinds -> Settings.cache_ttl_<kind>_s
 METRICS, FEATURES, SNAPSHOT, COMM, TAGS = "metrics", "features", "snapshot", "comm", "tags"
@@ -120,6 +123,25 @@ class Reads:
             queries.SERIES_RAW, (tag, w.duration, RAW_ROW_LIMIT + 1),
             kind=METRICS, convert=series_row, limit=RAW_ROW_LIMIT, newest_first=True,
             payload_check=False, ctx=ReadContext(w.code, tag, RAW_VIEW))
+
+    async def series_range(self, tag: str, start: datetime, end: datetime, view: str) -> ReadResult[SeriesRow]:
+        """One tag's rows of `view` (a rollup, or RAW_VIEW for the raw readings) in
+        [start, end), ascending, at most RANGE_ROW_LIMIT (oldest kept: the chart
+        reduces them to its width, domain/m4.py)."""
+        try:
+            tag = validate.tag_name(tag)
+            start, end = validate.aware(start, "start"), validate.aware(end, "end")
+            if end <= start:
+                raise validate.InvalidInput("end must be after start")
+            query = queries.SERIES_RAW_RANGE if view == RAW_VIEW else queries.SERIES_RANGE_BY_VIEW[view]
+        except KeyError:
+            return self.invalid(validate.InvalidInput(f"unknown view {str(view)[:40]!r}"), tag=tag)
+        except validate.InvalidInput as exc:
+            return self.invalid(exc, tag=tag)
+        return await self.run(
+            query, (tag, start, end, RANGE_ROW_LIMIT + 1),
+            kind=METRICS, convert=series_row, limit=RANGE_ROW_LIMIT, payload_check=False,
+            ctx=ReadContext(f"{start:%Y-%m-%dT%H:%MZ}..{end:%Y-%m-%dT%H:%MZ}", tag, view))
 
     async def latest(self, tag: str | None = None) -> ReadResult[LatestRow]:
         """influx_latest for every tag (ordered by tag) or for one; always read fresh."""

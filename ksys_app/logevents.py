@@ -38,6 +38,11 @@ DASH_LOAD_FAIL = "dash_load_fail"
 RANGE_CHANGE_FAIL = "range_change_fail"
 COMM_LOAD_FAIL = "comm_load_fail"
 EVENT_RATE_LIMITED = "event_rate_limited"  # a websocket connection over its event budget (eventlimit.py)
+# operators and their alarm actions (states/auth.py, states/alarms.py)
+OPERATOR_LOGIN = "operator_login"
+OPERATOR_LOGOUT = "operator_logout"
+ALARM_ACTION = "alarm_action"
+ALARM_FILTER = "alarm_filter"
 
 # the event a page logs instead of an `*_ok` one when its read failed
 FAILED_EVENT = {DASH_LOAD_OK: DASH_LOAD_FAIL, RANGE_CHANGE_OK: RANGE_CHANGE_FAIL, COMM_LOAD_OK: COMM_LOAD_FAIL}
@@ -45,7 +50,8 @@ FAILED_EVENT = {DASH_LOAD_OK: DASH_LOAD_FAIL, RANGE_CHANGE_OK: RANGE_CHANGE_FAIL
 EVENTS = frozenset({DASH_LOAD_OK, RANGE_CHANGE_OK, SNAPSHOT_REFRESH,
                     DB_FAIL, DB_RECOVER, PAYLOAD_BLOAT, QUERY, COMM_LOAD_OK,
                     DASH_LOAD_FAIL, RANGE_CHANGE_FAIL, COMM_LOAD_FAIL, EVENT_RATE_LIMITED,
-                    "comm_nav_prev", "comm_nav_next", "comm_recent30", "comm_cell_select"})
+                    "comm_nav_prev", "comm_nav_next", "comm_recent30", "comm_cell_select",
+                    OPERATOR_LOGIN, OPERATOR_LOGOUT, ALARM_ACTION, ALARM_FILTER})
 
 COMMON_FIELDS = ("range", "tag", "view", "rowcount", "dur_ms", "cache_hit")
 

@@ -145,14 +145,14 @@ class AlarmsState(PageState, rx.State):
     async def set_priority_filter(self, value: str):
         if isinstance(value, str) and value in view.PRIORITY_FILTERS and value != self.f_priority:
             self.f_priority = value
-            async for step in self._show_new_input("alarm_filter"):
+            async for step in self._show_new_input(logevents.ALARM_FILTER):
                 yield step
 
     @rx.event
     async def set_state_filter(self, value: str):
         if isinstance(value, str) and value in view.STATE_FILTERS and value != self.f_state:
             self.f_state = value
-            async for step in self._show_new_input("alarm_filter"):
+            async for step in self._show_new_input(logevents.ALARM_FILTER):
                 yield step
 
     @rx.event
@@ -253,7 +253,7 @@ class AlarmsState(PageState, rx.State):
                 out = await client.unshelve(token, pairs, note)
         finally:
             self.acting = False
-        logevents.log_event("alarm_action", action=action, alarms=len(pairs), operator=auth.operator,
+        logevents.log_event(logevents.ALARM_ACTION, action=action, alarms=len(pairs), operator=auth.operator,
                             done=out.value if out.ok else None, code=out.error.code if out.error else None)
         if out.error is None:
             n = int(out.value or 0)

@@ -148,7 +148,7 @@ class AuthState(rx.State):
         finish = await client.finish_login(name, ip, ok)
         if finish.error:
             return self._login_error(finish.error, lang)
-        logevents.log_event("operator_login", operator=name, ok=bool(finish.value))
+        logevents.log_event(logevents.OPERATOR_LOGIN, operator=name, ok=bool(finish.value))
         if not finish.value:
             return tr(lang, "auth.failed")
         self.session_token = finish.value
@@ -176,7 +176,7 @@ class AuthState(rx.State):
         client, token = get_operator_client(), self._token()
         if client is not None and token:
             await client.logout(token)
-        logevents.log_event("operator_logout", operator=self.operator)
+        logevents.log_event(logevents.OPERATOR_LOGOUT, operator=self.operator)
         self._forget(await self._lang())
         if get_repository().setting("require_login"):
             return rx.call_script("window.location.reload()")

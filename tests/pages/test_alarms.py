@@ -81,9 +81,9 @@ def action_message(page) -> str:
     return page.inner_text("[data-testid=action-message-text]")
 
 
-def first_row(page, selector: str):
+def first_row(page, selector: str, row_selector: str = "[data-testid=alarm-row]"):
     """The first alarm row that has this button, and its (tag, kind)."""
-    row = page.locator("[data-testid=alarm-row]", has=page.locator(selector)).first
+    row = page.locator(row_selector, has=page.locator(selector)).first
     return row, (row.get_attribute("data-tag"), row.get_attribute("data-kind"))
 
 
@@ -122,7 +122,7 @@ def test_log_in_acknowledge_shelve_and_log_out(alarms_ready, page, db):
     assert state_of(db, tag, kind) in ("acked", "normal")
 
     page.select_option("[data-testid=shelve-for]", "15")
-    row2, (tag2, kind2) = first_row(page, "[data-testid=alarm-row][data-state=unack] [data-testid=shelve-btn]")
+    row2, (tag2, kind2) = first_row(page, "[data-testid=shelve-btn]", "[data-testid=alarm-row][data-state=unack]")
     row2.locator("[data-testid=shelve-btn]").click()
     page.wait_for_function("document.querySelector('[data-testid=action-message-text]').innerText.includes('shelved')")
     assert page.inner_text("[data-testid=action-message-text]") == "1 alarm shelved for 15 min"
@@ -205,14 +205,16 @@ def forge(page) -> dict:
         server = ws.connect_to_server()
 
         def from_page(message):
-            if armed["on"] and isinstance(message, str) and message.startswith("42"):
+            # socket.io: 42<namespace>,["event", {...}]
+            if armed["on"] and isinstance(message, str) and message.startswith("42") and "[" in message:
+                head, body = message[:message.index("[")], message[message.index("["):]
                 try:
-                    frame = json.loads(message[2:])
+                    frame = json.loads(body)
                 except ValueError:
                     frame = None
                 if frame and frame[0] == "event" and str(frame[1].get("name", "")).endswith("." + armed["name"]):
                     frame[1]["payload"] = armed["payload"]
-                    message = "42" + json.dumps(frame)
+                    message = head + json.dumps(frame)
                     armed["on"], armed["sent"] = False, armed["sent"] + 1
             server.send(message)
 

@@ -1,7 +1,7 @@
 """Operator logins and alarm actions: the second, small pool, as eco_operator (KSYS_OPERATOR_DSN).
 
 That role may call the SECURITY DEFINER functions of migration 0019 and nothing
-else, so every statement here is one function call (data/operator_queries.py).
+else, so every statement here is one function call (data/queries.py, OP_*).
 Reads of alarms go through the read-only repository like every other read; this
 module only acts. Each call returns an `Outcome`: the value, or a DataError with
 a code. The database's own refusals keep their words:
@@ -24,7 +24,7 @@ from typing import Any, NamedTuple, Sequence
 import asyncpg
 
 from ksys_app.config import ConfigError, Settings, load_settings
-from ksys_app.data import operator_queries as q
+from ksys_app.data import queries as q
 from ksys_app.data.errors import DataError, ErrorCode, classify
 from ksys_app.data.pool import CLIENT_TIMEOUT_MARGIN_S, MAX_INACTIVE_S, _keep_session, connect_kwargs
 from ksys_app.data.queries import Query
@@ -135,15 +135,15 @@ class OperatorClient:
     async def begin_login(self, name: str, client: str) -> Outcome:
         """The operator's password hash, None for an unknown or disabled name (never tell
         the two apart), or LOGIN_LOCKED."""
-        return await self._scalar(q.BEGIN_LOGIN, (name, client))
+        return await self._scalar(q.OP_BEGIN_LOGIN, (name, client))
 
     async def finish_login(self, name: str, client: str, ok: bool) -> Outcome:
         """Records the attempt; on success the new session's token, else None."""
-        return await self._scalar(q.FINISH_LOGIN, (name, client, bool(ok)))
+        return await self._scalar(q.OP_FINISH_LOGIN, (name, client, bool(ok)))
 
     async def whoami(self, token: str) -> Outcome:
         """The Session of a token, or NOT_LOGGED_IN."""
-        out = await self.call(q.WHOAMI, (token,))
+        out = await self.call(q.OP_WHOAMI, (token,))
         if out.error:
             return out
         if not out.value:
@@ -152,18 +152,18 @@ class OperatorClient:
         return Outcome(Session(r["operator"], r["display_name"], r["expires_at"]))
 
     async def logout(self, token: str) -> Outcome:
-        return await self.call(q.LOGOUT, (token,))
+        return await self.call(q.OP_LOGOUT, (token,))
 
     async def ack(self, token: str, alarms: Sequence[tuple[str, str]], note: str | None) -> Outcome:
         """How many of the alarms were acknowledged."""
-        return await self._scalar(q.ACK, (token, *_pairs(alarms), note))
+        return await self._scalar(q.OP_ACK, (token, *_pairs(alarms), note))
 
     async def shelve(self, token: str, alarms: Sequence[tuple[str, str]], minutes: int,
                      note: str | None) -> Outcome:
-        return await self._scalar(q.SHELVE, (token, *_pairs(alarms), int(minutes), note))
+        return await self._scalar(q.OP_SHELVE, (token, *_pairs(alarms), int(minutes), note))
 
     async def unshelve(self, token: str, alarms: Sequence[tuple[str, str]], note: str | None) -> Outcome:
-        return await self._scalar(q.UNSHELVE, (token, *_pairs(alarms), note))
+        return await self._scalar(q.OP_UNSHELVE, (token, *_pairs(alarms), note))
 
     async def close(self, timeout_s: float = 5.0) -> None:
         pool, self._pool = self._pool, None

@@ -290,3 +290,19 @@ WHERE at >= $1 AND at < $2
 ORDER BY at DESC, tag_name, kind, seq DESC
 LIMIT $3 OFFSET $4
 """)
+
+# ---------------------------------------------------------------------- operators (issue 16)
+# The statements of the operators' pool (data/operator.py), as eco_operator: one call each
+# of the SECURITY DEFINER functions of migration 0019, the only thing that role may run.
+
+OP_BEGIN_LOGIN = Query("operator_begin_login", "SELECT ksys.operator_begin_login($1::text, $2::text) AS v LIMIT 1")
+OP_FINISH_LOGIN = Query("operator_finish_login",
+                     "SELECT ksys.operator_finish_login($1::text, $2::text, $3::boolean) AS v LIMIT 1")
+OP_WHOAMI = Query("operator_whoami",
+               "SELECT operator, display_name, expires_at FROM ksys.operator_whoami($1::text) LIMIT 1")
+OP_LOGOUT = Query("operator_logout", "SELECT ksys.operator_logout($1::text) AS v LIMIT 1")
+OP_ACK = Query("alarm_ack", "SELECT ksys.alarm_ack($1::text, $2::text[], $3::text[], $4::text) AS n LIMIT 1")
+OP_SHELVE = Query("alarm_shelve",
+               "SELECT ksys.alarm_shelve($1::text, $2::text[], $3::text[], $4::integer, $5::text) AS n LIMIT 1")
+OP_UNSHELVE = Query("alarm_unshelve",
+                 "SELECT ksys.alarm_unshelve($1::text, $2::text[], $3::text[], $4::text) AS n LIMIT 1")

@@ -92,7 +92,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "alarm.err.not_configured": ("Alarm actions are not configured (KSYS_OPERATOR_DSN)",
                                  "경보 조치가 설정되지 않았습니다 (KSYS_OPERATOR_DSN)"),
     "alarm.err.log_in": ("Log in to acknowledge or shelve alarms", "경보를 확인하거나 보류하려면 로그인하세요"),
-    "alarm.err.db": ("{code}: {message}", "{code}: {message}"),
+    "alarm.err.db": ("{code}: {message}", "{code} 오류: {message}"),
     "auth.expired": ("Your session has ended: log in again", "세션이 끝났습니다. 다시 로그인하세요"),
     "auth.not_configured": ("Logins are not configured: set KSYS_OPERATOR_DSN and restart the dashboard",
                             "로그인이 설정되지 않았습니다: KSYS_OPERATOR_DSN을 설정하고 대시보드를 다시 시작하세요"),

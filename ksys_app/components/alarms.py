@@ -22,7 +22,7 @@ from ksys_app.states.auth import AuthState as A
 def banner() -> rx.Component:
     """Unacknowledged high / medium alarms, a link to /alarms; quiet grey when there are none."""
     counts = rx.el.span(
-        t("banner.label"),
+        rx.el.span(t("banner.label"), class_name="banner-label"),
         rx.cond(B.high > 0, rx.el.span(t("banner.high"), " ", rx.el.b(B.high.to_string()),
                                        class_name="banner-count banner-high", custom_attrs=tid("banner-high")),
                 rx.el.span("")),
@@ -38,7 +38,7 @@ def banner() -> rx.Component:
         class_name=rx.cond(B.high > 0, "alarm-banner banner-on banner-on-high",
                            rx.cond(B.medium > 0, "alarm-banner banner-on", "alarm-banner")),
         custom_attrs={**tid("alarm-banner"), "data-high": B.high.to_string(), "data-medium": B.medium.to_string(),
-                      "aria-live": "polite"},
+                      "aria-live": "polite", "title": t("banner.label")},
     )
 
 

@@ -167,11 +167,29 @@ class Settings(BaseSettings):
     event_burst: int = Field(60, validation_alias="KSYS_EVENT_BURST", ge=1)
     # The language of the pages until a browser picks its own (states/lang.py).
     lang: Literal["en", "ko"] = Field("en", validation_alias="KSYS_LANG")
+    # Operator actions on /alarms (log in, acknowledge, shelve): the DSN of eco_operator,
+    # a role that may call the operators' functions only (migration 0020). Unset: the
+    # alarm pages show the alarms read-only.
+    operator_dsn: str | None = Field(None, validation_alias="KSYS_OPERATOR_DSN", repr=False)
+    # Every page shows the login form until an operator logged in (default: viewing is open).
+    require_login: bool = Field(False, validation_alias="KSYS_REQUIRE_LOGIN")
+    # Alarm states and the banner's counts: read again (and refreshed live) this often.
+    cache_ttl_alarms_s: float = Field(5, validation_alias="KSYS_CACHE_TTL_ALARMS_S", ge=0)
 
     @field_validator("ts_dsn")
     @classmethod
     def _dsn_parses(cls, v: str) -> str:
         problem = placeholder_problem(parse_dsn(v).get("password"), "TS_DSN")
+        if problem:
+            raise ValueError(problem)
+        return v
+
+    @field_validator("operator_dsn")
+    @classmethod
+    def _operator_dsn_parses(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        problem = placeholder_problem(parse_dsn(v).get("password"), "KSYS_OPERATOR_DSN")
         if problem:
             raise ValueError(problem)
         return v
@@ -212,6 +230,10 @@ class Settings(BaseSettings):
     def dsn_parts(self) -> dict[str, str]:
         return parse_dsn(self.ts_dsn)
 
+    def operator_dsn_parts(self) -> dict[str, str] | None:
+        """KSYS_OPERATOR_DSN as parts, or None when operator actions are not configured."""
+        return None if self.operator_dsn is None else parse_dsn(self.operator_dsn)
+
     def ttl_for(self, kind: str) -> float:
         """Cache TTL in seconds of a read kind: metrics, features, snapshot, comm, tags."""
         try:
@@ -226,6 +248,8 @@ def env_var_name(field: str) -> str:
 
 
 _ALIASES = {env_var_name(f): f for f in Settings.model_fields}
+# Settings whose value carries a password: a message about them never shows the value.
+SECRET_VARS = frozenset({"TS_DSN", "KSYS_OPERATOR_DSN"})
 
 
 def _describe(err: dict[str, Any]) -> str:
@@ -239,7 +263,7 @@ def _describe(err: dict[str, Any]) -> str:
     if not var:
         return msg
     # The DSN carries a password: never echo its value.
-    if (var != "TS_DSN" and err.get("type") != "value_error"
+    if (var not in SECRET_VARS and err.get("type") != "value_error"
             and "input" in err and not isinstance(err["input"], dict)):
         return f"{var}: {msg} (got {err['input']!r})"
     return f"{var}: {msg}"

@@ -40,6 +40,11 @@ COMM_LOAD_FAIL = "comm_load_fail"
 EVENT_RATE_LIMITED = "event_rate_limited"  # a websocket connection over its event budget (eventlimit.py)
 EVENT_REFUSED = "event_refused"  # a websocket frame that is not a well-formed event (eventguard.py)
 EVENT_FAILED = "event_failed"  # an event handler raised (eventguard.log_backend_exception)
+# operators and their alarm actions (states/auth.py, states/alarms.py)
+OPERATOR_LOGIN = "operator_login"
+OPERATOR_LOGOUT = "operator_logout"
+ALARM_ACTION = "alarm_action"
+ALARM_FILTER = "alarm_filter"
 
 # the event a page logs instead of an `*_ok` one when its read failed
 FAILED_EVENT = {DASH_LOAD_OK: DASH_LOAD_FAIL, RANGE_CHANGE_OK: RANGE_CHANGE_FAIL, COMM_LOAD_OK: COMM_LOAD_FAIL}
@@ -47,7 +52,8 @@ FAILED_EVENT = {DASH_LOAD_OK: DASH_LOAD_FAIL, RANGE_CHANGE_OK: RANGE_CHANGE_FAIL
 EVENTS = frozenset({DASH_LOAD_OK, RANGE_CHANGE_OK, SNAPSHOT_REFRESH,
                     DB_FAIL, DB_RECOVER, PAYLOAD_BLOAT, QUERY, COMM_LOAD_OK,
                     DASH_LOAD_FAIL, RANGE_CHANGE_FAIL, COMM_LOAD_FAIL, EVENT_RATE_LIMITED, EVENT_REFUSED, EVENT_FAILED,
-                    "comm_nav_prev", "comm_nav_next", "comm_recent30", "comm_cell_select"})
+                    "comm_nav_prev", "comm_nav_next", "comm_recent30", "comm_cell_select",
+                    OPERATOR_LOGIN, OPERATOR_LOGOUT, ALARM_ACTION, ALARM_FILTER})
 
 COMMON_FIELDS = ("range", "tag", "view", "rowcount", "dur_ms", "cache_hit")
 

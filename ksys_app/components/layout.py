@@ -10,6 +10,7 @@ from reflex.components.react_router import ReactRouterLink
 from ksys_app.components import kiosk
 from ksys_app.components.text import t
 from ksys_app.components.theme import lang_switch, theme_switch
+from ksys_app.states.auth import AuthState
 from ksys_app.states.display import DisplayState
 
 
@@ -197,11 +198,14 @@ def content_states(state, content: rx.Component, has_data, lines: int = 8,
 def shell(state, active: str, title: str, links: Sequence[NavLink], controls: rx.Component,
           *body: rx.Component) -> rx.Component:
     """The page around a page's controls and body (ksys_app.pages.template calls it)."""
+    from ksys_app.components.alarms import alarm_bar, login_card  # they use tid() from here
+
     return rx.el.div(
         rx.el.style(THEME_CSS),
         # a hidden tab stops the page's live refresh (states.live); document.hidden is the argument
         rx.window_event_listener(on_visibility_change=state.set_hidden),
         navbar(state, active, links),
+        alarm_bar(),
         kiosk.cycle_link(),
         rx.el.main(
             rx.el.div(
@@ -210,11 +214,9 @@ def shell(state, active: str, title: str, links: Sequence[NavLink], controls: rx
                                                   custom_attrs=tid("loading")), rx.el.span("")),
                 class_name="page-head",
             ),
-            controls,
-            kiosk.kiosk_notice(),
-            notice_bar(state),
-            payload_bar(state),
-            *body,
+            # KSYS_REQUIRE_LOGIN with nobody logged in: the login form instead (the page read nothing)
+            rx.cond(AuthState.gate_closed, login_card(),
+                    rx.fragment(controls, kiosk.kiosk_notice(), notice_bar(state), payload_bar(state), *body)),
             class_name="page",
         ),
         # "app kiosk" in kiosk mode (layout.css hides the chrome), and the display theme

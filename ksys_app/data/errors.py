@@ -41,6 +41,8 @@ class ErrorCode(StrEnum):
     INVALID_INPUT = "INVALID_INPUT"  # rejected before any SQL ran
     CONFIG = "CONFIG"                # TS_DSN missing or unusable
     DB_ERROR = "DB_ERROR"            # any other database error
+    NOT_LOGGED_IN = "NOT_LOGGED_IN"  # an operator action without a live session (SQLSTATE KS401)
+    LOGIN_LOCKED = "LOGIN_LOCKED"    # too many failed logins (KS429); the message says until when
 
 
 # Codes worth retrying with RETRY_SCHEDULE_S: the same read may work shortly.

@@ -32,9 +32,13 @@ MAX_INACTIVE_S = 300.0
 _DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, asyncio.TimeoutError)
 
 
-def connect_kwargs(settings: Settings) -> dict[str, Any]:
-    """asyncpg connect arguments from TS_DSN (URI or key=value) and the timeouts."""
-    parts = settings.dsn_parts()   # values checked there (config._check_dsn_values)
+def connect_kwargs(settings: Settings, parts: dict[str, str] | None = None,
+                   read_only: bool = True) -> dict[str, Any]:
+    """asyncpg connect arguments from TS_DSN (or the given DSN parts: KSYS_OPERATOR_DSN's)
+    and the timeouts. `read_only` False: the operators' pool, whose role may only call its
+    functions, which write (data/operator.py)."""
+    if parts is None:
+        parts = settings.dsn_parts()   # values checked there (config._check_dsn_values)
     kwargs: dict[str, Any] = {}
     # libpq's comma lists (host=db1,db2 port=5432,5433) are lists for asyncpg: given the string,
     # it would look up "db1,db2" as one host name
@@ -57,7 +61,7 @@ def connect_kwargs(settings: Settings) -> dict[str, Any]:
         "application_name": parts.get("application_name") or APPLICATION_NAME,
         "statement_timeout": str(settings.statement_timeout_ms),
         "idle_in_transaction_session_timeout": str(settings.idle_in_transaction_timeout_ms),
-        "default_transaction_read_only": "on",
+        "default_transaction_read_only": "on" if read_only else "off",
         # JIT compilation of the first KPI query can cost more than the whole
         # 900 ms budget; the dashboard's reads are small and planned quickly.
         "jit": "off",

@@ -266,3 +266,65 @@ PROBE = Query("probe", """
 SELECT 1 AS ok
 LIMIT 1
 """)
+
+# ---------------------------------------------------------------------- alarms (issue 16)
+
+# Most alarms a read returns: six limits per tag of MAX_TAGS would be 6000; the active
+# list and the banner never need more than this.
+MAX_ALARMS = 2000
+MAX_JOURNAL_EXPORT = 20_000  # rows of one CSV export of the journal
+
+# Every alarm not in state $1 (normal): active, returned unacknowledged, shelved, out of service.
+ALARM_STATES = Query("alarm_states", """
+SELECT tag_name, kind, priority, threshold, state, active, value, active_since, state_since,
+       shelved_until, operator, note
+FROM public.alarm_states
+WHERE state <> $1
+ORDER BY tag_name, kind
+LIMIT $2
+""")
+
+# The banner: unacknowledged alarms (states $1) per priority.
+ALARM_COUNTS = Query("alarm_counts", """
+SELECT priority, count(*)::bigint AS n
+FROM public.alarm_states
+WHERE state = ANY($1::text[])
+GROUP BY priority
+ORDER BY priority
+LIMIT $2
+""")
+
+_JOURNAL_COLUMNS = """at, tag_name, kind, seq, action, old_state, new_state, active, value, priority,
+       operator, note, shelved_until"""
+
+ALARM_JOURNAL_COUNT = Query("alarm_journal_count", """
+SELECT count(*)::bigint AS n
+FROM public.alarm_journal
+WHERE at >= $1 AND at < $2
+LIMIT $3
+""")
+
+# One page, newest first ($3 rows from $4).
+ALARM_JOURNAL_PAGE = Query("alarm_journal_page", f"""
+SELECT {_JOURNAL_COLUMNS}
+FROM public.alarm_journal
+WHERE at >= $1 AND at < $2
+ORDER BY at DESC, tag_name, kind, seq DESC
+LIMIT $3 OFFSET $4
+""")
+
+# ---------------------------------------------------------------------- operators (issue 16)
+# The statements of the operators' pool (data/operator.py), as eco_operator: one call each
+# of the SECURITY DEFINER functions of migration 0019, the only thing that role may run.
+
+OP_BEGIN_LOGIN = Query("operator_begin_login", "SELECT ksys.operator_begin_login($1::text, $2::text) AS v LIMIT 1")
+OP_FINISH_LOGIN = Query("operator_finish_login",
+                     "SELECT ksys.operator_finish_login($1::text, $2::text, $3::boolean) AS v LIMIT 1")
+OP_WHOAMI = Query("operator_whoami",
+               "SELECT operator, display_name, expires_at FROM ksys.operator_whoami($1::text) LIMIT 1")
+OP_LOGOUT = Query("operator_logout", "SELECT ksys.operator_logout($1::text) AS v LIMIT 1")
+OP_ACK = Query("alarm_ack", "SELECT ksys.alarm_ack($1::text, $2::text[], $3::text[], $4::text) AS n LIMIT 1")
+OP_SHELVE = Query("alarm_shelve",
+               "SELECT ksys.alarm_shelve($1::text, $2::text[], $3::text[], $4::integer, $5::text) AS n LIMIT 1")
+OP_UNSHELVE = Query("alarm_unshelve",
+                 "SELECT ksys.alarm_unshelve($1::text, $2::text[], $3::text[], $4::text) AS n LIMIT 1")

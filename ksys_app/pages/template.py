@@ -34,6 +34,7 @@ class Page:
     state: type[PageState]
     order: int  # position in the navbar
     component: Callable[[], rx.Component]
+    in_nav: bool = True  # /login is reached from the header's Log in link, not the navbar
 
     @property
     def title(self) -> str:
@@ -53,10 +54,10 @@ def pages() -> list[Page]:
 
 
 def nav_links() -> list[NavLink]:
-    return [p.link for p in pages()]
+    return [p.link for p in pages() if p.in_nav]
 
 
-def page(route: str, *, nav: str, heading: str, state: type[PageState], order: int):
+def page(route: str, *, nav: str, heading: str, state: type[PageState], order: int, in_nav: bool = True):
     """Register a page function returning (controls, *body) under `route`."""
 
     def register(body: Callable[[], Sequence[rx.Component]]) -> Callable[[], rx.Component]:
@@ -70,7 +71,7 @@ def page(route: str, *, nav: str, heading: str, state: type[PageState], order: i
 
         component.__name__ = body.__name__
         component.__doc__ = body.__doc__
-        PAGES[route] = Page(route, nav, heading, state, order, component)
+        PAGES[route] = Page(route, nav, heading, state, order, component, in_nav)
         return component
 
     return register

@@ -39,6 +39,7 @@ from ksys_app.domain.live import db_status, rows_are_stale
 from ksys_app.domain.timefmt import format_local
 from ksys_app.domain.windows import DEFAULT_WINDOW, WINDOW_CODES
 from ksys_app.i18n import tr, tr_known
+from ksys_app.states.auth import AuthState
 from ksys_app.states.lang import LangState
 from ksys_app.states.live import LiveLoop
 from ksys_app.states.outcomes import db_answered, newest_data_time, outcome, page_outcome
@@ -254,6 +255,9 @@ class PageState(LiveLoop, rx.State, mixin=True):
         """Read and apply now, holding the lock (event handlers)."""
         parts = parts or self.parts
         results: Mapping[str, ReadResult] = {}
+        if self._gated:
+            self.loading = False
+            return results
         try:
             if self._tags_missing():
                 self._show_tag_notices(await get_repository().tags())
@@ -290,8 +294,17 @@ class PageState(LiveLoop, rx.State, mixin=True):
             self.notice = "; ".join(n for n in (self.notice, self._t(
                 "notice.unknown_lang", value=self.router.url.query_parameters.get("lang", "")[:20],
                 shown=self._lang)) if n)
+        auth = await self.get_state(AuthState)
+        await auth._check_session(self._lang)
+        self._gated = auth._closed()
+        if self._gated:  # KSYS_REQUIRE_LOGIN: the login form instead of the page, and no reads
+            self.loading = False
+            yield lang._html_lang_script(self.route)
+            return
         yield lang._html_lang_script(self.route)
         results = await self._reload()
+        if not self.failed:  # the banner's counts now, not a second later (the loop keeps them current)
+            await self._read_banner()
         self._log(self.load_event, results)
         yield self._url_script()
         # a tab opened in the background starts hidden: no visibilitychange says so

@@ -37,6 +37,7 @@ from ksys_app import logevents
 from ksys_app.data.errors import RETRY_SCHEDULE_S
 from ksys_app.data.repository import get_repository
 from ksys_app.domain.live import due_parts, retry_countdown_s
+from ksys_app.states.alarm_banner import AlarmBannerState
 from ksys_app.states.view import client_connected
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ class LiveLoop(rx.State, mixin=True):
     probe_error: str = ""  # its "CODE: message", for the navbar's tooltip
     probe_code: str = ""  # its code alone, for the stale badge
 
+    _gated: bool = False  # KSYS_REQUIRE_LOGIN and nobody logged in: nothing reads
+    _banner_at: float = 0.0  # monotonic time the alarm banner was last read
     _probe_permanent: bool = False  # the probe's error is one no retry can fix
     _loop_id: str = ""
     _retry_at: float = 0.0
@@ -65,7 +68,7 @@ class LiveLoop(rx.State, mixin=True):
         """visibilitychange (layout.shell) or the check at load: whether the tab is hidden.
         A loop that ended while the tab was away (its websocket dropped) starts again."""
         self.hidden = bool(hidden)
-        if not self.hidden and not self._loop_id:
+        if not self.hidden and not self._loop_id and not self._gated:
             return self.__class__.watch
 
     @rx.event(background=True)
@@ -103,6 +106,9 @@ class LiveLoop(rx.State, mixin=True):
             recovered = self._note_probe(verdict)
             parts = self.parts if recovered else self._due_parts(time.monotonic())
             params, need_tags = self._params(), self._tags_missing()
+            banner_due = self._banner_due(time.monotonic())
+        if banner_due:
+            await self._read_banner_unlocked(loop_id)
         if not parts:
             return True
         try:
@@ -118,6 +124,30 @@ class LiveLoop(rx.State, mixin=True):
                 return False
             self._apply_background(*read, parts)
         return True
+
+    def _banner_due(self, now: float) -> bool:
+        """The alarm banner's counts are older than KSYS_CACHE_TTL_ALARMS_S (and the
+        server answers: while it is down the banner keeps its last counts)."""
+        period = max(TICK_S, float(get_repository().setting("cache_ttl_alarms_s")))
+        return not self.probe_down and now - self._banner_at >= period
+
+    async def _read_banner(self) -> None:
+        """Read the banner's counts now, holding the lock (page load, after an action)."""
+        counts = await get_repository().alarm_counts()
+        (await self.get_state(AlarmBannerState))._apply(counts)
+        self._banner_at = time.monotonic()
+
+    async def _read_banner_unlocked(self, loop_id: str) -> None:
+        """The loop's banner refresh: read outside the lock, apply under it."""
+        try:
+            counts = await get_repository().alarm_counts()
+        except Exception:  # noqa: BLE001 - a bug in the banner must not end the loop
+            logger.exception("alarm banner read failed")
+            return
+        async with self:
+            if self._loop_id == loop_id:
+                (await self.get_state(AlarmBannerState))._apply(counts)
+                self._banner_at = time.monotonic()
 
     def _note_probe(self, verdict: Any) -> bool:
         """Show the probe's verdict (None: no database to probe); True when the server

@@ -49,7 +49,13 @@ QC_RULES = [
 # features 60 s: /trend's features; comm 300 s: /comm).
 LIVE_PERIOD_S = 3
 SERVER_ENV = {"KSYS_SNAPSHOT_PERIOD_S": str(LIVE_PERIOD_S), "KSYS_CACHE_TTL_METRICS_S": str(LIVE_PERIOD_S),
-              "KSYS_CACHE_TTL_FEATURES_S": str(LIVE_PERIOD_S), "KSYS_CACHE_TTL_COMM_S": str(LIVE_PERIOD_S)}
+              "KSYS_CACHE_TTL_FEATURES_S": str(LIVE_PERIOD_S), "KSYS_CACHE_TTL_COMM_S": str(LIVE_PERIOD_S),
+              "KSYS_CACHE_TTL_ALARMS_S": "2"}
+
+
+def operator_dsn(pg_server, dbname: str) -> str:
+    """The DSN of eco_operator, the role of the alarm actions, on the test cluster."""
+    return pg_server.dsn(dbname, user="eco_operator")
 
 
 @dataclass
@@ -126,7 +132,9 @@ def seeded_app(pg_server, migrated_templates) -> Iterator[SeededApp]:
     with psycopg.connect(admin, autocommit=True) as conn:
         outage_start, outage_hours = seed_dashboard(conn)
     app_dsn = pg_server.dsn(name, user="eco_ro")
-    with app_server(app_dsn, SERVER_LOG, SERVER_ENV) as (url, proc):
+    # operator actions as eco_operator (the test cluster trusts local logins: no password)
+    env = {**SERVER_ENV, "KSYS_OPERATOR_DSN": operator_dsn(pg_server, name)}
+    with app_server(app_dsn, SERVER_LOG, env) as (url, proc):
         yield SeededApp(url, admin, app_dsn, outage_start, outage_hours, proc)
 
 

@@ -1,4 +1,4 @@
-"""The four pages at the operator's screens: the Pi touchscreen (800 x 480), a phone
+"""The pages at the operator's screens: the Pi touchscreen (800 x 480), a phone
 (390 x 844) and a desktop (1440 x 900).
 
 No page scrolls sideways at any size; on the touch screens every control is at least
@@ -29,6 +29,7 @@ PAGES = {
     "trend": "/trend?tag=D200&window=60m",
     "tech": "/tech?tag=D200&window=60m",
     "comm": "/comm?tag=D100",
+    "alarms": "/alarms",
 }
 
 
@@ -47,6 +48,8 @@ def open_page(page, url: str, name: str) -> None:
         page.wait_for_selector("[data-testid=snapshot-row]")
     elif name == "comm":
         page.wait_for_function("document.querySelectorAll('[data-testid=hm-cell]').length === 720")
+    elif name == "alarms":
+        page.wait_for_selector("[data-testid=alarm-row], [data-testid=no-alarms]")
     else:
         wait_chart(page, f"{name}-chart", lines=5)
     page.wait_for_timeout(300)  # the chart's first layout

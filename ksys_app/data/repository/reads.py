@@ -27,6 +27,8 @@ from typing import Any, Sequence
 from ksys_app.data import queries, validate
 from ksys_app.data.errors import invalid_input
 from ksys_app.data.queries import Query
+from ksys_app.data.repository.alarm_reads import AlarmReads
+from ksys_app.data.repository.context import ReadContext, ms_since  # noqa: F401 - re-exported
 from ksys_app.data.result import ReadResult
 from ksys_app.data.rows import (
     CommSlo,
@@ -59,20 +61,11 @@ RANGE_ROW_LIMIT = 50_000
 METRICS, FEATURES, SNAPSHOT, COMM, TAGS = "metrics", "features", "snapshot", "comm", "tags"
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class ReadContext:
-    """What a read is about, for its ReadResult and log lines."""
-    window: str | None = None  # window code (or start day for /comm)
-    tag: str | None = None
-    view: str | None = None  # relation read
 
 
-def ms_since(t0: float) -> float:
-    return (time.monotonic() - t0) * 1000.0
-
-
-class Reads:
-    """The read methods; subclasses provide `run`, `tz`, `cache` and `setting`."""
+class Reads(AlarmReads):
+    """The read methods (the alarm reads in alarm_reads.py); subclasses provide `run`,
+    `tz`, `cache` and `setting`."""
 
     tz: Any
 

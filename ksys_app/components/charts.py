@@ -109,6 +109,12 @@ def line_chart(data, series: list[tuple[str, str, str, object, bool]], testid: s
             _tooltip([data_key for _, data_key, _, _, _ in series]),
             *[rx.cond(shown, line(key, data_key, name, dashed, marks.chart_dots, marks.unit_suffix))
               for key, data_key, name, shown, dashed in series],
+            # where the tag's alarms were active (pages with alarm_areas: /trend)
+            *([rx.foreach(marks.alarm_areas, lambda a: rx.recharts.reference_area(
+                x1=a["x1"], x2=a["x2"], if_overflow="extendDomain", stroke="none",
+                fill=rx.cond(a["level"] == "high", "#dc2626", "#d97706"), fill_opacity=0.14,
+                class_name=rx.cond(a["level"] == "high", "alarm-area alarm-area-high", "alarm-area alarm-area-medium"),
+            ))] if hasattr(marks, "alarm_areas") else []),
             rx.cond(marks.partial_t != "", rx.recharts.reference_line(
                 rx.recharts.label(value=t("chart.partial"), position="insideTopRight", fill="#4b5563", font_size=12),
                 x=marks.partial_t, stroke="#6b7280", stroke_dasharray="2 3",

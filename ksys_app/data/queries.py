@@ -313,6 +313,24 @@ ORDER BY at DESC, tag_name, kind, seq DESC
 LIMIT $3 OFFSET $4
 """)
 
+# /trend's alarm marks: one tag's condition changes in [$2, $3) (the newest $4 of
+# them) and, per limit, the last one before $2 (its state when the chart begins): a
+# backward probe of the journal's primary key (tag_name, kind, at) per limit.
+ALARM_MARKS = Query("alarm_marks", """
+(SELECT kind, priority, at, action = 'activate' AS active
+ FROM public.alarm_journal
+ WHERE tag_name = $1 AND action IN ('activate', 'clear') AND at >= $2 AND at < $3
+ ORDER BY at DESC
+ LIMIT $4)
+UNION ALL
+(SELECT l.kind, b.priority, b.at, b.action = 'activate'
+ FROM unnest(ARRAY['hard_low', 'hard_high', 'crit_low', 'crit_high', 'warn_low', 'warn_high']) AS l(kind)
+ CROSS JOIN LATERAL (SELECT j.priority, j.at, j.action FROM public.alarm_journal j
+                     WHERE j.tag_name = $1 AND j.kind = l.kind AND j.action IN ('activate', 'clear') AND j.at < $2
+                     ORDER BY j.at DESC LIMIT 1) b)
+LIMIT $4 + 6
+""")
+
 # ---------------------------------------------------------------------- operators (issue 16)
 # The statements of the operators' pool (data/operator.py), as eco_operator: one call each
 # of the SECURITY DEFINER functions of migration 0019, the only thing that role may run.

@@ -115,7 +115,12 @@ def trend() -> tuple[rx.Component, ...]:
         rx.el.section(
             _series_head(has_rows),
             _toggles(),
-            content_states(S, rx.el.div(chart, _history()), has_rows),
+            content_states(S, rx.el.div(
+                chart,
+                rx.cond(S.alarm_areas.length() > 0,
+                        rx.el.p(t("trend.alarm_marks"), class_name="muted small", custom_attrs=tid("alarm-marks-note")),
+                        rx.el.span("")),
+                _history()), has_rows),
             class_name="card",
         ),
         _features(),

@@ -18,6 +18,7 @@ import reflex as rx
 from ksys_app.data.repository import get_repository
 from ksys_app.data.result import ReadResult
 from ksys_app.data.rows import FeatureRow
+from ksys_app.domain.alarm_marks import on_buckets, spans
 from ksys_app.domain.series import (
     Bucket,
     Page,
@@ -73,6 +74,8 @@ class TrendState(PageState, ChartTable, rx.State):
     range_from_input: str = ""  # the picker's local wall times (datetime-local)
     range_to_input: str = ""
     _range: tuple = ()  # (start, end, end_is_now) of the range shown, () without one
+    # the tag's alarms over the chart: x1 / x2 (point labels), level (priority), title
+    alarm_areas: list[dict[str, str]] = []
 
     # The rollup read refreshes when its cached entry expires; the features it reads
     # alongside come from the cache until theirs (cache_ttl_features_s) expires too.
@@ -121,9 +124,12 @@ class TrendState(PageState, ChartTable, rx.State):
             series = repo.series_range(tag, span[0], span[1], range_source(span[1] - span[0])[0])
         else:
             series = (repo.raw_series if reads_raw(window) else repo.series)(tag, window)
-        series, (count, rows, page), rules = await asyncio.gather(
-            series, read_features_page(tag, window, fpage), repo.qc_rules())
-        return {"series": series, "features_count": count, "features": rows, "fpage": page, "qc": rules}
+        lo, hi = span if span is not None else (datetime.now(timezone.utc) - parse_window(window).duration,
+                                                 datetime.now(timezone.utc))
+        series, (count, rows, page), rules, marks = await asyncio.gather(
+            series, read_features_page(tag, window, fpage), repo.qc_rules(), repo.alarm_marks(tag, lo, hi))
+        return {"series": series, "features_count": count, "features": rows, "fpage": page, "qc": rules,
+                "marks": (marks, lo, hi)}
 
     def _apply(self, data: dict[str, ReadResult], parts: frozenset[str]) -> dict[str, ReadResult]:
         series = data["series"]
@@ -133,10 +139,26 @@ class TrendState(PageState, ChartTable, rx.State):
             self._apply_range(series, span)
         else:
             self._apply_window(series)
+        self._mark_alarms(*data["marks"])
         # Features that cannot be read show their error in their own section (_show_features);
         # the page's state (error, stale, empty, retry) follows the rollup read.
         self._show_features(data["features_count"], data["features"], data["fpage"], get_repository().tz)
         return {ALL: series}
+
+    def _mark_alarms(self, marks: ReadResult, lo: datetime, hi: datetime) -> None:
+        """Where the tag's alarms were active, as shaded stretches of the chart's points
+        (high priority red, medium amber). A failed read keeps the last marks: they are
+        not worth an error on the chart."""
+        if marks.failed:
+            return
+        starts = [b.bucket for b in reversed(self._rows)]
+        labels = [p["t"] for p in self.chart]
+        tz = get_repository().tz
+        self.alarm_areas = [
+            {"x1": labels[i], "x2": labels[j], "level": s.priority,
+             "title": f"{s.kind} {format_local(s.start, tz)} – "
+                      + (self._t("trend.alarm_still") if s.still_active else format_local(s.end, tz))}
+            for i, j, s in on_buckets(spans(marks.rows, lo, hi), starts) if labels]
 
     def _apply_range(self, series: ReadResult, span: tuple[datetime, datetime]) -> None:
         """An absolute range: the rows of the relation its span calls for (range_source),

@@ -12,9 +12,11 @@ from ksys_app.data.alarm_rows import AlarmRow, JournalRow, alarm_row, journal_ro
 from ksys_app.data.queries import Query
 from ksys_app.data.repository.context import ReadContext
 from ksys_app.data.result import ReadResult
+from ksys_app.domain.alarm_marks import Change
 
 ALARMS = "alarms"
 JOURNAL_PAGE_MAX = 200
+MARK_CHANGES_MAX = 1000  # condition changes of one tag a chart marks (the newest)
 UNACK_STATES = ("unack", "rtn_unack")
 
 
@@ -72,3 +74,16 @@ class AlarmReads:
         return await self.run(queries.ALARM_JOURNAL_PAGE, (lo, hi, n + 1, 0), kind=ALARMS,
                               convert=journal_row, limit=n, empty_is_no_rows=False, payload_check=False,
                               ctx=ReadContext(view="alarm_journal"))
+
+    async def alarm_marks(self, tag: str, since: datetime, until: datetime) -> ReadResult[Change]:
+        """One tag's alarm condition changes for a chart of [since, until): those inside
+        (the newest MARK_CHANGES_MAX) and each limit's last one before it."""
+        try:
+            tag = validate.tag_name(tag)
+            lo, hi = validate.aware(since, "since"), validate.aware(until, "until")
+        except validate.InvalidInput as exc:
+            return self.invalid(exc)
+        return await self.run(queries.ALARM_MARKS, (tag, lo, hi, MARK_CHANGES_MAX), kind=ALARMS,
+                              convert=lambda r: Change(str(r["kind"]), str(r["priority"]), r["at"], bool(r["active"])),
+                              limit=None, empty_is_no_rows=False, payload_check=False,
+                              ctx=ReadContext(tag=tag, view="alarm_journal"))

@@ -5,7 +5,12 @@
 //    react-router's client-side navigation: the websocket and the page states stay, and
 //    nothing here needs the server, so the cycle goes on while the database is down.
 // 2. The clock in the kiosk header (.kiosk-clock, in data-tz).
-// (The pages' URL rewrite keeps ?kiosk= and ?cycle=: states/base.py SCREEN_PARAMS.)
+// 3. The alarm sound (?kiosk=1&sound=1): two short tones when the alarm banner's count of
+//    unacknowledged high-priority alarms goes up (not for those already there when the
+//    page opened). Browsers play sound only after a user gesture, unless Chromium was
+//    started with --autoplay-policy=no-user-gesture-required (README, kiosk at boot);
+//    window.__ksysAlarmSounds counts the sounds asked for either way.
+// (The pages' URL rewrite keeps ?kiosk=, ?cycle= and ?sound=: states/base.py SCREEN_PARAMS.)
 (function () {
   if (window.__ksysKiosk) return;
   window.__ksysKiosk = true;
@@ -33,6 +38,37 @@
       if (clocks[i].textContent !== text) clocks[i].textContent = text;
     }
   }
+  var lastHigh = null;
+  window.__ksysAlarmSounds = 0;
+  function soundOn() {
+    return document.querySelector(".app.kiosk") !== null && new URLSearchParams(window.location.search).get("sound") === "1";
+  }
+  function checkAlarms() {
+    var banner = document.querySelector("[data-testid=alarm-banner]");
+    var high = banner ? Number(banner.getAttribute("data-high")) : NaN;
+    if (!isFinite(high)) return;
+    if (lastHigh !== null && high > lastHigh && soundOn()) {
+      window.__ksysAlarmSounds += 1;
+      beep();
+    }
+    lastHigh = high;
+  }
+  var audio = null;
+  function beep() {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      if (audio.state === "suspended") audio.resume();
+      [[880, 0], [660, 0.25]].forEach(function (tone) {
+        var osc = audio.createOscillator(), gain = audio.createGain(), t0 = audio.currentTime + tone[1];
+        osc.frequency.value = tone[0];
+        gain.gain.setValueAtTime(0.25, t0);
+        gain.gain.exponentialRampToValueAtTime(0.001, t0 + 0.22);
+        osc.connect(gain).connect(audio.destination);
+        osc.start(t0);
+        osc.stop(t0 + 0.23);
+      });
+    } catch (e) { /* no audio device: the banner still says it */ }
+  }
   var formats = {};
   // what toLocaleTimeString("en-GB", {timeZone: tz, hour12: false}) formats with
   var CLOCK = { hour: "numeric", minute: "numeric", second: "numeric", hour12: false };
@@ -46,5 +82,5 @@
     }
     return formats[tz];
   }
-  setInterval(tick, 1000);
+  setInterval(function () { tick(); checkAlarms(); }, 1000);
 })();

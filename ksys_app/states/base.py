@@ -47,7 +47,7 @@ from ksys_app.states.payload import check_payload
 from ksys_app.states.view import pick_tag
 
 ALL = "all"  # the one part of a page without separately refreshed parts
-SCREEN_PARAMS = ("kiosk", "cycle", "lang")
+SCREEN_PARAMS = ("kiosk", "cycle", "lang", "sound")
 REFRESH_MAX_AGE_S = 1.0  # what "Refresh" means: data at most this old, at most this often per tab
 
 

@@ -34,7 +34,7 @@ from ksys_app.domain.time_range import choose_range
 from ksys_app.domain.timefmt import format_local, format_local_point
 from ksys_app.domain.windows import RAW_VIEW, parse_window, range_source, reads_raw
 from ksys_app.i18n import tr_known
-from ksys_app.states.base import ALL, PageState
+from ksys_app.states.base import ALL, SCREEN_PARAMS, PageState
 from ksys_app.states.chart_table import PAGE_SIZE, ChartTable
 
 SERIES_KEYS = ("avg", "min", "max", "last", "first")
@@ -251,7 +251,7 @@ class TrendState(PageState, ChartTable, rx.State):
         if to is not None:
             params["to"] = to
         here = self.router.url.query_parameters
-        params.update({k: here[k] for k in ("lang", "kiosk", "cycle") if k in here})
+        params.update({k: here[k] for k in SCREEN_PARAMS if k in here})
         return f"{self.route}?{urlencode(params)}"
 
     @rx.event

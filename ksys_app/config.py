@@ -175,6 +175,8 @@ class Settings(BaseSettings):
     require_login: bool = Field(False, validation_alias="KSYS_REQUIRE_LOGIN")
     # Alarm states and the banner's counts: read again (and refreshed live) this often.
     cache_ttl_alarms_s: float = Field(5, validation_alias="KSYS_CACHE_TTL_ALARMS_S", ge=0)
+    # the alarm KPIs on /alarms read a month of the journal: not every few seconds
+    cache_ttl_alarm_kpis_s: float = Field(300, validation_alias="KSYS_CACHE_TTL_ALARM_KPIS_S", ge=0)
 
     @field_validator("ts_dsn")
     @classmethod

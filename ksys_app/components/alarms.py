@@ -224,3 +224,53 @@ def journal_table(S) -> rx.Component:
         ),
         class_name="table-wrap",
     )
+
+
+def _kpi_row(label_key: str, value, testid: str, over=None, detail=None) -> rx.Component:
+    """One measure: its label, the value (amber when over its target: ISA-101), what it is about."""
+    cls = "alarm-kpi-value" if over is None else rx.cond(over != "", "alarm-kpi-value alarm-kpi-over", "alarm-kpi-value")
+    return rx.el.tr(
+        rx.el.th(t(label_key), scope="row"),
+        rx.el.td(value, class_name=cls, custom_attrs=tid(testid)),
+        rx.el.td(detail if detail is not None else "", class_name="muted small kpi-detail"),
+    )
+
+
+def kpi_panel(S) -> rx.Component:
+    """The alarm system's KPIs after ISA-18.2 / EEMUA 191 over the chosen period."""
+    days = [(d, d) for d in ("1", "7", "30", "90")]
+    return rx.el.section(
+        rx.el.div(
+            rx.el.h2(t("kpi.title"), class_name="section-title"),
+            _select(t("kpi.period_days"), days, S.kpi_days, S.set_kpi_days, "kpi-days"),
+            class_name="section-head",
+        ),
+        rx.cond(S.kpi_truncated, rx.el.p(t("kpi.truncated"), class_name="badge badge-warn"), rx.el.span("")),
+        rx.el.div(rx.el.table(rx.el.tbody(
+            _kpi_row("kpi.announced", S.kpi["activations"], "kpi-activations"),
+            _kpi_row("kpi.rate", S.kpi["per_10min"], "kpi-rate", S.kpi["per_10min_over"], t("kpi.rate_target")),
+            _kpi_row("kpi.peak", S.kpi["peak"], "kpi-peak"),
+            _kpi_row("kpi.flood", S.kpi["flood"], "kpi-flood", S.kpi["flood_over"], t("kpi.flood_target")),
+            _kpi_row("kpi.chattering", S.kpi["chattering"], "kpi-chattering",
+                     rx.cond(S.kpi["chattering"] != "0", "1", ""), S.kpi["chattering_list"]),
+            _kpi_row("kpi.stale", S.kpi["stale"], "kpi-stale", rx.cond(S.kpi["stale"] != "0", "1", ""),
+                     S.kpi["stale_list"]),
+            _kpi_row("kpi.top_share", S.kpi["top_share"], "kpi-top-share"),
+        ), class_name="kpi-table"), class_name="table-wrap"),
+        rx.el.div(
+            rx.el.div(
+                rx.el.h3(t("kpi.top"), class_name="small-title"),
+                rx.el.ol(rx.foreach(S.kpi_top, lambda r: rx.el.li(r["tag"], " ", rx.el.span(r["n"], " · ", r["share"],
+                                                                                          class_name="muted"))),
+                         class_name="kpi-top", custom_attrs=tid("kpi-top")),
+            ),
+            rx.el.div(
+                rx.el.h3(t("kpi.priorities"), class_name="small-title"),
+                rx.el.ul(rx.foreach(S.kpi_priorities, lambda r: rx.el.li(
+                    r["priority"], " ", rx.el.b(r["share"]), rx.el.span(" / ", r["recommended"], class_name="muted"))),
+                    class_name="kpi-priorities", custom_attrs=tid("kpi-priorities")),
+            ),
+            class_name="kpi-lists",
+        ),
+        class_name="card kpi-card", custom_attrs=tid("kpi-panel"),
+    )

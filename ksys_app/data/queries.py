@@ -313,6 +313,24 @@ ORDER BY at DESC, tag_name, kind, seq DESC
 LIMIT $3 OFFSET $4
 """)
 
+# /alarms' KPIs: the announced activations (not shelved, not out of service) in
+# [$1, $2), newest first, and the alarms active now with the time they became active.
+MAX_KPI_ACTIVATIONS = 50_000
+ALARM_ACTIVATIONS = Query("alarm_activations", """
+SELECT tag_name, kind, priority, at
+FROM public.alarm_journal
+WHERE action = 'activate' AND new_state = 'unack' AND at >= $1 AND at < $2
+ORDER BY at DESC
+LIMIT $3
+""")
+ALARM_STANDING = Query("alarm_standing", """
+SELECT tag_name, kind, priority, active_since
+FROM public.alarm_states
+WHERE active AND active_since IS NOT NULL
+ORDER BY active_since
+LIMIT $1
+""")
+
 # /trend's alarm marks: one tag's condition changes in [$2, $3) (the newest $4 of
 # them) and, per limit, the last one before $2 (its state when the chart begins): a
 # backward probe of the journal's primary key (tag_name, kind, at) per limit.

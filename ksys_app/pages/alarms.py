@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 from reflex.components.react_router import ReactRouterLink
 
-from ksys_app.components.alarms import action_bar, action_result, alarm_table, filters, journal_table
+from ksys_app.components.alarms import action_bar, action_result, alarm_table, filters, journal_table, kpi_panel
 from ksys_app.components.controls import button, controls_bar, pager
 from ksys_app.components.layout import content_states, status_line, tid
 from ksys_app.components.text import t
@@ -58,5 +58,6 @@ def alarms() -> tuple[rx.Component, ...]:
     return (
         controls_bar(*filters(S), button(t("btn.refresh"), S.refresh, "refresh-btn")),
         _active(),
+        kpi_panel(S),
         _journal(),
     )

@@ -23,6 +23,13 @@ from ksys_app.data.repository import get_repository
 from ksys_app.data.result import ReadResult
 from ksys_app.domain import alarm_view as view
 from ksys_app.domain import operators
+from ksys_app.domain.alarm_kpis import (
+    ACCEPTABLE_PER_10MIN,
+    FLOOD_SHARE_TARGET,
+    RECOMMENDED_SHARES,
+    kpis,
+    page_activations,
+)
 from ksys_app.domain.alarms import Action, LimitKind
 from ksys_app.domain.inputs import InputError
 from ksys_app.domain.series import fmt_num, page_slice, to_csv
@@ -38,6 +45,9 @@ ACTIONS = {"ack": Action.ACK, "shelve": Action.SHELVE, "unshelve": Action.UNSHEL
 JOURNAL_HEADER = ["at", "tag_name", "kind", "action", "old_state", "new_state", "active", "value", "priority",
                   "operator", "note", "shelved_until"]
 MAX_HELD_NOTE = 20_000  # what the note box keeps of whatever a client sends; checked at action time
+KPIS = "kpis"  # the KPI part of the page, read on its own period
+KPI_DAYS = ("1", "7", "30", "90")
+DEFAULT_KPI_DAYS = "30"  # ISA-18.2's usual period for alarm system performance
 
 
 def journal_span(now: datetime) -> tuple[datetime, datetime]:
@@ -63,16 +73,24 @@ class AlarmsState(PageState, rx.State):
     action_failed: bool = False
     acting: bool = False
 
+    # the alarm system's KPIs over the last kpi_days days (domain/alarm_kpis.py)
+    kpi_days: str = DEFAULT_KPI_DAYS
+    kpi: dict[str, str] = {}
+    kpi_top: list[dict[str, str]] = []
+    kpi_priorities: list[dict[str, str]] = []
+    kpi_truncated: bool = False
+
     _alarms: tuple = ()
 
     needs_tags: ClassVar[bool] = False
     uses_window: ClassVar[bool] = False
-    url_vars: ClassVar[Mapping[str, str]] = {"priority": "f_priority", "state": "f_state"}
-    live: ClassVar[Mapping[str, str]] = {ALL: "cache_ttl_alarms_s"}
+    parts: ClassVar[frozenset[str]] = frozenset({ALL, KPIS})
+    url_vars: ClassVar[Mapping[str, str]] = {"priority": "f_priority", "state": "f_state", "kpi_days": "kpi_days"}
+    live: ClassVar[Mapping[str, str]] = {ALL: "cache_ttl_alarms_s", KPIS: "cache_ttl_alarm_kpis_s"}
     input_defaults: ClassVar[Mapping[str, Any]] = {"jpage": 0}
 
     def _params(self) -> tuple:
-        return (self.f_priority, self.f_state, self.jpage)
+        return (self.f_priority, self.f_state, self.jpage, self.kpi_days)
 
     def _empty_reason(self) -> str:
         return ""  # no alarm is good news, shown in the table's place (components/alarms.py)
@@ -85,20 +103,66 @@ class AlarmsState(PageState, rx.State):
             setattr(self, var, value)
             if bad:
                 notices.append(self._t("notice.unknown_filter", name=key, value=str(qp.get(key))[:20]))
+        days = qp.get("kpi_days")
+        self.kpi_days = days if days in KPI_DAYS else DEFAULT_KPI_DAYS
+        if days is not None and days not in KPI_DAYS:
+            notices.append(self._t("notice.unknown_filter", name="kpi_days", value=str(days)[:20]))
         return notices
 
     @classmethod
     async def _fetch(cls, params: tuple, parts: frozenset[str]) -> dict[str, Any]:
-        _prio, _state, jpage = params
+        _prio, _state, jpage, kpi_days = params
         repo = get_repository()
-        since, until = journal_span(datetime.now(timezone.utc))
-        states, count = await asyncio.gather(repo.alarm_states(), repo.journal_count(since, until))
-        total = count.rows[0] if count.rows else 0
-        p = page_slice(total, jpage, JOURNAL_PAGE_SIZE)
-        page = await repo.journal_page(since, until, p.start, JOURNAL_PAGE_SIZE) if total else ReadResult()
-        return {"states": states, "count": count, "page": page, "p": p}
+        out: dict[str, Any] = {}
+        if KPIS in parts:
+            # on whole minutes, so that the cache serves a re-read within its period
+            until = datetime.now(timezone.utc).replace(second=0, microsecond=0) + timedelta(minutes=1)
+            since = until - timedelta(days=int(kpi_days))
+            out["activations"], out["standing"] = await asyncio.gather(
+                repo.alarm_activations(since, until), repo.alarm_standing())
+            out["kpi_span"] = (since, until)
+        if ALL in parts:
+            since, until = journal_span(datetime.now(timezone.utc))
+            states, count = await asyncio.gather(repo.alarm_states(), repo.journal_count(since, until))
+            total = count.rows[0] if count.rows else 0
+            p = page_slice(total, jpage, JOURNAL_PAGE_SIZE)
+            page = await repo.journal_page(since, until, p.start, JOURNAL_PAGE_SIZE) if total else ReadResult()
+            out.update({"states": states, "count": count, "page": page, "p": p})
+        return out
 
     def _apply(self, data: dict[str, Any], parts: frozenset[str]) -> dict[str, ReadResult]:
+        results: dict[str, ReadResult] = {}
+        if KPIS in parts:
+            results[KPIS] = self._apply_kpis(data["activations"], data["standing"], *data["kpi_span"])
+        if ALL in parts:
+            results.update(self._apply_list(data))
+        return results
+
+    def _apply_kpis(self, activations: ReadResult, standing: ReadResult, since: datetime,
+                    until: datetime) -> ReadResult:
+        """The KPI panel; a failed read keeps the last one (the list above says the database's state)."""
+        failed = activations if activations.failed else standing if standing.failed else None
+        if failed is not None:
+            return failed
+        k = kpis(page_activations(activations.rows, standing.rows), since, until)
+        self.kpi_truncated = activations.truncated
+        self.kpi = {
+            "activations": str(k.activations),
+            "per_10min": f"{k.per_10min:.2f}", "per_10min_over": "1" if k.per_10min > ACCEPTABLE_PER_10MIN else "",
+            "peak": str(k.peak_10min),
+            "flood": f"{k.flood_share:.1%}", "flood_over": "1" if k.flood_share >= FLOOD_SHARE_TARGET else "",
+            "chattering": str(len(k.chattering)),
+            "chattering_list": ", ".join(f"{t} {self._kind(lim)}" for t, lim in k.chattering[:10]),
+            "stale": str(len(k.stale)),
+            "stale_list": ", ".join(f"{t} {self._kind(lim)}" for t, lim in k.stale[:10]),
+            "top_share": f"{sum(s for _t, _n, s in k.top_sources):.1%}",
+        }
+        self.kpi_top = [{"tag": t, "n": str(n), "share": f"{s:.1%}"} for t, n, s in k.top_sources]
+        self.kpi_priorities = [{"priority": self._t(f"alarm.priority.{p}"), "share": f"{k.priority_shares.get(p, 0):.0%}",
+                                "recommended": f"{RECOMMENDED_SHARES[p]:.0%}"} for p in ("high", "medium", "low")]
+        return activations
+
+    def _apply_list(self, data: dict[str, Any]) -> dict[str, ReadResult]:
         tz = get_repository().tz
         states, count, page, p = data["states"], data["count"], data["page"], data["p"]
         if states.rows or states.ok:
@@ -111,6 +175,13 @@ class AlarmsState(PageState, rx.State):
             self.jtotal, self.jpage, self.jpages = (count.rows[0] if count.rows else 0), p.index, p.count
             self.journal = [self._journal_row(r, tz) for r in page.rows]
         return {ALL: states, "journal": count if count.failed else page}
+
+    @rx.event
+    async def set_kpi_days(self, value: str):
+        if isinstance(value, str) and value in KPI_DAYS and value != self.kpi_days:
+            self.kpi_days = value
+            async for step in self._show_new_input(logevents.ALARM_FILTER):
+                yield step
 
     def _kind(self, kind: str) -> str:
         return self._t(f"alarm.kind.{kind}") if kind in LimitKind._value2member_map_ else kind

@@ -62,3 +62,19 @@ def test_an_empty_period_has_zero_rates_and_a_bad_one_is_refused():
     assert (k.activations, k.per_10min, k.flood_share, k.top_sources) == (0, 0.0, 0.0, ())
     with pytest.raises(ValueError):
         kpis([], T0, T0)
+
+
+def test_page_activations_clear_all_but_the_standing_ones():
+    from ksys_app.domain.alarm_kpis import page_activations
+
+    t0 = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    announced = [("A", "warn_high", "medium", t0), ("A", "warn_high", "medium", t0 + timedelta(hours=1)),
+                 ("B", "crit_low", "high", t0 + timedelta(hours=2))]
+    standing = [("A", "warn_high", "medium", t0 + timedelta(hours=1)),  # the second one still stands
+                ("C", "crit_high", "high", t0 - timedelta(days=3))]  # since before the period
+    acts = page_activations(announced, standing)
+    by = {(a.tag, a.at): a.cleared_at for a in acts}
+    assert by[("A", t0)] == t0 and by[("A", t0 + timedelta(hours=1))] is None
+    assert by[("B", t0 + timedelta(hours=2))] is not None and by[("C", t0 - timedelta(days=3))] is None
+    k = kpis(acts, t0, t0 + timedelta(days=2))
+    assert k.activations == 3 and k.stale == (("A", "warn_high"), ("C", "crit_high"))

@@ -15,6 +15,7 @@ from ksys_app.data.result import ReadResult
 from ksys_app.domain.alarm_marks import Change
 
 ALARMS = "alarms"
+KPIS = "alarm_kpis"  # cache kind of the KPI reads (KSYS_CACHE_TTL_ALARM_KPIS_S)
 JOURNAL_PAGE_MAX = 200
 MARK_CHANGES_MAX = 1000  # condition changes of one tag a chart marks (the newest)
 UNACK_STATES = ("unack", "rtn_unack")
@@ -87,3 +88,22 @@ class AlarmReads:
                               convert=lambda r: Change(str(r["kind"]), str(r["priority"]), r["at"], bool(r["active"])),
                               limit=None, empty_is_no_rows=False, payload_check=False,
                               ctx=ReadContext(tag=tag, view="alarm_journal"))
+
+    async def alarm_activations(self, since: datetime, until: datetime) -> ReadResult[tuple]:
+        """(tag, limit, priority, at) of the announced activations in [since, until),
+        newest first, at most MAX_KPI_ACTIVATIONS (`truncated` beyond)."""
+        try:
+            lo, hi = validate.aware(since, "since"), validate.aware(until, "until")
+        except validate.InvalidInput as exc:
+            return self.invalid(exc)
+        n = queries.MAX_KPI_ACTIVATIONS
+        return await self.run(queries.ALARM_ACTIVATIONS, (lo, hi, n + 1), kind=KPIS, limit=n,
+                              convert=lambda r: (str(r["tag_name"]), str(r["kind"]), str(r["priority"]), r["at"]),
+                              empty_is_no_rows=False, payload_check=False, ctx=ReadContext(view="alarm_journal"))
+
+    async def alarm_standing(self) -> ReadResult[tuple]:
+        """(tag, limit, priority, active since) of every alarm active now."""
+        return await self.run(queries.ALARM_STANDING, (queries.MAX_ALARMS + 1,), kind=KPIS, limit=queries.MAX_ALARMS,
+                              convert=lambda r: (str(r["tag_name"]), str(r["kind"]), str(r["priority"]),
+                                                 r["active_since"]),
+                              empty_is_no_rows=False, payload_check=False, ctx=ReadContext(view="alarm_states"))

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ksys_app.domain.alarm_kpis import CHATTER_COUNT, FLOOD_PER_10MIN, RECOMMENDED_SHARES, AlarmKpis
-
-# ISA-18.2 table 5 (alarm performance metrics, per operator position): average rate
-# ~1 per 10 minutes acceptable (EEMUA 191; 2 "maximum manageable"), under ~1 % of
-# periods in flood, no chattering or stale alarms as the aim.
-ACCEPTABLE_PER_10MIN = 1.0
-MANAGEABLE_PER_10MIN = 2.0
-FLOOD_SHARE_TARGET = 0.01
+from ksys_app.domain.alarm_kpis import (
+    ACCEPTABLE_PER_10MIN,
+    CHATTER_COUNT,
+    FLOOD_PER_10MIN,
+    FLOOD_SHARE_TARGET,
+    MANAGEABLE_PER_10MIN,
+    RECOMMENDED_SHARES,
+    AlarmKpis,
+)
 
 
 def _verdict(ok: bool) -> str:

@@ -296,8 +296,9 @@ def _wait_current(dsn: str, procs: list[subprocess.Popen], timeout_s: float = RE
                    "see `ksys doctor` and .ksys/logs/")
 
 
-def _check_page(port: int, expected_tags: int) -> int:
-    """Load `/` in Chromium when it is available and count the KPI tiles."""
+def _check_page(port: int, expected_tags: int, operator: tuple[str, str] | None = None) -> int:
+    """Load `/` in Chromium when it is available and count the KPI tiles; with an operator,
+    also log in as it and acknowledge one alarm on /alarms (README's promise of the demo)."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -314,8 +315,25 @@ def _check_page(port: int, expected_tags: int) -> int:
         page.wait_for_function(f"document.querySelectorAll('[data-testid=kpi-tile]').length >= {expected_tags}",
                                timeout=60_000)
         tiles = page.locator("[data-testid=kpi-tile]").count()
+        if operator is not None:
+            _acknowledge_one(page, port, *operator)
         browser.close()
     return tiles
+
+
+def _acknowledge_one(page, port: int, name: str, password: str) -> None:
+    page.goto(f"http://127.0.0.1:{port}/login?next=/alarms")
+    page.fill("[data-testid=login-name]", name)
+    page.fill("[data-testid=login-password]", password)
+    page.click("[data-testid=login-submit]")
+    page.wait_for_selector(f"[data-testid=auth-operator][data-operator={name}]", timeout=30_000)
+    page.wait_for_selector("[data-testid=ack-btn]", timeout=30_000)
+    page.locator("[data-testid=ack-btn]").first.click()
+    page.wait_for_selector("[data-testid=action-message-text]", timeout=30_000)
+    said = page.inner_text("[data-testid=action-message-text]")
+    if "acknowledged" not in said:
+        raise OpsError(f"acknowledging an alarm on /alarms as {name} said: {said}")
+    _say(f"/alarms: logged in as {name} and acknowledged an alarm ({said})")
 
 
 DEMO_OPERATOR = "demo"
@@ -389,7 +407,7 @@ def run_demo() -> int:
             _say(f"alarms: {where}alarms; log in as {operator} with password {password} "
                  f"(kept in {data / 'demo-operator.txt'}; `ksys operator add` makes more)")
             if exit_after_ready:
-                _check_after_ready(admin, port, health)
+                _check_after_ready(admin, port, health, (operator, password))
                 return 0
             _say("live: simulator, dashboard" + (", worker" if result.scheduler == "worker" else "")
                  + " running; Ctrl-C (or SIGTERM, SIGHUP) stops everything")
@@ -417,7 +435,7 @@ def _alarm_summary(admin: str) -> str:
             f"{len(standing)} standing now, chattering: {', '.join(f'{t} {lim}' for t, lim in k.chattering) or 'none'}")
 
 
-def _check_after_ready(admin: str, port: int, health: dict) -> None:
+def _check_after_ready(admin: str, port: int, health: dict, operator: tuple[str, str] | None = None) -> None:
     """What README promises right after "ready": verify finds nothing, `/` shows every tile."""
     from ksys_app.ops.schema.verify import verify
 
@@ -427,8 +445,8 @@ def _check_after_ready(admin: str, port: int, health: dict) -> None:
             raise OpsError("ksys verify found differences right after ready:\n" + "\n".join(report))
     _say(f"ksys verify: {report[-1].splitlines()[-1]} (last 7 days, every derived relation)")
     _say(_alarm_summary(admin))
-    with PROGRESS.step("loading / in Chromium"):
-        tiles = _check_page(port, health["tags"])
+    with PROGRESS.step("loading / and /alarms in Chromium"):
+        tiles = _check_page(port, health["tags"], operator)
     if tiles >= 0:
         _say(f"page / shows {tiles} KPI tiles for {health['tags']} tags")
         if tiles < health["tags"]:

@@ -1693,6 +1693,70 @@ CREATE TABLE ksys.hist_changes (
 );
 
 --
+-- Name: ingest_dead_letters; Type: TABLE; Schema: ksys; Owner: -
+--
+
+CREATE TABLE ksys.ingest_dead_letters (
+    id bigint NOT NULL,
+    received_at timestamp with time zone NOT NULL,
+    client_id text NOT NULL,
+    topic text NOT NULL,
+    kind text NOT NULL,
+    message text NOT NULL,
+    payload bytea NOT NULL,
+    payload_bytes integer NOT NULL,
+    CONSTRAINT ingest_dead_letters_kind_check CHECK ((length(kind) <= 64)),
+    CONSTRAINT ingest_dead_letters_message_check CHECK ((length(message) <= 1000)),
+    CONSTRAINT ingest_dead_letters_payload_bytes_check CHECK ((payload_bytes >= 0)),
+    CONSTRAINT ingest_dead_letters_payload_check CHECK ((length(payload) <= 4096)),
+    CONSTRAINT ingest_dead_letters_topic_check CHECK ((length(topic) <= 65535))
+);
+
+--
+-- Name: ingest_dead_letters_id_seq; Type: SEQUENCE; Schema: ksys; Owner: -
+--
+
+ALTER TABLE ksys.ingest_dead_letters ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ksys.ingest_dead_letters_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: ingest_status; Type: TABLE; Schema: ksys; Owner: -
+--
+
+CREATE TABLE ksys.ingest_status (
+    client_id text NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    beat_at timestamp with time zone NOT NULL,
+    beat_every_s real NOT NULL,
+    broker text NOT NULL,
+    topics text[] NOT NULL,
+    connected boolean NOT NULL,
+    messages bigint DEFAULT 0 NOT NULL,
+    readings bigint DEFAULT 0 NOT NULL,
+    rejected bigint DEFAULT 0 NOT NULL,
+    rejects_by_kind jsonb DEFAULT '{}'::jsonb NOT NULL,
+    messages_per_s real DEFAULT 0 NOT NULL,
+    readings_per_s real DEFAULT 0 NOT NULL,
+    lag_s real,
+    spool_bytes bigint DEFAULT 0 NOT NULL,
+    spool_max_bytes bigint NOT NULL,
+    spool_full boolean DEFAULT false NOT NULL,
+    rules integer DEFAULT 0 NOT NULL,
+    rules_loaded_at timestamp with time zone,
+    last_error text,
+    last_error_at timestamp with time zone,
+    CONSTRAINT ingest_status_beat_every_s_check CHECK ((beat_every_s > (0)::double precision)),
+    CONSTRAINT ingest_status_client_id_check CHECK ((length(client_id) <= 256)),
+    CONSTRAINT ingest_status_last_error_check CHECK ((length(last_error) <= 1000))
+);
+
+--
 -- Name: jobs; Type: TABLE; Schema: ksys; Owner: -
 --
 
@@ -2082,6 +2146,20 @@ ALTER TABLE ONLY ksys.change_consumers
     ADD CONSTRAINT change_consumers_pkey PRIMARY KEY (consumer);
 
 --
+-- Name: ingest_dead_letters ingest_dead_letters_pkey; Type: CONSTRAINT; Schema: ksys; Owner: -
+--
+
+ALTER TABLE ONLY ksys.ingest_dead_letters
+    ADD CONSTRAINT ingest_dead_letters_pkey PRIMARY KEY (id);
+
+--
+-- Name: ingest_status ingest_status_pkey; Type: CONSTRAINT; Schema: ksys; Owner: -
+--
+
+ALTER TABLE ONLY ksys.ingest_status
+    ADD CONSTRAINT ingest_status_pkey PRIMARY KEY (client_id);
+
+--
 -- Name: jobs jobs_pkey; Type: CONSTRAINT; Schema: ksys; Owner: -
 --
 
@@ -2183,6 +2261,12 @@ CREATE INDEX alarm_actions_alarm_at ON ksys.alarm_actions USING btree (tag_name,
 --
 
 CREATE INDEX alarm_journal_at ON ksys.alarm_journal USING btree (at DESC);
+
+--
+-- Name: ingest_dead_letters_received; Type: INDEX; Schema: ksys; Owner: -
+--
+
+CREATE INDEX ingest_dead_letters_received ON ksys.ingest_dead_letters USING btree (received_at DESC);
 
 --
 -- Name: operator_logins_client_at; Type: INDEX; Schema: ksys; Owner: -
@@ -2301,6 +2385,7 @@ GRANT USAGE ON SCHEMA public TO eco_ext;
 --
 
 GRANT USAGE ON SCHEMA ksys TO eco_operator;
+GRANT USAGE ON SCHEMA ksys TO eco_writer;
 
 --
 -- Name: FUNCTION alarm_ack(p_token text, p_tags text[], p_kinds text[], p_note text); Type: ACL; Schema: ksys; Owner: -
@@ -2642,6 +2727,18 @@ GRANT SELECT ON TABLE public.influx_agg_10m TO eco_ext;
 
 GRANT SELECT ON TABLE public.influx_agg_1h TO eco_ro;
 GRANT SELECT ON TABLE public.influx_agg_1h TO eco_ext;
+
+--
+-- Name: TABLE ingest_dead_letters; Type: ACL; Schema: ksys; Owner: -
+--
+
+GRANT INSERT ON TABLE ksys.ingest_dead_letters TO eco_writer;
+
+--
+-- Name: TABLE ingest_status; Type: ACL; Schema: ksys; Owner: -
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE ksys.ingest_status TO eco_writer;
 
 --
 -- Name: TABLE alarm_journal; Type: ACL; Schema: public; Owner: -

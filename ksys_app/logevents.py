@@ -46,19 +46,49 @@ OPERATOR_LOGOUT = "operator_logout"
 ALARM_ACTION = "alarm_action"
 ALARM_FILTER = "alarm_filter"
 
+# `ksys ingest` (ksys_app/ops/ingest): its start, a status every few seconds (rates, lag, spool),
+# the first refusal of each kind (with an example), the database and broker going and coming back,
+# the spool filling up (acknowledging stops) and a torn record dropped from it at start
+INGEST_START = "ingest_start"
+INGEST_STATUS = "ingest_status"
+INGEST_REJECT = "ingest_reject"
+INGEST_DB_DOWN = "ingest_db_down"
+INGEST_DB_BACK = "ingest_db_back"
+INGEST_BROKER_DOWN = "ingest_broker_down"
+INGEST_BROKER_BACK = "ingest_broker_back"
+INGEST_SPOOL_FULL = "ingest_spool_full"
+INGEST_SPOOL_TORN = "ingest_spool_torn"
+INGEST_SPOOL_REPLAYED = "ingest_spool_replayed"
+INGEST_RULES_LOADED = "ingest_rules_loaded"
+INGEST_STOP = "ingest_stop"
+INGEST_EVENTS = frozenset({INGEST_START, INGEST_STATUS, INGEST_REJECT, INGEST_DB_DOWN, INGEST_DB_BACK,
+                           INGEST_BROKER_DOWN, INGEST_BROKER_BACK, INGEST_SPOOL_FULL, INGEST_SPOOL_TORN,
+                           INGEST_SPOOL_REPLAYED, INGEST_RULES_LOADED, INGEST_STOP})
+
 # the event a page logs instead of an `*_ok` one when its read failed
 FAILED_EVENT = {DASH_LOAD_OK: DASH_LOAD_FAIL, RANGE_CHANGE_OK: RANGE_CHANGE_FAIL, COMM_LOAD_OK: COMM_LOAD_FAIL}
 
 EVENTS = frozenset({DASH_LOAD_OK, RANGE_CHANGE_OK, SNAPSHOT_REFRESH,
                     DB_FAIL, DB_RECOVER, PAYLOAD_BLOAT, QUERY, COMM_LOAD_OK,
+<<<<<<< HEAD
                     DASH_LOAD_FAIL, RANGE_CHANGE_FAIL, COMM_LOAD_FAIL, EVENT_RATE_LIMITED, EVENT_REFUSED, EVENT_FAILED,
                     "comm_nav_prev", "comm_nav_next", "comm_recent30", "comm_cell_select",
                     OPERATOR_LOGIN, OPERATOR_LOGOUT, ALARM_ACTION, ALARM_FILTER})
+=======
+                    DASH_LOAD_FAIL, RANGE_CHANGE_FAIL, COMM_LOAD_FAIL, EVENT_RATE_LIMITED,
+                    "comm_nav_prev", "comm_nav_next", "comm_recent30", "comm_cell_select"}) | INGEST_EVENTS
+>>>>>>> i18-ingest
 
 COMMON_FIELDS = ("range", "tag", "view", "rowcount", "dur_ms", "cache_hit")
 
 _DEFAULT_LEVEL = {DB_FAIL: logging.WARNING, PAYLOAD_BLOAT: logging.WARNING, QUERY: logging.DEBUG,
+<<<<<<< HEAD
                   EVENT_RATE_LIMITED: logging.WARNING, EVENT_REFUSED: logging.WARNING, EVENT_FAILED: logging.ERROR,
+=======
+                  EVENT_RATE_LIMITED: logging.WARNING,
+                  INGEST_REJECT: logging.WARNING, INGEST_DB_DOWN: logging.WARNING, INGEST_BROKER_DOWN: logging.WARNING,
+                  INGEST_SPOOL_FULL: logging.ERROR, INGEST_SPOOL_TORN: logging.WARNING,
+>>>>>>> i18-ingest
                   **{failed: logging.WARNING for failed in FAILED_EVENT.values()}}
 
 

@@ -17,7 +17,8 @@ from psycopg import sql
 MAY_WRITE = {
     "eco_ro": {},
     "eco_ext": {},
-    "eco_writer": {f"public.{t}": {"INSERT", "UPDATE"} for t in ("influx_hist", "predictions", "anomalies")},
+    "eco_writer": {**{f"public.{t}": {"INSERT", "UPDATE"} for t in ("influx_hist", "predictions", "anomalies")},
+                   "ksys.ingest_dead_letters": {"INSERT"}, "ksys.ingest_status": {"INSERT", "UPDATE"}},  # 0021
     "eco_operator": {},  # writes only through the alarm functions (tests/schema/test_operators.py)
 }
 

@@ -11,6 +11,7 @@ the traceback). No traceback reaches the user otherwise.
     schema    migrate, doctor, verify, worker        (ksys_app.ops.schema)
     data      backup, restore, qc, backfill          (ksys_app.ops.dataops)
     runtime   serve, simulate                        (ksys_app.ops.runtime, .simulator)
+    ingest    ingest                                 (ksys_app.ops.ingest)
     alarms    operator, alarms                       (ksys_app.ops.alarmops)
 """
 
@@ -22,7 +23,7 @@ import traceback
 
 import click
 
-from ksys_app.ops.cli import alarm_cmds, data_cmds, runtime_cmds, schema_cmds
+from ksys_app.ops.cli import alarm_cmds, data_cmds, ingest_cmds, runtime_cmds, schema_cmds
 from ksys_app.ops.errors import OpsError
 
 
@@ -31,7 +32,7 @@ def ksys() -> None:
     """ksys telemetry dashboard: database and operations."""
 
 
-for module in (schema_cmds, data_cmds, runtime_cmds, alarm_cmds):
+for module in (schema_cmds, data_cmds, runtime_cmds, ingest_cmds, alarm_cmds):
     for command in module.COMMANDS:
         ksys.add_command(command)
 

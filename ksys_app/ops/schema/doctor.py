@@ -17,6 +17,7 @@ from ksys_app.ops.db import connect, first_line, with_dbname
 from ksys_app.ops.schema import spec as schema_spec
 from ksys_app.ops.schema.checks import FAIL, OK, WARN, Check, Checks  # noqa: F401 - re-exported
 from ksys_app.ops.schema.history import applied_migrations, compare, recorded_engine
+from ksys_app.ops.schema.ingest_checks import check_ingest
 from ksys_app.ops.schema.migrate import migrations_dir, other_engine_only, plan
 from ksys_app.ops.schema.probe import FIRST_POLICY_JOB_ID, probe
 from ksys_app.ops.schema.role_checks import check_app_roles
@@ -319,6 +320,7 @@ def run_checks(dsn: str) -> Checks:
         check_freshness(conn, out)
         check_scheduler(conn, dsn, out)
         check_app_roles(conn, out)
+        check_ingest(conn, out)
     return out
 
 

@@ -81,7 +81,7 @@ EXIT_JOBS_FAILED = 1
 
 # Role migrations re-run after the restore: pg_restore --no-acl drops every GRANT.
 GRANT_MIGRATIONS = ("0005_roles.sql", "0006_external_reader.sql", "0015_app_role_hardening.sql",
-                    "0020_operator_role.sql")
+                    "0020_operator_role.sql", "0021_ingest.sql")
 RETENTION = timedelta(days=365)   # migrations 0002: raw data is kept 365 days
 
 

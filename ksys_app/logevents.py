@@ -70,25 +70,16 @@ FAILED_EVENT = {DASH_LOAD_OK: DASH_LOAD_FAIL, RANGE_CHANGE_OK: RANGE_CHANGE_FAIL
 
 EVENTS = frozenset({DASH_LOAD_OK, RANGE_CHANGE_OK, SNAPSHOT_REFRESH,
                     DB_FAIL, DB_RECOVER, PAYLOAD_BLOAT, QUERY, COMM_LOAD_OK,
-<<<<<<< HEAD
                     DASH_LOAD_FAIL, RANGE_CHANGE_FAIL, COMM_LOAD_FAIL, EVENT_RATE_LIMITED, EVENT_REFUSED, EVENT_FAILED,
                     "comm_nav_prev", "comm_nav_next", "comm_recent30", "comm_cell_select",
-                    OPERATOR_LOGIN, OPERATOR_LOGOUT, ALARM_ACTION, ALARM_FILTER})
-=======
-                    DASH_LOAD_FAIL, RANGE_CHANGE_FAIL, COMM_LOAD_FAIL, EVENT_RATE_LIMITED,
-                    "comm_nav_prev", "comm_nav_next", "comm_recent30", "comm_cell_select"}) | INGEST_EVENTS
->>>>>>> i18-ingest
+                    OPERATOR_LOGIN, OPERATOR_LOGOUT, ALARM_ACTION, ALARM_FILTER}) | INGEST_EVENTS
 
 COMMON_FIELDS = ("range", "tag", "view", "rowcount", "dur_ms", "cache_hit")
 
 _DEFAULT_LEVEL = {DB_FAIL: logging.WARNING, PAYLOAD_BLOAT: logging.WARNING, QUERY: logging.DEBUG,
-<<<<<<< HEAD
                   EVENT_RATE_LIMITED: logging.WARNING, EVENT_REFUSED: logging.WARNING, EVENT_FAILED: logging.ERROR,
-=======
-                  EVENT_RATE_LIMITED: logging.WARNING,
                   INGEST_REJECT: logging.WARNING, INGEST_DB_DOWN: logging.WARNING, INGEST_BROKER_DOWN: logging.WARNING,
                   INGEST_SPOOL_FULL: logging.ERROR, INGEST_SPOOL_TORN: logging.WARNING,
->>>>>>> i18-ingest
                   **{failed: logging.WARNING for failed in FAILED_EVENT.values()}}
 
 

@@ -174,3 +174,25 @@ def test_the_pages_read_states_and_journal_as_the_read_only_role(migrated_dsn, p
         assert ro.execute("SELECT action, new_state FROM alarm_journal").fetchall() == [("activate", "unack")]
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             ro.execute("SELECT * FROM ksys.alarm_state")
+
+
+def test_deadband_and_delays_suppress_chatter_in_the_database(migrated_dsn):
+    """A value hovering on a limit: activations with no deadband, a deadband, an on-delay."""
+    rng = random.Random(3)
+    start = datetime.now(timezone.utc) - timedelta(hours=2)
+    readings = [(start + timedelta(seconds=10 * i), 90.0 + rng.uniform(-1.5, 1.5)) for i in range(360)]
+    counts = {}
+    with psycopg.connect(migrated_dsn, autocommit=True) as conn:
+        for tag, deadband, on_delay in (("HOV0", 0.0, 0), ("HOV1", 2.0, 0), ("HOV2", 0.0, 60)):
+            conn.execute("INSERT INTO influx_qc_rule (tag_name, enabled, min_val, max_val, warn_max, deadband_pct, "
+                         "alarm_on_delay_s) VALUES (%s, true, 0, 100, 90, %s, %s)", (tag, deadband, on_delay))
+            with conn.cursor() as cur:
+                cur.executemany("INSERT INTO influx_hist (ts, tag_name, value) VALUES (%s, %s, %s)",
+                                [(at, tag, v) for at, v in readings])
+        conn.execute("SELECT ksys.run_alarms()")
+        for tag in ("HOV0", "HOV1", "HOV2"):
+            counts[tag] = conn.execute("SELECT count(*) FROM ksys.alarm_journal WHERE tag_name = %s "
+                                       "AND action = 'activate'", (tag,)).fetchone()[0]
+    assert counts["HOV0"] > 50  # no deadband, no delay: it chatters
+    assert counts["HOV1"] <= 2  # a deadband of 2 % of the range (2.0) is wider than the noise
+    assert counts["HOV2"] < counts["HOV0"] / 4  # 60 s of violations in a row are rare

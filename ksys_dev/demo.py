@@ -336,6 +336,20 @@ def _acknowledge_one(page, port: int, name: str, password: str) -> None:
     _say(f"/alarms: logged in as {name} and acknowledged an alarm ({said})")
 
 
+def _start_broker(data: Path):
+    """The demo's own Mosquitto (persistent in the data folder, a free port on 127.0.0.1),
+    or None where mosquitto is not installed: then the simulator writes the database itself."""
+    from ksys_dev.mosquitto import Mosquitto, find_mosquitto
+
+    if find_mosquitto() is None:
+        _say("mosquitto is not installed: live readings go straight to the database (scripts/install-system-deps.sh)")
+        return None
+    (data / "mqtt").mkdir(parents=True, exist_ok=True)
+    broker = Mosquitto(base=data / "mqtt").start()
+    _say(f"Mosquitto on {broker.url}: live readings go simulator -> MQTT -> ksys ingest -> database")
+    return broker
+
+
 DEMO_OPERATOR = "demo"
 
 
@@ -374,6 +388,7 @@ def run_demo() -> int:
     logs = data / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     procs: list[subprocess.Popen] = []
+    broker = None
     with stop_signals(), DemoLock(data / "demo.lock"):
         cluster = _cluster_of(data)
         try:
@@ -387,7 +402,15 @@ def run_demo() -> int:
                 code = _run_shown(_ksys("simulate", "--dsn", admin, "--days", str(DEMO_DAYS)), procs)
             if code != 0:
                 raise OpsError("the simulator's backfill failed (see above)")
-            procs.append(_start(_ksys("simulate", "--dsn", admin, "--follow"), logs / "simulator.log"))
+            broker = _start_broker(data)
+            if broker is None:
+                procs.append(_start(_ksys("simulate", "--dsn", admin, "--follow"), logs / "simulator.log"))
+            else:  # the plant's path: simulator -> Mosquitto -> ksys ingest (as eco_writer) -> influx_hist
+                procs.append(_start(_ksys("ingest", "--dsn", cluster.dsn(user="eco_writer"), "--broker", broker.url,
+                                          "--topic", "ksys/#", "--client-id", "ksys-demo-ingest",
+                                          "--spool-dir", str(data / "ingest-spool")), logs / "ingest.log"))
+                procs.append(_start(_ksys("simulate", "--dsn", admin, "--follow", "--mqtt", broker.url),
+                                    logs / "simulator.log"))
             if result.scheduler == "worker":
                 procs.append(_start(_ksys("worker", "--dsn", admin), logs / "worker.log"))
             operator, password = ensure_demo_operator(admin, data)
@@ -407,9 +430,10 @@ def run_demo() -> int:
             _say(f"alarms: {where}alarms; log in as {operator} with password {password} "
                  f"(kept in {data / 'demo-operator.txt'}; `ksys operator add` makes more)")
             if exit_after_ready:
-                _check_after_ready(admin, port, health, (operator, password))
+                _check_after_ready(admin, port, health, (operator, password), through_mqtt=broker is not None)
                 return 0
-            _say("live: simulator, dashboard" + (", worker" if result.scheduler == "worker" else "")
+            _say("live: simulator, " + ("Mosquitto, ingest, " if broker is not None else "") + "dashboard"
+                 + (", worker" if result.scheduler == "worker" else "")
                  + " running; Ctrl-C (or SIGTERM, SIGHUP) stops everything")
             while all(p.poll() is None for p in procs):
                 time.sleep(1)
@@ -420,6 +444,8 @@ def run_demo() -> int:
         finally:
             with no_interruptions(), PROGRESS.step("stopping"):
                 _stop(procs)
+                if broker is not None:
+                    broker.stop()
                 cluster.stop()
 
 
@@ -435,9 +461,29 @@ def _alarm_summary(admin: str) -> str:
             f"{len(standing)} standing now, chattering: {', '.join(f'{t} {lim}' for t, lim in k.chattering) or 'none'}")
 
 
-def _check_after_ready(admin: str, port: int, health: dict, operator: tuple[str, str] | None = None) -> None:
+def _check_ingest(admin: str) -> None:
+    """Live readings arrive through Mosquitto and ksys ingest (within a few grid steps)."""
+    from ksys_app.ops.db import connect
+
+    def written() -> tuple | None:
+        with connect(admin) as conn:
+            row = conn.execute("SELECT readings, lag_s FROM ksys.ingest_status WHERE client_id = 'ksys-demo-ingest'"
+                               ).fetchone()
+        return row if row and row[0] > 0 else None
+
+    found = poll(written, timeout_s=90, every_s=1.0)
+    if not found:
+        raise OpsError("no reading came through MQTT and ksys ingest within 90 s (see .ksys/logs/ingest.log)")
+    _say(f"ingest: {found[0]} readings written from MQTT so far (lag {found[1] or 0:.1f} s)")
+
+
+def _check_after_ready(admin: str, port: int, health: dict, operator: tuple[str, str] | None = None,
+                       through_mqtt: bool = False) -> None:
     """What README promises right after "ready": verify finds nothing, `/` shows every tile."""
     from ksys_app.ops.schema.verify import verify
+
+    if through_mqtt:
+        _check_ingest(admin)
 
     report: list[str] = []
     with PROGRESS.step("ksys verify"):

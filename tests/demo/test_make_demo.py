@@ -56,6 +56,9 @@ def test_demo_serves_tiles_for_every_simulated_tag(first_run):
     assert announced > 100 and "D102 warn_" in alarms, alarms  # D102 has no deadband: it chatters
     assert "log in as demo with password" in out
     assert "/alarms: logged in as demo and acknowledged an alarm (1 alarm acknowledged)" in out
+    # the live part takes the plant's path: simulator -> Mosquitto -> ksys ingest -> database
+    assert "live readings go simulator -> MQTT -> ksys ingest -> database" in out
+    assert "readings written from MQTT so far" in out
 
 
 def test_second_run_reuses_data_and_recovers_a_stale_lock(first_run, demo_dir):

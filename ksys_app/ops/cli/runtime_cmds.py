@@ -91,14 +91,26 @@ def _tags(_ctx, _param, value: str | None) -> tuple[str, ...]:
 @click.option("--gaps", is_flag=True, help="list gaps per tag and exit")
 @click.option("--tags", "tag_names", callback=_tags, metavar="D100,D200,...",
               help="simulate only these tags (default: all)")
+@click.option("--mqtt", "mqtt_url", metavar="mqtt://HOST:PORT",
+              help="with --follow: publish the live readings to this broker (topic ksys/sim/batch, for "
+                   "`ksys ingest`) instead of writing them; the fill before still writes the database")
 def simulate(dsn: str, days: float | None, follow: bool, interval: int, seed: int, gaps: bool,
-             tag_names: tuple[str, ...]) -> int:
+             tag_names: tuple[str, ...], mqtt_url: str | None) -> int:
     if gaps and follow:
         raise click.UsageError("--gaps lists gaps and exits; it cannot be combined with --follow")
+    if mqtt_url is not None:
+        if not follow:
+            raise click.UsageError("--mqtt publishes live readings: it needs --follow")
+        from ksys_app.ops.ingest.config import parse_broker
+
+        try:
+            parse_broker(mqtt_url)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
     cfg = runner.SimConfig(seed=seed, interval_s=interval, tags=tag_names)
     if gaps:
         return _print_gaps(dsn, cfg, days if days is not None else runner.DEFAULT_GAP_DAYS)
-    return _run(dsn, cfg, days, follow)
+    return _run(dsn, cfg, days, follow, mqtt_url)
 
 
 def _print_gaps(dsn: str, cfg: runner.SimConfig, days: float) -> int:
@@ -115,7 +127,7 @@ def _print_gaps(dsn: str, cfg: runner.SimConfig, days: float) -> int:
     return 0
 
 
-def _run(dsn: str, cfg: runner.SimConfig, days: float | None, follow: bool) -> int:
+def _run(dsn: str, cfg: runner.SimConfig, days: float | None, follow: bool, mqtt_url: str | None = None) -> int:
     import signal
     import threading
 
@@ -132,7 +144,13 @@ def _run(dsn: str, cfg: runner.SimConfig, days: float | None, follow: bool) -> i
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        runner.run(dsn, cfg, days=days, live=follow, stop=stop, out=lambda line: print(line, flush=True))
+        say = lambda line: print(line, flush=True)  # noqa: E731
+        runner.run(dsn, cfg, days=days, live=follow and mqtt_url is None, stop=stop, out=say)
+        if follow and mqtt_url is not None and not stop.is_set():
+            from ksys_app.ops.simulator.publish import follow_mqtt
+
+            stats = follow_mqtt(mqtt_url, cfg, stop=stop, out=say)
+            say(f"published {stats.readings} readings in {stats.messages} messages")
     except psycopg.Error as exc:
         raise db_error(exc) from None
     finally:

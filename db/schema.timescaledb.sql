@@ -2059,6 +2059,28 @@ CREATE TABLE public.influx_qc_rule (
 );
 
 --
+-- Name: ingest_health; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.ingest_health AS
+ SELECT ingest_status.client_id,
+    ingest_status.started_at,
+    ingest_status.beat_at,
+    ingest_status.connected,
+    ingest_status.messages,
+    ingest_status.readings,
+    ingest_status.rejected,
+    ingest_status.rejects_by_kind,
+    ingest_status.messages_per_s,
+    ingest_status.readings_per_s,
+    ingest_status.lag_s,
+    ingest_status.spool_bytes,
+    ingest_status.spool_max_bytes,
+    ingest_status.spool_full,
+    (ingest_status.beat_at > (now() - make_interval(secs => GREATEST(((3)::double precision * ingest_status.beat_every_s), (30)::double precision)))) AS alive
+   FROM ksys.ingest_status;
+
+--
 -- Name: predictions; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -2800,6 +2822,12 @@ GRANT SELECT ON TABLE public.influx_latest TO eco_ext;
 
 GRANT SELECT ON TABLE public.influx_qc_rule TO eco_ro;
 GRANT SELECT ON TABLE public.influx_qc_rule TO eco_writer;
+
+--
+-- Name: TABLE ingest_health; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.ingest_health TO eco_ro;
 
 --
 -- Name: TABLE predictions; Type: ACL; Schema: public; Owner: -

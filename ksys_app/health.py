@@ -1,6 +1,7 @@
 """`/api/health`: is the dashboard serving data? For container health checks and `make demo`.
 
-200 with {"db": "ok", "tags": N, "newest": ISO time} when the snapshot read works;
+200 with {"db": "ok", "tags": N, "newest": ISO time} when the snapshot read works, and
+"ingest": [...] (each `ksys ingest` instance: alive, rates, lag, spool, refusals) where it runs;
 503 with the error code otherwise (a stale cached snapshot counts as down); an
 error no retry can fix (wrong password, unknown database, bad setting) adds
 "permanent": true and the "fix".
@@ -25,8 +26,13 @@ async def health(_request: Request) -> JSONResponse:
             body.update(permanent=True, fix=result.error.fix)
         return JSONResponse(body, status_code=503)
     newest = max((row.ts for row in result.rows), default=None)
-    return JSONResponse({"db": "ok", "tags": len(result.rows),
-                         "newest": newest.isoformat() if newest else None})
+    body = {"db": "ok", "tags": len(result.rows), "newest": newest.isoformat() if newest else None}
+    # `ksys ingest` where it runs: its rates, lag, spool and refusals (not the dashboard's
+    # health: readings may also come from Node-RED, and a dashboard without ingest serves)
+    ingest = await get_repository().ingest_health()
+    if ingest.rows:
+        body["ingest"] = list(ingest.rows)
+    return JSONResponse(body)
 
 
 health_api = Starlette(routes=[Route("/api/health", health)])

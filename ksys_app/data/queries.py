@@ -319,7 +319,7 @@ MAX_KPI_ACTIVATIONS = 50_000
 ALARM_ACTIVATIONS = Query("alarm_activations", """
 SELECT tag_name, kind, priority, at
 FROM public.alarm_journal
-WHERE action = 'activate' AND new_state = 'unack' AND at >= $1 AND at < $2
+WHERE action = $4 AND new_state = $5 AND at >= $1 AND at < $2
 ORDER BY at DESC
 LIMIT $3
 """)
@@ -335,18 +335,28 @@ LIMIT $1
 # them) and, per limit, the last one before $2 (its state when the chart begins): a
 # backward probe of the journal's primary key (tag_name, kind, at) per limit.
 ALARM_MARKS = Query("alarm_marks", """
-(SELECT kind, priority, at, action = 'activate' AS active
+(SELECT kind, priority, at, action = $5 AS active
  FROM public.alarm_journal
- WHERE tag_name = $1 AND action IN ('activate', 'clear') AND at >= $2 AND at < $3
+ WHERE tag_name = $1 AND action = ANY($6::text[]) AND at >= $2 AND at < $3
  ORDER BY at DESC
  LIMIT $4)
 UNION ALL
-(SELECT l.kind, b.priority, b.at, b.action = 'activate'
- FROM unnest(ARRAY['hard_low', 'hard_high', 'crit_low', 'crit_high', 'warn_low', 'warn_high']) AS l(kind)
+(SELECT l.kind, b.priority, b.at, b.action = $5
+ FROM unnest($7::text[]) AS l(kind)
  CROSS JOIN LATERAL (SELECT j.priority, j.at, j.action FROM public.alarm_journal j
-                     WHERE j.tag_name = $1 AND j.kind = l.kind AND j.action IN ('activate', 'clear') AND j.at < $2
+                     WHERE j.tag_name = $1 AND j.kind = l.kind AND j.action = ANY($6::text[]) AND j.at < $2
                      ORDER BY j.at DESC LIMIT 1) b)
 LIMIT $4 + 6
+""")
+
+
+# /api/health's view of `ksys ingest` (migration 0022): one row per instance.
+INGEST_HEALTH = Query("ingest_health", """
+SELECT client_id, alive, connected, beat_at, readings, rejected, rejects_by_kind, messages_per_s, readings_per_s,
+       lag_s, spool_bytes, spool_full
+FROM public.ingest_health
+ORDER BY client_id
+LIMIT $1
 """)
 
 # ---------------------------------------------------------------------- operators (issue 16)

@@ -119,6 +119,7 @@ def test_every_window_has_whitelisted_sql():
 def all_queries() -> list[queries.Query]:
     found = [v for v in vars(queries).values() if isinstance(v, queries.Query)]
     found += list(queries.SERIES_BY_VIEW.values()) + list(queries.KPI_BY_VIEW.values())
+    found += list(queries.SERIES_RANGE_BY_VIEW.values())
     return found
 
 
@@ -137,8 +138,9 @@ def test_every_statement_is_parameterized_and_limited():
         assert "{" not in q.sql and "%" not in q.sql, q.name  # no leftover formatting
         assert "'" not in q.sql.replace(ORIGIN_LITERAL, ""), q.name  # values only as $n parameters
     # series + KPI per rollup, 13 reads (raw 1m series among them), the probe; the 4 alarm
-    # reads and the 7 calls of the operators' functions
-    assert len(names) == 2 * 4 + 14 + 4 + 7
+    # reads and the 7 calls of the operators' functions; /trend's ranges (per rollup and raw),
+    # its alarm marks, the KPIs' two reads and /api/health's ingest view
+    assert len(names) == 2 * 4 + 14 + 4 + 7 + (4 + 1) + 1 + 2 + 1
 
 
 def test_sql_lives_only_in_queries_module():

@@ -13,6 +13,7 @@ from ksys_app.data.queries import Query
 from ksys_app.data.repository.context import ReadContext
 from ksys_app.data.result import ReadResult
 from ksys_app.domain.alarm_marks import Change
+from ksys_app.domain.alarms import LimitKind
 
 ALARMS = "alarms"
 KPIS = "alarm_kpis"  # cache kind of the KPI reads (KSYS_CACHE_TTL_ALARM_KPIS_S)
@@ -84,7 +85,9 @@ class AlarmReads:
             lo, hi = validate.aware(since, "since"), validate.aware(until, "until")
         except validate.InvalidInput as exc:
             return self.invalid(exc)
-        return await self.run(queries.ALARM_MARKS, (tag, lo, hi, MARK_CHANGES_MAX), kind=ALARMS,
+        kinds = [k.value for k in LimitKind]
+        return await self.run(queries.ALARM_MARKS, (tag, lo, hi, MARK_CHANGES_MAX, "activate", ["activate", "clear"], kinds),
+                              kind=ALARMS,
                               convert=lambda r: Change(str(r["kind"]), str(r["priority"]), r["at"], bool(r["active"])),
                               limit=None, empty_is_no_rows=False, payload_check=False,
                               ctx=ReadContext(tag=tag, view="alarm_journal"))
@@ -97,7 +100,7 @@ class AlarmReads:
         except validate.InvalidInput as exc:
             return self.invalid(exc)
         n = queries.MAX_KPI_ACTIVATIONS
-        return await self.run(queries.ALARM_ACTIVATIONS, (lo, hi, n + 1), kind=KPIS, limit=n,
+        return await self.run(queries.ALARM_ACTIVATIONS, (lo, hi, n + 1, "activate", "unack"), kind=KPIS, limit=n,
                               convert=lambda r: (str(r["tag_name"]), str(r["kind"]), str(r["priority"]), r["at"]),
                               empty_is_no_rows=False, payload_check=False, ctx=ReadContext(view="alarm_journal"))
 

@@ -20,6 +20,7 @@ so the read costs the same for every window. Each row is a real database row.
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Sequence
@@ -56,6 +57,7 @@ FEATURES_PAGE_MAX = 500  # rows of one features_page read
 # Rows of one series_range read: a range's source has about one row per pixel
 # column or fewer (domain/m4.source_for), and raw ranges are under 2 hours.
 RANGE_ROW_LIMIT = 50_000
+INGEST_INSTANCES_MAX = 50  # `ksys ingest` instances /api/health lists
 
 # Cache kinds -> Settings.cache_ttl_<kind>_s
 METRICS, FEATURES, SNAPSHOT, COMM, TAGS = "metrics", "features", "snapshot", "comm", "tags"
@@ -135,6 +137,21 @@ class Reads(AlarmReads):
             query, (tag, start, end, RANGE_ROW_LIMIT + 1),
             kind=METRICS, convert=series_row, limit=RANGE_ROW_LIMIT, payload_check=False,
             ctx=ReadContext(f"{start:%Y-%m-%dT%H:%MZ}..{end:%Y-%m-%dT%H:%MZ}", tag, view))
+
+    async def ingest_health(self) -> ReadResult[dict]:
+        """Each `ksys ingest` instance as /api/health shows it (rates, lag, spool, refusals,
+        alive); no rows where ingest never ran."""
+        def as_dict(r: Any) -> dict:
+            kinds = r["rejects_by_kind"]
+            return {"client_id": r["client_id"], "alive": bool(r["alive"]), "connected": bool(r["connected"]),
+                    "beat_at": r["beat_at"].isoformat(), "readings": int(r["readings"]), "rejected": int(r["rejected"]),
+                    "rejects_by_kind": json.loads(kinds) if isinstance(kinds, str) else dict(kinds or {}),
+                    "messages_per_s": float(r["messages_per_s"]), "readings_per_s": float(r["readings_per_s"]),
+                    "lag_s": None if r["lag_s"] is None else float(r["lag_s"]),
+                    "spool_bytes": int(r["spool_bytes"]), "spool_full": bool(r["spool_full"])}
+        return await self.run(queries.INGEST_HEALTH, (INGEST_INSTANCES_MAX + 1,), kind=SNAPSHOT, convert=as_dict,
+                              limit=INGEST_INSTANCES_MAX, empty_is_no_rows=False, payload_check=False,
+                              ctx=ReadContext(view="ingest_health"))
 
     async def latest(self, tag: str | None = None) -> ReadResult[LatestRow]:
         """influx_latest for every tag (ordered by tag) or for one; always read fresh."""

@@ -128,7 +128,8 @@ def line_chart(data, series: list[tuple[str, str, str, object, bool]], testid: s
             t("chart.newest"), marks.partial_note, class_name="chart-partial muted small",
             custom_attrs=tid(f"{testid}-partial"))),
         class_name="chart",
-        custom_attrs={**tid(testid), "data-points": data.length().to_string(), "data-unit": marks.unit_suffix},
+        custom_attrs={**tid(testid), "data-points": marks.chart_points_drawn.to_string(), "data-unit": marks.unit_suffix,
+                      "data-gaps": (data.length() - marks.chart_points_drawn).to_string()},
     )
 
 

@@ -109,3 +109,17 @@ def axis_ticks(labels: Sequence[str], max_ticks: int = AXIS_TICKS_MAX) -> list[s
         return list(labels)
     step = -(-n // max_ticks)  # ceil
     return list(labels[n - 1::-step][::-1])
+
+
+# A line breaks where at least this many whole buckets are missing: interpolating across
+# an outage would draw readings nobody took; one missing bucket (a dropout, a bucket
+# merged away) is bridged.
+GAP_BUCKETS = 2
+
+
+def gap_after(starts: Sequence[datetime], width: timedelta, missing: int = GAP_BUCKETS) -> list[int]:
+    """Indices i of ascending bucket starts after which `missing` or more buckets of
+    `width` are absent (starts[i + 1] - starts[i] >= (missing + 1) x width)."""
+    if width <= timedelta(0):
+        raise ValueError(f"width must be positive, got {width}")
+    return [i for i in range(len(starts) - 1) if starts[i + 1] - starts[i] >= (missing + 1) * width]

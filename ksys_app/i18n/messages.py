@@ -58,6 +58,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "comm.rate_no_data": ("no data", "데이터 없음"),
     "comm.hour_in_progress": (" (hour in progress)", " (진행 중인 시간)"),
     "comm.slo": ("ok ≥ {warn}%, warn ≥ {crit}%, crit below", "정상 ≥ {warn}%, 주의 ≥ {crit}%, 그 아래 위험"),
+    "chart.no_data": ("no data", "데이터 없음"),
     "chart.partial_running": ("partial bucket (in progress)", "미완성 버킷 (진행 중)"),
     "chart.partial_n": ("partial bucket (n={n})", "미완성 버킷 (n={n})"),
     "chart.partial_n_of": ("partial bucket (n={n} of ~{expected})", "미완성 버킷 (n={n}, 보통 ~{expected})"),

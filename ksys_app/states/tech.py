@@ -68,7 +68,7 @@ class TechState(PageState, ChartTable, rx.State):
         ]
         # each row is one minute's indicators (sampled or not): partial while that minute runs
         self._set_chart(points, [r.bucket for r in rows], [None] * len(rows), TECH_BUCKET,
-                        result.fetched_at, w.duration)
+                        result.fetched_at, w.duration, spacing=step)
         self._page_rows(tz)
         return {ALL: result}
 

@@ -140,3 +140,16 @@ def test_axis_ticks_offers_every_kth_label_ending_with_the_newest():
 def test_axis_ticks_rejects_a_zero_maximum():
     with pytest.raises(ValueError):
         axis_ticks(["a"], 0)
+
+
+GAP_T0 = datetime(2026, 12, 1, tzinfo=timezone.utc)
+
+
+def test_a_line_breaks_where_two_or_more_buckets_are_missing():
+    from ksys_app.domain.chartmarks import gap_after
+
+    m = timedelta(minutes=10)
+    starts = [GAP_T0 + i * m for i in (0, 1, 2, 4, 7, 8, 20)]  # one missing after 2, two after 4, eleven after 8
+    assert gap_after(starts, m) == [3, 5]
+    assert gap_after(starts, m, missing=1) == [2, 3, 5]
+    assert gap_after([], m) == [] and gap_after(starts[:1], m) == []

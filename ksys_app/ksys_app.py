@@ -21,7 +21,7 @@ app = rx.App(
     # layout.css after ksys.css: the screen sizes (800 x 480 touch, phone, desktop) and
     # kiosk mode override the theme's sizes, never its colours.
     stylesheets=["/ksys.css", "/layout.css"],
-    head_components=[rx.script(src="/ksys.js"), rx.script(src="/kiosk.js")],
+    head_components=[rx.script(src="/ksys.js"), rx.script(src="/kiosk.js"), rx.script(src="/zoom.js")],
     # /api/health for container checks and `make demo`; then the security headers around it all
     api_transformer=[health_api, security_headers],
     # one log line per exception in an event handler, not a traceback (ksys_app.eventguard)

@@ -56,6 +56,14 @@ def _range_controls() -> rx.Component:
         _range_input("from"), _range_input("to"),
         button(t("trend.range_apply"), S.show_range, "range-apply"),
         rx.cond(S.range_from != "", button(t("trend.range_clear"), S.clear_range, "range-clear"), rx.el.span("")),
+        rx.el.div(
+            button(t("trend.pan_earlier"), S.pan(-1), "pan-earlier", title=t("trend.pan_earlier_title")),
+            button(t("trend.zoom_out"), S.zoom_out, "zoom-out", title=t("trend.zoom_out_title")),
+            button(t("trend.pan_later"), S.pan(1), "pan-later", title=t("trend.pan_later_title")),
+            class_name="row-gap zoom-buttons"),
+        # assets/zoom.js writes a drag's range here; React's onChange sends it (never shown)
+        rx.el.input(id="zoom-request", on_change=S.zoom_to, class_name="visually-hidden", tab_index=-1,
+                    aria_hidden="true", custom_attrs=tid("zoom-request")),
         class_name="controls range-controls", custom_attrs=tid("range-controls"),
     )
 
@@ -116,7 +124,10 @@ def trend() -> tuple[rx.Component, ...]:
             _series_head(has_rows),
             _toggles(),
             content_states(S, rx.el.div(
-                chart,
+                rx.el.div(chart, class_name="zoomable",
+                          custom_attrs={"data-first-ms": S.span_first_ms.to_string(),
+                                        "data-last-ms": S.span_last_ms.to_string(), **tid("zoomable")}),
+                rx.el.p(t("trend.zoom_hint"), class_name="muted small zoom-hint"),
                 rx.cond(S.alarm_areas.length() > 0,
                         rx.el.p(t("trend.alarm_marks"), class_name="muted small", custom_attrs=tid("alarm-marks-note")),
                         rx.el.span("")),

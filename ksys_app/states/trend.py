@@ -45,9 +45,15 @@ RANGE_TEXT_FORMAT = "%Y-%m-%dT%H:%M"  # local wall time, what <input type=dateti
 
 
 def range_text(t: datetime, tz: Any) -> str:
-    """An instant as the URL writes it: local wall time with its offset (2026-12-01T14:00+09:00)."""
-    local = t.astimezone(tz)
-    return local.strftime(RANGE_TEXT_FORMAT) + local.strftime("%z")[:3] + ":" + local.strftime("%z")[3:]
+    """An instant as the URL writes it: local wall time with its offset (2026-12-01T14:00+09:00),
+    seconds only where it has them (a zoom into raw readings)."""
+    local = t.astimezone(tz).replace(microsecond=0)
+    wall = local.strftime(RANGE_TEXT_FORMAT + (":%S" if local.second else ""))
+    return wall + local.strftime("%z")[:3] + ":" + local.strftime("%z")[3:]
+
+
+ZOOM_MIN = timedelta(minutes=1)  # time_range.MIN_SPAN: a zoom narrower than this widens to it
+ZOOM_MS_MAX = 253_370_764_800_000  # 9999-01-01 in epoch ms: larger is no instant a chart shows
 FEATURES_HEADER = ["Num.", "TAG", "Time Stamp", "mean", "std", "min", "max", "p10", "p90", "n"]
 
 
@@ -76,6 +82,9 @@ class TrendState(PageState, ChartTable, rx.State):
     _range: tuple = ()  # (start, end, end_is_now) of the range shown, () without one
     # the tag's alarms over the chart: x1 / x2 (point labels), level (priority), title
     alarm_areas: list[dict[str, str]] = []
+    # the times of the chart's first and last point (epoch ms): a drag maps onto them (assets/zoom.js)
+    span_first_ms: int = 0
+    span_last_ms: int = 0
 
     # The rollup read refreshes when its cached entry expires; the features it reads
     # alongside come from the cache until theirs (cache_ttl_features_s) expires too.
@@ -140,10 +149,21 @@ class TrendState(PageState, ChartTable, rx.State):
         else:
             self._apply_window(series)
         self._mark_alarms(*data["marks"])
+        self._note_span()
         # Features that cannot be read show their error in their own section (_show_features);
         # the page's state (error, stale, empty, retry) follows the rollup read.
         self._show_features(data["features_count"], data["features"], data["fpage"], get_repository().tz)
         return {ALL: series}
+
+    def _note_span(self) -> None:
+        first, last = (self._rows[-1].bucket, self._rows[0].bucket) if self._rows else (None, None)
+        self.span_first_ms = int(first.timestamp() * 1000) if first else 0
+        self.span_last_ms = int(last.timestamp() * 1000) if last else 0
+
+    def _shown_span(self) -> tuple[datetime, datetime]:
+        """What the chart covers: the range, or the window up to now."""
+        now = datetime.now(timezone.utc)
+        return self._span() or (now - parse_window(self.window).duration, now)
 
     def _mark_alarms(self, marks: ReadResult, lo: datetime, hi: datetime) -> None:
         """Where the tag's alarms were active, as shaded stretches of the chart's points
@@ -241,6 +261,52 @@ class TrendState(PageState, ChartTable, rx.State):
     @rx.event
     def clear_range(self):
         return rx.redirect(self._range_url(None, None))
+
+    def _go_to(self, start: datetime, end: datetime):
+        tz = get_repository().tz
+        now = datetime.now(timezone.utc)
+        to_now = end >= now - timedelta(seconds=1)
+        return rx.redirect(self._range_url(range_text(start, tz), "now" if to_now else range_text(end, tz)))
+
+    @rx.event
+    def zoom_to(self, value: Any):
+        """A drag on the chart ("from_ms,to_ms", assets/zoom.js) or a double-click ("reset":
+        back to the window). Anything else is ignored: any client can send this event."""
+        if not isinstance(value, str) or len(value) > 40:
+            return None
+        if value == "reset":
+            return rx.redirect(self._range_url(None, None))
+        parts = value.split(",")
+        if len(parts) != 2 or not all(p.isascii() and p.isdigit() and int(p) < ZOOM_MS_MAX for p in parts):
+            return None
+        start, end = (datetime.fromtimestamp(int(p) / 1000, timezone.utc) for p in parts)
+        if end <= start:
+            return None
+        if end - start < ZOOM_MIN:
+            mid = start + (end - start) / 2
+            start, end = mid - ZOOM_MIN / 2, mid + ZOOM_MIN / 2
+        return self._go_to(start, end)
+
+    @rx.event
+    def zoom_out(self):
+        """Twice the span around its middle (at most up to now)."""
+        start, end = self._shown_span()
+        half = end - start
+        now = datetime.now(timezone.utc)
+        new_end = min(now, end + half / 2)
+        return self._go_to(new_end - 2 * half, new_end)
+
+    @rx.event
+    def pan(self, direction: Any):
+        """Half a span earlier (-1) or later (+1); later stops at now."""
+        if direction not in (-1, 1) or isinstance(direction, bool):
+            return None
+        start, end = self._shown_span()
+        shift = (end - start) / 2 * direction
+        now = datetime.now(timezone.utc)
+        if end + shift > now:
+            shift = now - end
+        return self._go_to(start + shift, end + shift)
 
     def _range_url(self, frm: str | None, to: str | None) -> str:
         from urllib.parse import urlencode

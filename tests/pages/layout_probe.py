@@ -4,7 +4,8 @@ from __future__ import annotations
 
 # Everything a finger may need to hit. An input is hit through its label when it has
 # one (the checkbox's label is its target); elements not drawn (display: none,
-# visibility: hidden, zero size) are skipped.
+# visibility: hidden, zero size) are skipped, and so are those hidden from people on
+# purpose (aria-hidden and no pointer events: a field only scripts write, /trend's zoom).
 SMALL_TARGETS_JS = """
 (min) => {
   const seen = new Set();
@@ -17,6 +18,7 @@ SMALL_TARGETS_JS = """
     const r = t.getBoundingClientRect();
     const s = getComputedStyle(t);
     if (r.width === 0 || r.height === 0 || s.visibility === 'hidden') continue;
+    if (t.closest('[aria-hidden=true]') && s.pointerEvents === 'none') continue;
     if (Math.round(r.width) >= min && Math.round(r.height) >= min) continue;
     const id = t.getAttribute('data-testid') || t.id || t.className || '';
     const text = (t.innerText || t.getAttribute('aria-label') || '').trim().replace(/\\s+/g, ' ').slice(0, 24);

@@ -164,10 +164,11 @@ def test_sighup_during_the_frontend_build_stops_the_build_and_postgresql(data_di
 
 
 def test_sigterm_once_live_stops_simulator_dashboard_worker_and_postgresql(data_dir):
-    """The whole demo: the live simulator, the dashboard (and the worker where no pg_cron runs)."""
+    """The whole demo: the live simulator, Mosquitto and ingest, the dashboard (and the
+    worker where no pg_cron runs)."""
     demo = Demo(data_dir)
     try:
-        demo.wait_for("[demo] live: simulator, dashboard", timeout_s=300)
+        demo.wait_for("[demo] live: simulator, Mosquitto, ingest, dashboard", timeout_s=300)
         assert port_in_use(demo.port)   # the dashboard listens
         assert listen_addresses(demo.port) == {"127.0.0.1"}, "the demo listens on this machine only"
         stop_and_check(demo, signal.SIGTERM, "live demo")

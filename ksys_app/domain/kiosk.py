@@ -18,7 +18,7 @@ from ksys_app.i18n import tr
 
 # The routes a kiosk may show: the page registry's (tests/pages check they agree).
 # Kept here because config.py validates KSYS_KIOSK_PAGES without importing reflex.
-ROUTES = ("/", "/trend", "/tech", "/comm")
+ROUTES = ("/", "/trend", "/tech", "/comm", "/alarms", "/login")
 DEFAULT_PAGES = "/,/comm"
 DEFAULT_CYCLE_S = 30
 # The query parameters kiosk mode owns; pages keep them when they rewrite their URL.

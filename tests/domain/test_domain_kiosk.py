@@ -104,5 +104,5 @@ def test_plan_bad_cycle_uses_the_setting_and_says_so():
     assert plan["cycle_s"] == 30 and plan["next_url"] == "/?kiosk=1" and "-1" in plan["notice"]
 
 
-def test_routes_are_the_four_pages():
-    assert ROUTES == ("/", "/trend", "/tech", "/comm")
+def test_routes_are_the_pages():
+    assert ROUTES == ("/", "/trend", "/tech", "/comm", "/alarms", "/login")

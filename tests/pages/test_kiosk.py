@@ -99,13 +99,13 @@ def test_kiosk_off_and_garbage(seeded_app, pi_page):
     page.goto(f"{seeded_app.url}/?kiosk=0")
     wait_loaded(page)
     assert page.locator(".app.kiosk").count() == 0
-    assert len(visible_nav_links(page)) == 4
+    assert len(visible_nav_links(page)) == 5  # Dashboard, Trend, Tech, Comm, Alarms
     page.goto(f"{seeded_app.url}/trend?tag=D200&kiosk=garbage")
     wait_loaded(page)
     notice = page.wait_for_selector("[data-testid=kiosk-notice]")
     assert "garbage" in notice.inner_text() and "ignored" in notice.inner_text()
     assert page.locator(".app.kiosk").count() == 0
-    assert len(visible_nav_links(page)) == 4
+    assert len(visible_nav_links(page)) == 5
 
 
 def test_kiosk_routes_are_the_registered_pages():

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Sequence
 
-# what a chart can draw legibly: more spans than this in one window is chatter, and
+# what a chart can draw legibly (and the payload carries): more spans than this in one window is chatter, and
 # the newest are what an operator looks for
-MAX_SPANS = 200
+MAX_SPANS = 60
 
 
 @dataclass(frozen=True, slots=True)

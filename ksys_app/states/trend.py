@@ -80,7 +80,7 @@ class TrendState(PageState, ChartTable, rx.State):
     range_from_input: str = ""  # the picker's local wall times (datetime-local)
     range_to_input: str = ""
     _range: tuple = ()  # (start, end, end_is_now) of the range shown, () without one
-    # the tag's alarms over the chart: x1 / x2 (point labels), level (priority), title
+    # the tag's alarms over the chart: x1 / x2 (point labels), level (priority)
     alarm_areas: list[dict[str, str]] = []
     # the times of the chart's first and last point (epoch ms): a drag maps onto them (assets/zoom.js)
     span_first_ms: int = 0
@@ -173,12 +173,9 @@ class TrendState(PageState, ChartTable, rx.State):
             return
         starts = [b.bucket for b in reversed(self._rows)]
         labels = [p["t"] for p in self.chart]
-        tz = get_repository().tz
-        self.alarm_areas = [
-            {"x1": labels[i], "x2": labels[j], "level": s.priority,
-             "title": f"{s.kind} {format_local(s.start, tz)} – "
-                      + (self._t("trend.alarm_still") if s.still_active else format_local(s.end, tz))}
-            for i, j, s in on_buckets(spans(marks.rows, lo, hi), starts) if labels]
+        # x1 / x2 and level only: every update carries them (the payload budget, bench/)
+        self.alarm_areas = [{"x1": labels[i], "x2": labels[j], "level": s.priority}
+                            for i, j, s in on_buckets(spans(marks.rows, lo, hi), starts) if labels]
 
     def _apply_range(self, series: ReadResult, span: tuple[datetime, datetime]) -> None:
         """An absolute range: the rows of the relation its span calls for (range_source),

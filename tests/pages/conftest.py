@@ -48,7 +48,9 @@ QC_RULES = [
 # cache TTLs the pages refresh on (metrics 30 s: KPI tiles, /trend, /tech;
 # features 60 s: /trend's features; comm 300 s: /comm).
 LIVE_PERIOD_S = 3
-SERVER_ENV = {"KSYS_SNAPSHOT_PERIOD_S": str(LIVE_PERIOD_S), "KSYS_CACHE_TTL_METRICS_S": str(LIVE_PERIOD_S),
+# The tag list too (default 300 s): tests that add a tag (MARK1, SOUND1) open it at once.
+SERVER_ENV = {"KSYS_CACHE_TTL_TAGS_S": str(LIVE_PERIOD_S),
+              "KSYS_SNAPSHOT_PERIOD_S": str(LIVE_PERIOD_S), "KSYS_CACHE_TTL_METRICS_S": str(LIVE_PERIOD_S),
               "KSYS_CACHE_TTL_FEATURES_S": str(LIVE_PERIOD_S), "KSYS_CACHE_TTL_COMM_S": str(LIVE_PERIOD_S),
               "KSYS_CACHE_TTL_ALARMS_S": "2"}
 

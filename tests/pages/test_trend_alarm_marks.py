@@ -76,6 +76,7 @@ def test_alarm_stretches_on_the_chart_equal_the_journal(seeded_app, page, db, ma
               f"&to={hi.astimezone(TZ):%Y-%m-%dT%H:%M}")
     wait_loaded(page)
     wait_chart(page, "trend-chart")
+    assert f"tag={TAG}" in page.url, page.url  # the tag list knew the new tag (not a fallback)
     got = {level: page.locator(f"[data-testid=trend-chart] .alarm-area-{level}").count() for level in want}
     assert got == want
     assert page.locator("[data-testid=alarm-marks-note]").count() == 1

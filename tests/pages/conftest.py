@@ -217,6 +217,20 @@ def server_events(event: str, log_path: Path = SERVER_LOG) -> list[dict]:
     return out
 
 
+def goto_new_tag(page, url: str, tag: str, timeout_s: float = 4 * LIVE_PERIOD_S) -> None:
+    """Open a page for a tag the test has just written: the server's tag list is cached for
+    LIVE_PERIOD_S, so until it refreshes the page falls back to the first known tag and says
+    so in the address bar. Reload until the URL keeps the tag."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        page.goto(url)
+        wait_loaded(page)
+        if f"tag={tag}" in page.url or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(1000)
+    assert f"tag={tag}" in page.url, f"the tag list never knew {tag}: {page.url}"
+
+
 def wait_url(page, fragment: str, timeout: float = 10_000) -> None:
     """Until the address bar holds `fragment` (pages rewrite it with history.replaceState)."""
     page.wait_for_function("f => location.href.includes(f)", arg=fragment, timeout=timeout)

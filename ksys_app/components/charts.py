@@ -24,6 +24,10 @@ COLOURS = {
     "avg": "#0072B2", "min": "#009E73", "max": "#D55E00", "last": "#CC79A7", "first": "#E69F00",
     "sma_10": "#009E73", "sma_60": "#D55E00", "bb_top": "#56B4E9", "bb_bot": "#E69F00",
 }
+# The pens of a several-tag /trend chart, by position: Okabe-Ito, then two of Paul Tol's
+# (Okabe-Ito's yellow and black vanish on the light and the dark theme).
+PEN_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#882255", "#117733")
+COLOURS.update({f"pen{i}": c for i, c in enumerate(PEN_COLOURS)})
 
 
 class LineChart(MemoizationLeaf):
@@ -82,9 +86,11 @@ def _tooltip(data_keys: list[str]) -> rx.Component:
                           label_formatter=rx.Var(_js_expr=LABEL_WITH_NOTE))
 
 
-def line(key: str, data_key: str, name, dashed: bool = False, dots: Any = False, unit: Any = "") -> rx.Component:
+def line(key: str, data_key: str, name, dashed: bool = False, dots: Any = False, unit: Any = "",
+         y_axis: Any = None) -> rx.Component:
+    axis = {} if y_axis is None else {"y_axis_id": y_axis}
     return rx.recharts.line(
-        data_key=data_key, name=name, stroke=COLOURS[key], stroke_width=1.6, dot=dots,
+        **axis, data_key=data_key, name=name, stroke=COLOURS[key], stroke_width=1.6, dot=dots,
         is_animation_active=False, type_="linear", connect_nulls=False,
         stroke_dasharray="5 3" if dashed else None,
         class_name=f"series-{key}",
@@ -94,10 +100,16 @@ def line(key: str, data_key: str, name, dashed: bool = False, dots: Any = False,
 
 
 def line_chart(data, series: list[tuple[str, str, str, object, bool]], testid: str, marks,
-               height: int = 340) -> rx.Component:
+               height: int = 340, units: list | None = None, own_scales: Any = None) -> rx.Component:
     """series: (series key, data key in the points, legend name, Var[bool] shown, dashed);
-    marks: the page state (a ChartTable) whose chart_axis / chart_ticks / chart_dots / partial_* apply."""
+    marks: the page state (a ChartTable) whose chart_axis / chart_ticks / chart_dots / partial_* apply.
+    units: a unit per series (default: the page's unit_suffix for all); own_scales: a Var[bool]
+    that puts series i on a hidden axis of its own ("y{i}"), each scaled to its own range."""
     any_shown = reduce(lambda a, b: a | b, [shown for _, _, _, shown, _ in series])
+    units = units or [marks.unit_suffix] * len(series)
+    scaled = own_scales is not None
+    own_axes = [rx.recharts.y_axis(y_axis_id=f"y{i}", hide=True, domain=["auto", "auto"])
+                for i in range(len(series))] if scaled else []
     return rx.el.div(
         LineChart.create(
             rx.recharts.cartesian_grid(stroke_dasharray="3 3", stroke="#e5e7eb"),
@@ -105,10 +117,13 @@ def line_chart(data, series: list[tuple[str, str, str, object, bool]], testid: s
                     rx.cond(marks.chart_axis == "sec", _x_axis("sec", marks.chart_ticks),
                             _x_axis("min", marks.chart_ticks))),
             # interval 0: every tick of the few the y axis has, without measuring their labels
-            rx.recharts.y_axis(domain=["auto", "auto"], width=72, interval=0, stroke="#6b7280", font_size=12),
+            rx.recharts.y_axis(domain=["auto", "auto"], width=72, interval=0, stroke="#6b7280", font_size=12,
+                               unit=marks.axis_unit, **({"hide": own_scales} if scaled else {})),
+            *own_axes,
             _tooltip([data_key for _, data_key, _, _, _ in series]),
-            *[rx.cond(shown, line(key, data_key, name, dashed, marks.chart_dots, marks.unit_suffix))
-              for key, data_key, name, shown, dashed in series],
+            *[rx.cond(shown, line(key, data_key, name, dashed, marks.chart_dots, unit,
+                                  rx.cond(own_scales, f"y{i}", 0) if scaled else None))
+              for i, ((key, data_key, name, shown, dashed), unit) in enumerate(zip(series, units))],
             # where the tag's alarms were active (pages with alarm_areas: /trend)
             *([rx.foreach(marks.alarm_areas, lambda a: rx.recharts.reference_area(
                 x1=a["x1"], x2=a["x2"], if_overflow="extendDomain", stroke="none",

@@ -59,7 +59,10 @@ def kpi_tile(t) -> rx.Component:
         ),
         rx.el.div(
             rx.el.div(
-                rx.el.div(t["value"], class_name="kpi-value", custom_attrs=tid("kpi-value")),
+                rx.el.div(rx.el.span(t["value"], custom_attrs=tid("kpi-value")),
+                          rx.cond(t["unit"] != "", rx.el.span(t["unit"], class_name="kpi-unit", custom_attrs=tid("kpi-unit")),
+                                  rx.fragment()),
+                          class_name="kpi-value"),
                 rx.el.div(t["ts"], class_name="muted small", custom_attrs=tid("kpi-ts")),
                 rx.cond(
                     t["tone"] == "nodata",
@@ -99,7 +102,9 @@ def snapshot_table(rows) -> rx.Component:
         return rx.el.tr(
             rx.el.td(r["tag"], class_name="tag"),
             rx.el.td(r["ts"], class_name="mono"),
-            rx.el.td(r["value"], class_name="num", custom_attrs=tid("snapshot-value")),
+            rx.el.td(rx.el.span(r["value"], custom_attrs=tid("snapshot-value")),
+                     rx.cond(r["unit"] != "", rx.el.span(r["unit"], class_name="unit muted small"), rx.fragment()),
+                     class_name="num"),
             rx.el.td(rx.el.span(
                 rx.el.span(class_name="dot comm-" + r["comm"]), LangState.t["comm." + r["comm"]],
                 class_name="comm", title=msg("comm.title") + LangState.t["comm." + r["comm"]],

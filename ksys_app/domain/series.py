@@ -116,19 +116,24 @@ def _merge_group(start: datetime, group: Sequence[BucketLike]) -> Bucket:
 
 
 def merge_buckets(rows: Iterable[BucketLike], base: timedelta, max_points: int = MAX_POINTS,
-                  origin: datetime = ORIGIN) -> MergedSeries:
+                  origin: datetime = ORIGIN, factor: int | None = None) -> MergedSeries:
     """Merge consecutive buckets of width `base` until at most `max_points` remain.
 
     Groups are `factor * base` wide and aligned to `origin` (as time_bucket
     aligns), so the same bucket always lands in the same group whatever the
     window's start. Rows may come in any order; the result is ascending.
+    A `factor` given is used as it is, and groups even at 1 (rows off the grid,
+    such as raw readings, land on it: domain.pens).
     """
     if base <= timedelta(0):
         raise ValueError(f"base bucket must be positive, got {base}")
+    if factor is not None and factor < 1:
+        raise ValueError(f"factor must be >= 1, got {factor}")
     require_aware(origin, "origin")
     ordered = sorted(rows, key=lambda r: require_aware(r.bucket, "bucket"))
-    factor = merge_factor(len(ordered), max_points, base)
-    if factor == 1:
+    forced = factor is not None
+    factor = factor if forced else merge_factor(len(ordered), max_points, base)
+    if factor == 1 and not forced:
         return MergedSeries(tuple(Bucket(r.bucket, _num(r.avg), _num(r.min), _num(r.max),
                                          _num(r.first), _num(r.last), int(r.n)) for r in ordered),
                             base, 1)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ksys_app.components.charts import line_chart, series_checkbox
+from ksys_app.components.charts import PEN_COLOURS, line_chart, series_checkbox
 from ksys_app.components.controls import button, controls_bar, field, pager, tag_select, window_select
 from ksys_app.components.layout import content_states, status_line, tid
 from ksys_app.components.tables import data_table
 from ksys_app.components.text import columns, t
 from ksys_app.pages.template import page
-from ksys_app.states.trend import CHART_KEYS, FEATURES_HEADER, HISTORY_HEADER
+from ksys_app.states.trend import CHART_KEYS, FEATURES_HEADER, HISTORY_HEADER, PEN_KEYS
 from ksys_app.states.trend import TrendState as S
 
 SERIES = tuple((key, t(f"series.{key}")) for key in ("avg", "min", "max", "last", "first"))
@@ -26,6 +26,46 @@ def _toggles() -> rx.Component:
           for key, name in SERIES],
         class_name="toggles", custom_attrs=tid("series-toggles"),
     )
+
+
+def _pen_entry(pen, index) -> rx.Component:
+    """One pen of the legend: its colour, tag and unit; the page's tag (first) is changed
+    with the tag picker, the others can be removed."""
+    colour = rx.Var.create(list(PEN_COLOURS))[index]
+    return rx.el.span(
+        rx.el.span(class_name="swatch", style={"background": colour}),
+        rx.el.span(pen["tag"], pen["unit"], class_name="pen-name"),
+        rx.cond(pen["error"] != "", rx.el.span(pen["error"], class_name="badge badge-warn"), rx.el.span("")),
+        rx.cond(index > 0, rx.el.button("×", on_click=S.remove_pen(pen["tag"]), class_name="btn btn-small pen-remove",
+                                        title=t("trend.remove_pen"), aria_label=t("trend.remove_pen"),
+                                        custom_attrs=tid("pen-remove")), rx.el.span("")),
+        class_name="pen", custom_attrs={**tid("pen"), "data-tag": pen["tag"]},
+    )
+
+
+def _pens() -> rx.Component:
+    """The pens legend, "add a pen" and the own-scale toggle (one tag: only "add")."""
+    return rx.el.div(
+        rx.foreach(S.pen_legend, _pen_entry),
+        rx.cond(S.pen_choices.length() > 0, rx.el.select(
+            rx.el.option(t("trend.add_pen"), value=""),
+            rx.foreach(S.pen_choices, lambda tag: rx.el.option(tag, value=tag)),
+            value="", on_change=S.add_pen, class_name="select", aria_label=t("trend.add_pen"),
+            custom_attrs=tid("add-pen")), rx.el.span("")),
+        rx.cond(S.pen_count > 1, rx.el.label(
+            rx.el.input(type="checkbox", checked=S.own_scales, on_change=S.set_own_scales, id="own-scales",
+                        custom_attrs=tid("own-scales")),
+            t("trend.own_scales"), html_for="own-scales", class_name="check"), rx.el.span("")),
+        class_name="toggles pens", custom_attrs=tid("pens"),
+    )
+
+
+def _pen_chart() -> rx.Component:
+    # pen_legend comes with the chart's points (pens_param with the URL, a read sooner)
+    series = [(f"pen{i}", PEN_KEYS[i], S.pen_legend[i]["tag"].to(str), S.pen_legend.length() > i, False)
+              for i in range(len(PEN_KEYS))]
+    units = [S.pen_legend[i]["unit"].to(str) for i in range(len(PEN_KEYS))]
+    return line_chart(S.chart, series, "trend-chart", S, units=units, own_scales=S.own_scales)
 
 
 def _history() -> rx.Component:
@@ -116,13 +156,18 @@ def _features() -> rx.Component:
 @page("/trend", nav="Trend", heading="Trend", state=S, order=2)
 def trend() -> tuple[rx.Component, ...]:
     has_rows = S.row_count > 0
-    chart = line_chart(S.chart, [(k, CHART_KEYS[k], n, _shown(k), False) for k, n in SERIES], "trend-chart", S)
+    one_tag = line_chart(S.chart, [(k, CHART_KEYS[k], n, _shown(k), False) for k, n in SERIES], "trend-chart", S)
+    several = S.pen_legend.length() > 1
+    chart = rx.cond(several, _pen_chart(), one_tag)
     return (
         controls_bar(tag_select(S), window_select(S), button(t("btn.refresh"), S.refresh, "refresh-btn")),
         _range_controls(),
         rx.el.section(
             _series_head(has_rows),
-            _toggles(),
+            rx.cond(several, rx.el.span(""), _toggles()),
+            _pens(),
+            rx.cond(several, rx.el.p(rx.cond(S.own_scales, t("trend.own_scales_note"), t("trend.pens_avg")),
+                                     class_name="muted small", custom_attrs=tid("pens-note")), rx.el.span("")),
             content_states(S, rx.el.div(
                 rx.el.div(chart, class_name="zoomable",
                           custom_attrs={"data-first-ms": S.span_first_ms.to_string(),

@@ -32,6 +32,7 @@ class ChartTable(rx.State, mixin=True):
     partial_t: str = ""  # the "t" of the newest point when it is a partial bucket, else ""
     partial_note: str = ""  # e.g. "partial bucket (n=1)", also in that point's "p" for the tooltip
     unit_suffix: str = ""  # " bar" after each value in the tooltip; "" when the tag has no unit
+    axis_unit: str = ""  # after the y axis' tick values: the unit every line shares, else ""
     chart_points_drawn: int = 0  # points with values (the chart's data also holds gap markers)
 
     def _set_unit(self, rules: Any) -> None:
@@ -40,6 +41,7 @@ class ChartTable(rx.State, mixin=True):
         if rules is not None and rules.rows:
             unit = next((r.unit for r in rules.rows if r.tag_name == self.tag), "")
             self.unit_suffix = f" {unit}" if unit else ""
+            self.axis_unit = self.unit_suffix
 
     _rows: tuple = ()  # the rows behind chart and table, newest first
 

@@ -49,6 +49,7 @@ def snapshot_rows(latest: Sequence[LatestRow], rules: Mapping[str, QcRule],
             "tag": r.tag_name,
             "ts": format_local(r.ts, tz),
             "value": value_text(r.value),
+            "unit": rule.unit if rule else "",
             "comm": status,
             "alarm": alarm_badge(r.value, rule),
         })
@@ -66,7 +67,8 @@ def tile_cards(tags: Sequence[str], stats: Mapping[str, WindowStats],
         s = stats.get(tag) or WindowStats(tag, 0, None, None, None, None, None)
         t = build_kpi_tile(s, rules.get(tag), tz)
         cards.append({
-            "title": t.title, "value": t.value_s, "ts": t.ts_s, "range": t.range_label,
+            "title": t.title, "value": t.value_s, "unit": rule.unit if (rule := rules.get(tag)) else "",
+            "ts": t.ts_s, "range": t.range_label,
             "note": tr(lang, NOTE_KEYS[t.scale_note]) if t.scale_note else "", "delta": t.delta_s, "delta_mode": t.delta_mode,
             "dir": t.direction, "status": str(t.status_level), "tone": t.tone,
             "gauge": f"{t.gauge_pct:.1f}", "n": str(t.n), "min": t.min_s, "max": t.max_s,

@@ -85,8 +85,9 @@ class TechState(PageState, ChartTable, rx.State):
     @rx.event
     def download_csv(self):
         tz = get_repository().tz
-        text = to_csv(TECH_HEADER[1:] + ["spacing"],
+        # slope_60 is per minute: its unit would be "<unit>/min"; the column says the tag's unit
+        text = to_csv(TECH_HEADER[1:] + ["unit", "spacing"],
                       [[r.tag_name, format_local(r.bucket, tz), r.avg, r.sma_10, r.sma_60, r.bb_top,
-                        r.bb_bot, r.slope_60, self.spacing_label] for r in self._rows])
+                        r.bb_bot, r.slope_60, self.unit_suffix.strip(), self.spacing_label] for r in self._rows])
         return rx.download(data=text, filename=f"tech_{self.tag}_{self.window}.csv",
                            mime_type="text/csv")

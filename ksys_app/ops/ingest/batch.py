@@ -12,6 +12,7 @@ import base64
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import NamedTuple
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 US = timedelta(microseconds=1)
@@ -19,8 +20,8 @@ DEAD_PAYLOAD_BYTES = 4096      # what a dead letter keeps of its payload (migrat
 DEAD_MESSAGE_CHARS = 1000
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(NamedTuple):
+    """A tuple, like domain/ingest_payloads.Reading: one is built per reading."""
     ts: datetime
     tag: str
     value: float

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from operator import itemgetter
 
 import psycopg
 
@@ -62,9 +63,21 @@ class QcTagger:
     def tag(self, readings: list[Reading]) -> list[Row]:
         """Rows with their flags; readings are judged in time order (the order the flags assume)."""
         rows = []
-        for r in sorted(readings, key=lambda r: r.ts):
+        for r in sorted(readings, key=_ts):
             history = self.histories.get(r.tag)
             if history is None:
                 history = self.histories[r.tag] = TagHistory()
-            rows.append(Row(r.ts, r.tag, r.value, int(tag_reading(self.rules.get(r.tag), history, r.ts, r.value))))
+            rule = self.rules.get(r.tag)
+            if rule is None:
+                # what tag_reading does without a rule, inline: no flags, the history follows
+                # (most tags have no rule, and the call and its IntFlag cost more than the rest)
+                if history.last_ts is None or r.ts > history.last_ts:
+                    history.last_ts, history.last_value = r.ts, r.value
+                    history.recent.append(r.value)
+                rows.append(Row(r.ts, r.tag, r.value, 0))
+            else:
+                rows.append(Row(r.ts, r.tag, r.value, int(tag_reading(rule, history, r.ts, r.value))))
         return rows
+
+
+_ts = itemgetter(0)   # Reading.ts

@@ -46,7 +46,7 @@ def write_batch(conn: psycopg.Connection, batch: Batch, client_id: str) -> int:
                 with cur.copy("COPY ingest_stage (ts, tag_name, value, qc) FROM STDIN (FORMAT BINARY)") as copy:
                     copy.set_types(["timestamptz", "text", "float8", "int2"])
                     for r in latest.values():
-                        copy.write_row((r.ts, r.tag, r.value, r.qc))
+                        copy.write_row(r)   # a Row is the tuple (ts, tag_name, value, qc)
                 cur.execute(UPSERT)
                 changed = cur.rowcount
         if batch.dead:

@@ -1292,6 +1292,11 @@ BEGIN
       PERFORM set_config('ksys.skip_change_log', 'off', true);
     END IF;
 
+  ELSIF p_job = 'retention_dead_letters' THEN
+    IF p_due THEN
+      DELETE FROM ksys.ingest_dead_letters WHERE received_at < now() - j.start_offset;
+    END IF;
+
   ELSE
     RAISE EXCEPTION 'unknown ksys job %', p_job;
   END IF;

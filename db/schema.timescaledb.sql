@@ -2028,13 +2028,17 @@ CREATE VIEW public.influx_latest AS
          LIMIT 1) l)
   WHERE (l.tag_name = r.tag_name)
 UNION ALL
- SELECT DISTINCT ON (h.tag_name) h.tag_name,
-    h.value,
-    h.ts
-   FROM public.influx_hist h
-  WHERE ((h.ts > (now() - '00:05:00'::interval)) AND (NOT (EXISTS ( SELECT 1
-           FROM ksys.tag_registry r
-          WHERE (r.tag_name = h.tag_name)))))
+ SELECT u.tag_name,
+    u.value,
+    u.ts
+   FROM ( SELECT DISTINCT ON (h.tag_name) h.tag_name,
+            h.value,
+            h.ts
+           FROM public.influx_hist h
+          WHERE ((h.ts > (now() - '00:05:00'::interval)) AND (NOT (EXISTS ( SELECT 1
+                   FROM ksys.tag_registry r
+                  WHERE (r.tag_name = h.tag_name)))))
+          ORDER BY h.tag_name, h.ts DESC) u
   ORDER BY 1, 3 DESC;
 
 --

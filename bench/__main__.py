@@ -17,7 +17,7 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import alarms, contracts, dataset, pages, report
+from bench import alarms, contracts, dataset, investigation, pages, report
 from bench.common import Stopwatch, loadavg, log, machine_facts
 
 DEFAULTS = {"tags": 20, "days": 90.0, "interval": 10}
@@ -107,6 +107,13 @@ def main(argv: list[str] | None = None) -> int:
             log(f"  {name:18s} p50 {e['cache_off']['p50']:8.2f} p95 {e['cache_off']['p95']:8.2f} ms  raw p50 "
                 f"{e['raw_asyncpg']['p50']:8.2f}  x{e['overhead_p50']}  rows {e['rows']}"
                 + (f"  errors {e['errors']}" if e["errors"] else ""))
+
+        log("absolute ranges of one tag (1 h raw to 12 months) and 8 pens over 30 days")
+        result["ranges"] = contracts.run(investigation.measure_ranges(bench.ro_dsn, args.tag, runs))
+        for name, e in result["ranges"]["one_tag"].items():
+            log(f"  range {name:4s} {e['view']:14s} rows {e['rows']:6d} p50 {e['p50']:8.2f} p95 {e['p95']:8.2f} ms")
+        pr = result["ranges"]["pens_30d"]
+        log(f"  {pr['pens']} pens 30d: rows {pr['rows']} p50 {pr['p50']} p95 {pr['p95']} ms")
 
         log("rollup vs raw (30-day hourly series)")
         result["rollup_vs_raw"] = contracts.run(contracts.rollup_vs_raw(bench.ro_dsn, args.tag, 30))

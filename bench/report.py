@@ -195,6 +195,22 @@ def tables(r: dict) -> str:
                   f"| acknowledge every active alarm at once | {_get(al, 'acknowledge_all', 'alarms')} alarms, "
                   f"{_get(al, 'acknowledge_all', 'ms')} ms |"]
 
+    # --- absolute ranges and pens (/trend, issue 17)
+    rg = r.get("ranges") or {}
+    if rg:
+        one, pens = rg.get("one_tag") or {}, rg.get("pens_30d") or {}
+        t1, tp = rg.get("target_one_tag_p95_ms"), rg.get("target_pens_p95_ms")
+        lines += ["", "Absolute ranges on /trend (Repository.series_range, cache off; ranges end now):", "",
+                  "| range | relation | rows | p50 ms | p95 ms | target p95 | |", "|---|---|---|---|---|---|---|"]
+        for name, e in one.items():
+            ok = "✅" if e.get("p95") is not None and t1 is not None and e["p95"] <= t1 and not e.get("errors") else "❌"
+            lines.append(f"| one tag, {name} | {e.get('view')} | {_n(e.get('rows'))} | {e.get('p50')} | {e.get('p95')} | "
+                         f"≤ {t1:g} ms | {ok} |")
+        if pens:
+            ok = "✅" if pens.get("p95") is not None and tp is not None and pens["p95"] <= tp else "❌"
+            lines.append(f"| {pens.get('pens')} pens, 30d (read together) | {pens.get('view')} | {_n(pens.get('rows'))} | "
+                         f"{pens.get('p50')} | {pens.get('p95')} | ≤ {tp:g} ms | {ok} |")
+
     # --- jobs
     j = r.get("jobs") or {}
     if j:

@@ -66,9 +66,12 @@ class Tooltip(GraphingTooltip):
 
 # X-axis ticks per ChartTable.chart_axis: slices of "YYYY-MM-DD HH:mm[:ss]+09:00".
 TICK_SLICES = {"min": (11, 16), "day": (5, 16), "sec": (11, 19)}
-# The heading with the partial-bucket note of the point (its "p", only on a partial newest point).
-LABEL_WITH_NOTE = ("(label, payload) => { const p = payload && payload[0] && payload[0].payload"
-                   " && payload[0].payload.p; return p ? `${label} · ${p}` : label; }")
+# The heading with the partial-bucket note of the point (its "p", only on a partial newest point
+# or a gap marker).
+# An alarm active at the point (its "al", /trend) follows on the same line.
+LABEL_WITH_NOTE = ("(label, payload) => { const d = payload && payload[0] && payload[0].payload;"
+                   " const notes = d ? [d.p, d.al].filter(Boolean) : [];"
+                   " return notes.length ? `${label} · ${notes.join(' · ')}` : label; }")
 
 
 def _x_axis(fmt: str, ticks) -> rx.Component:

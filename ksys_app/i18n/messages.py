@@ -72,6 +72,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # alarms (issue 16): what the alarm states compose
     "notice.unknown_filter": ("Unknown {name} filter '{value}' — showing all",
                               "알 수 없는 {name} 필터 '{value}' — 전체를 표시합니다"),
+    "chart.alarm_active": ("alarm: ", "경보: "),
     "alarm.kind.hard_low": ("range low", "계측 하한"),
     "alarm.kind.hard_high": ("range high", "계측 상한"),
     "alarm.kind.crit_low": ("crit low", "위험 하한"),

@@ -220,9 +220,26 @@ class TrendState(PageState, ChartTable, rx.State):
         if marks.failed:
             return
         labels = self._labels
+        stretches = on_buckets(spans(marks.rows, lo, hi), list(self._starts)) if labels else []
         # x1 / x2 and level only: every update carries them (the payload budget, bench/)
-        self.alarm_areas = [{"x1": labels[i], "x2": labels[j], "level": s.priority}
-                            for i, j, s in on_buckets(spans(marks.rows, lo, hi), list(self._starts)) if labels]
+        self.alarm_areas = [{"x1": labels[i], "x2": labels[j], "level": s.priority} for i, j, s in stretches]
+        self._note_alarms_on_points(stretches)
+
+    def _note_alarms_on_points(self, stretches: list) -> None:
+        """Hovering a shaded point says which alarms were active there ("al" of the point,
+        written after its time by the tooltip): only points inside a stretch carry it."""
+        active: dict[str, list[str]] = {}
+        for i, j, s in stretches:
+            text = self._t('alarm.kind.' + s.kind)  # the shading's colour says the priority; short: payload
+            for label in self._labels[i:j + 1]:
+                if text not in active.setdefault(label, []):
+                    active[label].append(text)
+        if not active and not any("al" in p for p in self.chart):
+            return
+        prefix = self._t("chart.alarm_active")
+        self.chart = [{**{k: v for k, v in p.items() if k != "al"},
+                       **({"al": prefix + ", ".join(active[p["t"]])} if p["t"] in active else {})}
+                      for p in self.chart]
 
     def _apply_range(self, series: ReadResult, span: tuple[datetime, datetime]) -> None:
         """An absolute range: the rows of the relation its span calls for (range_source),

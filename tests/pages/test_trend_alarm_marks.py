@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ksys_app.ops.schema.refresh import refresh_range
+from tests.pages.chart_helpers import hover
 from tests.pages.conftest import goto_new_tag, screenshot, wait_chart
 
 pytestmark = pytest.mark.e2e
@@ -78,6 +79,12 @@ def test_alarm_stretches_on_the_chart_equal_the_journal(seeded_app, page, db, ma
     got = {level: page.locator(f"[data-testid=trend-chart] .alarm-area-{level}").count() for level in want}
     assert got == want
     assert page.locator("[data-testid=alarm-marks-note]").count() == 1
+    # hovering inside the high stretch (60 from 5 h to 4 h 40 min before the end) names the
+    # alarms active there; at 40, 1 h 12 min before the end, nothing is
+    inside = hover(page, "trend-chart", 0.195)
+    assert "alarm: " in inside["label"] and "crit high" in inside["label"] and "warn high" in inside["label"], inside
+    outside = hover(page, "trend-chart", 0.8)
+    assert "alarm" not in outside["label"], outside
     # the range controls and the shaded chart fit the Pi, a phone and a desktop
     for width, height in ((800, 480), (390, 844), (1366, 768)):
         page.set_viewport_size({"width": width, "height": height})

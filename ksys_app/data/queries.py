@@ -172,6 +172,25 @@ ORDER BY bucket DESC
 LIMIT $3 OFFSET $4
 """)
 
+# ... and over an absolute range [$2, $3) of /trend (?from=&to=): the features of the
+# buckets that start inside it, like the chart's.
+FEATURES_RANGE_COUNT = Query("features_5m_range_count", """
+SELECT count(*) AS n
+FROM public.features_5m
+WHERE tag_name = $1
+  AND bucket >= $2 AND bucket < $3
+LIMIT $4
+""")
+
+FEATURES_RANGE_PAGE = Query("features_5m_range_page", """
+SELECT bucket, tag_name, mean_5m, std_5m, min_5m, max_5m, p10_5m, p90_5m, n_5m
+FROM public.features_5m
+WHERE tag_name = $1
+  AND bucket >= $2 AND bucket < $3
+ORDER BY bucket DESC
+LIMIT $4 OFFSET $5
+""")
+
 TECH = Query("tech_ind_1m", """
 SELECT bucket, tag_name, avg, sma_10, sma_60, bb_top, bb_bot, slope_60
 FROM public.tech_ind_1m_mv

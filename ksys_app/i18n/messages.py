@@ -55,6 +55,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "empty.tag_window": ("no data for {tag} in the last {window}", "최근 {window} 동안 {tag}의 데이터가 없습니다"),
     "empty.window": ("no data in the last {window}", "최근 {window} 동안 데이터가 없습니다"),
     "empty.comm": ("no data for {tag} in the 30 days from {start}", "{start}부터 30일 동안 {tag}의 데이터가 없습니다"),
+    "empty.features_range": ("no 5-minute features for {tag} in this range", "이 범위에 {tag}의 5분 특징값이 없습니다"),
     "empty.features": ("no 5-minute features for {tag} in the last {window}",
                        "최근 {window} 동안 {tag}의 5분 특성이 없습니다"),
     # values the states format

@@ -178,7 +178,7 @@ class TrendState(PageState, ChartTable, rx.State):
         lo, hi = span if span is not None else (datetime.now(timezone.utc) - parse_window(window).duration,
                                                  datetime.now(timezone.utc))
         series, (count, rows, page), rules, marks, *others = await asyncio.gather(
-            read(tag), read_features_page(tag, window, fpage), repo.qc_rules(), repo.alarm_marks(tag, lo, hi),
+            read(tag), read_features_page(tag, window, fpage, span), repo.qc_rules(), repo.alarm_marks(tag, lo, hi),
             *[read(p) for p in pens[1:]])
         return {"series": series, "features_count": count, "features": rows, "fpage": page, "qc": rules,
                 "marks": (marks, lo, hi), "pens": (pens, [series, *others]) if pens else None}
@@ -336,14 +336,15 @@ class TrendState(PageState, ChartTable, rx.State):
         failed = next((r for r in (count, rows) if r.failed and not r.stale), None)
         self.features_error = (f"{failed.error.code}: {tr_known(self._lang, failed.error.message)}"
                                if failed else "")
-        self.features_empty_text = self._t("empty.features", tag=self.tag, window=self.window)
+        self.features_empty_text = (self._t("empty.features_range", tag=self.tag) if self._range
+                                    else self._t("empty.features", tag=self.tag, window=self.window))
         self.features_page = [feature_cells(i, f, tz) for i, f in enumerate(rows.rows, start=p.start + 1)]
 
     async def _flip_features(self, to_page: int):
         """Read and show another page of the features table (the history table pages
         from memory; the features are read per page)."""
         tag, window = self.tag, self.window
-        count, rows, p = await read_features_page(tag, window, to_page)
+        count, rows, p = await read_features_page(tag, window, to_page, self._span())
         self._show_features(count, rows, p, get_repository().tz)
 
     @rx.event
@@ -478,20 +479,24 @@ class TrendState(PageState, ChartTable, rx.State):
                            mime_type="text/csv")
 
 
-async def read_features_page(tag: str, window: str, index: int) -> tuple[ReadResult, ReadResult, Page]:
-    """(count read, page read, the page) of /trend's features table at page `index`.
+async def read_features_page(tag: str, window: str, index: int,
+                             span: tuple[datetime, datetime] | None = None) -> tuple[ReadResult, ReadResult, Page]:
+    """(count read, page read, the page) of /trend's features table at page `index`, over
+    the window or, with `span`, over the absolute range shown.
 
     The count comes first so the index is clamped to the pages there are (a
     window that slid past the last page shows the new last page). Without a
     count, or with no rows, there is no page to read.
     """
     repo = get_repository()
-    count = await repo.features_count(tag, window)
+    count = await (repo.features_count_range(tag, *span) if span else repo.features_count(tag, window))
     total = count.rows[0] if count.rows else 0
     p = page_slice(total, index, PAGE_SIZE)
     if total == 0:
         return count, ReadResult(), p
-    return count, await repo.features_page(tag, window, p.start, PAGE_SIZE), p
+    page = await (repo.features_page_range(tag, *span, p.start, PAGE_SIZE) if span
+                  else repo.features_page(tag, window, p.start, PAGE_SIZE))
+    return count, page, p
 
 
 def feature_cells(num: int, f: FeatureRow, tz) -> list[str]:

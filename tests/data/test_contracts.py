@@ -197,6 +197,32 @@ async def test_features_pages_match_raw_data(seeded, repo, window):
     assert past_end.rows == () and past_end.error.code == ErrorCode.NO_ROWS
 
 
+async def test_features_of_an_absolute_range_match_raw_data(seeded, repo):
+    """features_count_range + features_page_range: the buckets starting in [start, end),
+    newest first, against the raw readings (an hour and a half, both ends off the grid)."""
+    from datetime import datetime, timezone
+
+    end = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(minutes=7, seconds=-30)
+    start = end - timedelta(minutes=93)
+    size = 2
+
+    async def read():
+        count = await repo.features_count_range("S1", start, end)
+        total = count.rows[0]
+        return count, [await repo.features_page_range("S1", start, end, off, size) for off in range(0, total, size)]
+
+    (count, pages), want = await settled(read, lambda: sql(seeded.admin_dsn, f"""
+        SELECT date_bin('5 minutes', ts, {ORIGIN}) AS bucket, min(value), max(value), count(*)
+        FROM influx_hist
+        WHERE tag_name = 'S1' AND date_bin('5 minutes', ts, {ORIGIN}) >= %s AND date_bin('5 minutes', ts, {ORIGIN}) < %s
+        GROUP BY 1 ORDER BY 1 DESC""", (start, end)))
+    assert count.error is None and count.rows == (len(want),) and len(want) >= 3 and len(pages) >= 2
+    got = [(r.bucket, r.min_5m, r.max_5m, r.n_5m) for p in pages for r in p.rows]
+    assert got == want
+    reversed_range = await repo.features_count_range("S1", end, start)
+    assert reversed_range.error.code == ErrorCode.INVALID_INPUT
+
+
 async def test_features_page_rejects_bad_bounds(repo):
     for offset, size in ((-1, 10), (0, 0), (0, 10_000), ("0", 10), (0, True)):
         got = await repo.features_page("S1", "24h", offset, size)

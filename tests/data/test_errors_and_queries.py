@@ -139,8 +139,8 @@ def test_every_statement_is_parameterized_and_limited():
         assert "'" not in q.sql.replace(ORIGIN_LITERAL, ""), q.name  # values only as $n parameters
     # series + KPI per rollup, 13 reads (raw 1m series among them), the probe; the 4 alarm
     # reads and the 7 calls of the operators' functions; /trend's ranges (per rollup and raw),
-    # its alarm marks, the KPIs' two reads and /api/health's ingest view
-    assert len(names) == 2 * 4 + 14 + 4 + 7 + (4 + 1) + 1 + 2 + 1
+    # its alarm marks and features (count and page), the KPIs' two reads and /api/health's ingest view
+    assert len(names) == 2 * 4 + 14 + 4 + 7 + (4 + 1) + 1 + 2 + 2 + 1
 
 
 def test_sql_lives_only_in_queries_module():

@@ -49,6 +49,13 @@ def test_a_range_across_utc_midnight_shows_exactly_its_buckets(seeded_app, page,
     assert _count(page) == 240 and _all_stamps(page) == want
     assert "D100 · " in page.inner_text("[data-testid=range-title]")
     assert page.locator("[data-testid=notice]").count() == 0
+    # the 5-minute features follow the range too: the buckets that start inside it, from raw readings
+    feats = db.execute("SELECT count(DISTINCT date_bin('5 minutes', ts, '2000-01-03'::timestamptz)) FROM influx_hist "
+                       "WHERE tag_name = 'D100' AND ts >= %s AND ts < %s", (start, end)).fetchone()[0]
+    assert feats == 48
+    assert int(page.get_attribute("[data-testid=features-count]", "data-count")) == feats
+    first = table_rows(page, "features-table")[0]
+    assert first[2] == format_local(end - timedelta(minutes=5), TZ)  # newest first: the range's last 5 minutes
     # the URL keeps the range, with the zone written out
     assert "from=" + quote(start.strftime("%Y-%m-%dT%H:%M+09:00"), safe="") in page.url
 

@@ -365,3 +365,36 @@ class Reads(AlarmReads):
         return await self.run(queries.FEATURES_PAGE, (tag, w.duration, size, offset), kind=FEATURES,
                               convert=feature_row, limit=None,
                               ctx=ReadContext(w.code, tag, "features_5m"))
+
+    async def features_count_range(self, tag: str, start: datetime, end: datetime) -> ReadResult[int]:
+        """How many features_5m rows of one tag start in [start, end) (/trend's absolute range)."""
+        try:
+            tag = validate.tag_name(tag)
+            start, end = self._range_bounds(start, end)
+        except validate.InvalidInput as exc:
+            return self.invalid(exc, tag=tag)
+        return await self.run(queries.FEATURES_RANGE_COUNT, (tag, start, end, 2), kind=FEATURES,
+                              convert=lambda r: int(r["n"]), limit=1, ctx=_range_ctx(start, end, tag))
+
+    async def features_page_range(self, tag: str, start: datetime, end: datetime, offset: int,
+                                  size: int) -> ReadResult[FeatureRow]:
+        """One page of those rows, newest first (as features_page for a window)."""
+        try:
+            tag = validate.tag_name(tag)
+            start, end = self._range_bounds(start, end)
+            offset, size = validate.page_bounds(offset, size, FEATURES_PAGE_MAX)
+        except validate.InvalidInput as exc:
+            return self.invalid(exc, tag=tag)
+        return await self.run(queries.FEATURES_RANGE_PAGE, (tag, start, end, size, offset), kind=FEATURES,
+                              convert=feature_row, limit=None, ctx=_range_ctx(start, end, tag))
+
+    @staticmethod
+    def _range_bounds(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+        start, end = validate.aware(start, "start"), validate.aware(end, "end")
+        if end <= start:
+            raise validate.InvalidInput("end must be after start")
+        return start, end
+
+
+def _range_ctx(start: datetime, end: datetime, tag: str) -> ReadContext:
+    return ReadContext(f"{start:%Y-%m-%dT%H:%MZ}..{end:%Y-%m-%dT%H:%MZ}", tag, "features_5m")

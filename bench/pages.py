@@ -245,6 +245,55 @@ def _payloads(browser, base: str, route: str, codes: list[str]) -> dict:
     return out
 
 
+def _zoom_steps(browser, base: str, runs: int) -> dict:
+    """/trend at 1400 px (issue 17): ms from releasing a drag across the chart to the zoomed
+    chart drawn (a new URL, its range's points in the chart), the largest websocket frame of
+    each step; then the largest frame with 8 pens over 30 days."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = ctx.new_page()
+    frames: list[int] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda p: frames.append(_frame_size(p))))
+    steps: list[float] = []
+    step_frames: list[int] = []
+    out: dict = {}
+    drawn = ("f => { const z = document.querySelector('[data-testid=zoomable]');"
+             " const c = document.querySelector('[data-testid=trend-chart] .recharts-line-curve');"
+             " return z && c && z.getAttribute('data-first-ms') !== f && location.search.includes('from='); }")
+    try:
+        for _ in range(runs):
+            page.goto(f"{base}/trend?tag={TAG}&window=24h")
+            page.wait_for_selector("[data-testid=trend-chart] .recharts-line-curve", timeout=30_000)
+            page.wait_for_function("document.querySelector('[data-testid=loading]') === null", timeout=30_000)
+            first = page.get_attribute("[data-testid=zoomable]", "data-first-ms")
+            box = page.locator("[data-testid=trend-chart] .recharts-cartesian-grid").bounding_box()
+            y = box["y"] + box["height"] / 2
+            page.mouse.move(box["x"] + box["width"] * 0.3, y)
+            page.mouse.down()
+            page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=4)
+            page.mouse.move(box["x"] + box["width"] * 0.6, y, steps=4)
+            start = len(frames)
+            t0 = time.monotonic()
+            page.mouse.up()
+            page.wait_for_function(drawn, arg=first, timeout=30_000)
+            steps.append((time.monotonic() - t0) * 1000)
+            _wait_quiet(page, frames)
+            step_frames.append(max(frames[start:], default=0))
+        out["zoom_step_ms"] = {"p50": percentile(steps, 0.5), "max": round(max(steps), 1), "runs": len(steps)}
+        out["zoom_step_max_frame"] = max(step_frames, default=0)
+        tags = page.eval_on_selector_all("[data-testid=tag-select] option", "os => os.map(o => o.value)")[:8]
+        start = len(frames)
+        page.goto(f"{base}/trend?tag={tags[0]}&window=30d&pens={','.join(tags[1:])}")
+        page.wait_for_function("n => document.querySelectorAll('[data-testid=trend-chart] .recharts-line').length === n",
+                               arg=len(tags), timeout=30_000)
+        _wait_quiet(page, frames)
+        out["pens_30d"] = {"pens": len(tags), "max_frame": max(frames[start:], default=0)}
+    except Exception as exc:  # noqa: BLE001 - recorded, the run goes on
+        out["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    finally:
+        ctx.close()
+    return out
+
+
 def _sample_rss(server: Server, seconds: float, every: float = 0.5) -> dict:
     samples = []
     cpu0, t0 = server.cpu_s(), time.monotonic()
@@ -311,6 +360,9 @@ def measure_pages(workdir: Path, ro_dsn: str, quick: bool) -> dict:
                 for route, res in out["payload"].items():
                     worst = max((v["max_frame"] for k, v in res.items() if isinstance(v, dict)), default=None)
                     log(f"  payload {route}: largest frame {worst} bytes {res.get('error', '')}")
+                out["zoom"] = _zoom_steps(browser, server.url, runs)
+                log(f"  zoom step {out['zoom'].get('zoom_step_ms')} (largest frame {out['zoom'].get('zoom_step_max_frame')}),"
+                    f" 8 pens 30d {out['zoom'].get('pens_30d')} {out['zoom'].get('error', '')}")
                 time.sleep(5)
                 out["rss_idle"] = _sample_rss(server, 5)
                 log(f"  RSS idle {out['rss_idle']['max_mb']} MB; opening {n_sessions} sessions on /")

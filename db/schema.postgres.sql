@@ -1247,6 +1247,7 @@ DECLARE
   v_hi timestamptz;
   v_n  bigint;
 BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext('ksys.tick'));
   PERFORM ksys.collect_changes();
   SELECT min(lo), max(hi) INTO v_lo, v_hi FROM ksys.pending_ranges WHERE consumer = 'alarms';
   v_n := ksys.refresh_alarm_conditions(coalesce(v_lo, 'infinity'), coalesce(v_hi, 'infinity'));

@@ -163,3 +163,31 @@ def test_the_tick_runs_the_alarms_job(migrated_dsn):
         conn.execute("CALL ksys.run_tick()")
         assert [(k, a) for k, _t, a, _v, _p in _stored(conn, "TICK1")] == [("crit_high", True)]
         assert conn.execute("SELECT last_run_status FROM ksys.jobs WHERE job_name = 'alarms'").fetchone()[0] == "Success"
+
+
+def test_run_alarms_by_itself_waits_for_the_tick_and_a_tick_meanwhile_skips(migrated_dsn):
+    """ksys.run_alarms() called beside the scheduler takes the tick's lock: it waits for a
+    tick in progress (it could deadlock with it before, both rewriting ksys.pending_ranges),
+    and a tick while it runs returns -1 (skipped) instead of interleaving."""
+    import threading
+
+    with psycopg.connect(migrated_dsn) as tick, psycopg.connect(migrated_dsn, autocommit=True) as other:
+        tick.execute("INSERT INTO influx_hist (ts, tag_name, value) VALUES (now(), 'LOCK1', 1)")
+        assert tick.execute("SELECT ksys.tick()").fetchone()[0] >= 0  # in progress: not committed
+        done: list[float] = []
+        worker = threading.Thread(target=lambda: done.append(other.execute("SELECT ksys.run_alarms()").fetchone()[0]))
+        worker.start()
+        worker.join(1.5)
+        assert worker.is_alive() and not done  # waiting for the tick's transaction
+        waiting = tick.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").fetchone()[0]
+        assert waiting == 1
+        tick.commit()
+        worker.join(10)
+        assert done and done[0] >= 0
+        # the other way round: run_alarms' transaction open, the tick skips
+        with other.transaction():
+            other.execute("SELECT ksys.run_alarms()")
+            assert tick.execute("SELECT ksys.tick()").fetchone()[0] == -1
+            tick.rollback()
+        assert tick.execute("SELECT ksys.tick()").fetchone()[0] >= 0
+        tick.commit()

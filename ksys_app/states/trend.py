@@ -96,6 +96,7 @@ class TrendState(PageState, ChartTable, rx.State):
     pen_legend: list[dict[str, str]] = []
     _starts: tuple = ()  # the chart points' bucket starts, ascending (without the gap markers)
     _labels: tuple = ()  # ... and their "t" labels
+    _marks_of: tuple = ()  # (tag, first label) the alarm areas shown were read for
 
     # The rollup read refreshes when its cached entry expires; the features it reads
     # alongside come from the cache until theirs (cache_ttl_features_s) expires too.
@@ -218,7 +219,10 @@ class TrendState(PageState, ChartTable, rx.State):
         (high priority red, medium amber). A failed read keeps the last marks: they are
         not worth an error on the chart."""
         if marks.failed:
+            if self._marks_of != (self.tag, self._labels[:1]):  # another tag or span: its marks would lie
+                self.alarm_areas = []
             return
+        self._marks_of = (self.tag, self._labels[:1])
         labels = self._labels
         stretches = on_buckets(spans(marks.rows, lo, hi), list(self._starts)) if labels else []
         # x1 / x2 and level only: every update carries them (the payload budget, bench/)

@@ -227,6 +227,9 @@ def goto_new_tag(page, url: str, tag: str, timeout_s: float = 4 * LIVE_PERIOD_S)
         wait_loaded(page)
         if f"tag={tag}" in page.url or time.monotonic() > deadline:
             break
+        # the next load in a new session (Reflex keeps its token in sessionStorage): nothing of
+        # the fallback tag's view (its alarm areas, a live loop reading it) carries over
+        page.evaluate("window.sessionStorage.clear()")
         page.wait_for_timeout(1000)
     assert f"tag={tag}" in page.url, f"the tag list never knew {tag}: {page.url}"
 

@@ -71,6 +71,10 @@ def page(route: str, *, nav: str, heading: str, state: type[PageState], order: i
 
         component.__name__ = body.__name__
         component.__doc__ = body.__doc__
+        # Reflex writes a page's memoized components into one JS module per Python module
+        # the page function comes from (its __module__). Left as this module, every page's
+        # components - recharts with them - were one 526 KB chunk that / and /comm loaded too.
+        component.__module__ = body.__module__
         PAGES[route] = Page(route, nav, heading, state, order, component, in_nav)
         return component
 

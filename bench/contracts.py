@@ -21,6 +21,7 @@ from ksys_app.config import Settings
 from ksys_app.data import queries, validate
 from ksys_app.data.pool import connect_kwargs
 from ksys_app.data.repository import HEATMAP_DAYS, Repository
+from ksys_app.domain.groups import GROUP_KEY, SNAPSHOT_PAGE_ROWS, TILES_PER_PAGE
 from ksys_app.domain.windows import parse_window, tech_window
 
 TZ = "Asia/Seoul"
@@ -43,7 +44,9 @@ def settings(dsn: str, **overrides: Any) -> Settings:
     return Settings(_env_file=None, ts_dsn=dsn, tz=TZ, **overrides)  # type: ignore[call-arg]
 
 
-def contracts(tag: str) -> list[Contract]:
+def contracts(tag: str, page_tags: list[str] | None = None) -> list[Contract]:
+    """The contracts; with `page_tags`, also the KPI read of `/`'s tiles for those tags only
+    (one page of tiles or one group, issue 19) beside the read of every tag."""
     tz = settings("postgresql://x@localhost/x").zone
     start_day = datetime.now(timezone.utc).astimezone(tz).date() - timedelta(days=HEATMAP_DAYS - 1)
     lo, hi = validate.local_span_utc(start_day, HEATMAP_DAYS, tz)
@@ -60,11 +63,26 @@ def contracts(tag: str) -> list[Contract]:
         return Contract(f"kpi_stats_{code}", CLASS_24H, lambda r: r.kpi_stats(code),
                         [(queries.KPI_BY_VIEW[w.view].sql, (w.duration, queries.MAX_TAGS + 1))])
 
+    def kpi_page(code: str, tags: list[str]) -> Contract:
+        w = parse_window(code)
+        names = sorted(set(tags))
+        return Contract(f"kpi_stats_{code}_{len(names)}_tags", CLASS_24H, lambda r: r.kpi_stats(code, names),
+                        [(queries.KPI_TAGS_BY_VIEW[w.view].sql, (w.duration, queries.MAX_TAGS + 1, names))])
+
+    async def snapshot_search(r: Repository):
+        await r.snapshot_count("d1")
+        return await r.snapshot_page("d1", 0, SNAPSHOT_PAGE_ROWS)
+
     tw = tech_window("24h")
+    page = [kpi_page("24h", page_tags)] if page_tags else []
     return [
         Contract("latest", CLASS_24H, lambda r: r.latest(),
                  [(queries.LATEST_ALL.sql, (queries.MAX_TAGS + 1,))]),
-        kpi("5m"), kpi("24h"),
+        kpi("5m"), kpi("24h"), *page,
+        # `/`'s snapshot table: how many tags match a search, then one page of them
+        Contract("snapshot_search_page", CLASS_24H, snapshot_search,
+                 [(queries.SNAPSHOT_COUNT.sql, ("%d1%", GROUP_KEY, "unit", 2)),
+                  (queries.SNAPSHOT_PAGE.sql, ("%d1%", GROUP_KEY, "unit", SNAPSHOT_PAGE_ROWS, 0))]),
         series("60m"), series("24h"), series("7d"), series("30d"), series("12m"),
         Contract("tech_24h", CLASS_24H, lambda r: r.tech(tag, "24h"),
                  [(queries.TECH.sql, (tag, tw.duration, tw.row_limit + 1))]),
@@ -93,7 +111,10 @@ async def measure_contracts(ro_dsn: str, tag: str, runs: int, warmup: int = 3) -
     raw = await asyncpg.connect(**connect_kwargs(settings(ro_dsn)))
     out: dict = {}
     try:
-        for c in contracts(tag):
+        # the first page of `/`'s tiles: TILES_PER_PAGE tags
+        page_tags = [r["tag_name"] for r in await raw.fetch(
+            "SELECT tag_name FROM public.influx_latest ORDER BY tag_name LIMIT $1", TILES_PER_PAGE)]
+        for c in contracts(tag, page_tags):
             for _ in range(warmup):
                 await c.call(cold)
                 await _raw(raw, c.raw)

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
 
-# Most tags a snapshot / KPI / tag-list read returns (PRD A.7 "LIMIT 1000").
-MAX_TAGS = 1000
+# Most tags a latest / QC-rule / tag-list read returns. PRD A.7 says "LIMIT 1000";
+# issue 19 sizes a plant at 2,000 tags, and what the browser gets is now a page of
+# tiles and of snapshot rows, not every tag, so the bound moved up.
+MAX_TAGS = 5000
 # 30 local days of hours; 31 x 24 leaves room for a DST fall-back day.
 MAX_HEATMAP_HOURS = 31 * 24
 
@@ -69,7 +71,7 @@ WITH w AS (
          min(a.bucket)    AS first_bucket,
          max(a.bucket)    AS last_bucket
   FROM public.{view} a
-  WHERE a.bucket >= now() - $1::interval
+  WHERE a.bucket >= now() - $1::interval{only}
   GROUP BY a.tag_name
 )
 SELECT w.tag_name, w.n, w.min, w.max,
@@ -98,9 +100,9 @@ LIMIT $2
 """
 
 
-def _per_view(name: str, template: str) -> Mapping[str, Query]:
+def _per_view(name: str, template: str, **extra: str) -> Mapping[str, Query]:
     return MappingProxyType(
-        {view: Query(f"{name}_{view}", template.format(view=view, width=BUCKET_WIDTH[view]))
+        {view: Query(f"{name}_{view}", template.format(view=view, width=BUCKET_WIDTH[view], **extra))
          for view in ROLLUP_VIEWS}
     )
 
@@ -120,7 +122,12 @@ WHERE tag_name = $1
 ORDER BY ts DESC
 LIMIT $3
 """)
-KPI_BY_VIEW: Mapping[str, Query] = _per_view("kpi_window_stats", _KPI_SQL)
+KPI_BY_VIEW: Mapping[str, Query] = _per_view("kpi_window_stats", _KPI_SQL, only="")
+# The same statistics for the tags in $3 only (the tiles `/` shows: one group, or one
+# page of tags): the rollup is read through its (tag_name, bucket) key for those tags,
+# so the read grows with the tiles shown, not with the plant (issue 19).
+KPI_TAGS_BY_VIEW: Mapping[str, Query] = _per_view("kpi_window_stats_tags", _KPI_SQL,
+                                                  only="\n    AND a.tag_name = ANY($3::text[])")
 
 # An absolute range of a rollup or of the raw readings (/trend's from / to,
 # domain/time_range.py), oldest first: the source was chosen for the range and the
@@ -238,11 +245,33 @@ ORDER BY tag_name
 LIMIT $1
 """)
 
+# The snapshot table a page at a time (issue 19): how many tags match the search, then
+# one page of them by name. $1 is an ILIKE pattern (the repository escapes the
+# wildcards of what was typed) or NULL for every tag; it matches the tag name, and
+# the group ($2) and unit ($3) keys of the tag's QC rule meta.
+_SNAPSHOT_MATCH = """
+FROM public.influx_latest l
+LEFT JOIN public.influx_qc_rule q ON q.tag_name = l.tag_name
+WHERE $1::text IS NULL
+   OR l.tag_name ILIKE $1 OR q.meta->>$2::text ILIKE $1 OR q.meta->>$3::text ILIKE $1"""
+
+SNAPSHOT_COUNT = Query("snapshot_count", f"""
+SELECT count(*)::bigint AS n{_SNAPSHOT_MATCH}
+LIMIT $4
+""")
+
+SNAPSHOT_PAGE = Query("snapshot_page", f"""
+SELECT l.tag_name, l.value, l.ts{_SNAPSHOT_MATCH}
+ORDER BY l.tag_name
+LIMIT $4 OFFSET $5
+""")
+
 # A rule row with enabled NULL counts as enabled: the flag exists to switch a
 # rule off, and a half-filled CSV import should not silently disable alarms.
 QC_RULES = Query("qc_rules", """
 SELECT tag_name, min_val, max_val, warn_min, warn_max, crit_min, crit_max,
-       coalesce(enabled, true) AS enabled, max_gap_seconds, left(meta->>$2::text, 16) AS unit
+       coalesce(enabled, true) AS enabled, max_gap_seconds, left(meta->>$2::text, 16) AS unit,
+       left(meta->>$3::text, 41) AS tag_group
 FROM public.influx_qc_rule
 ORDER BY tag_name
 LIMIT $1

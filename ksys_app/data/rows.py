@@ -23,6 +23,7 @@ from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import asyncpg
 
+from ksys_app.domain.groups import GROUP_KEY, group_of_meta
 from ksys_app.domain.kpi import QcRule, WindowStats
 
 
@@ -178,6 +179,7 @@ def qc_rule(r: Mapping[str, Any]) -> QcRule:
         enabled=bool(r["enabled"]),
         max_gap_seconds=_i(r["max_gap_seconds"]),
         unit=r.get("unit") or "",
+        group=group_of_meta({GROUP_KEY: r.get("tag_group")}),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
+from ksys_app.domain.groups import search_term
 from ksys_app.domain.inputs import MAX_TAG_LEN, InputError, tag_name  # noqa: F401 - re-exported
 from ksys_app.domain.timefmt import InvalidTimestampError, require_aware
 from ksys_app.domain.windows import UnknownWindowError, Window, parse_window, tech_window
@@ -81,3 +82,24 @@ def page_bounds(offset: object, size: object, max_size: int) -> tuple[int, int]:
     if not 1 <= size <= max_size:
         raise InvalidInput(f"page size must be 1..{max_size}, got {size}")
     return offset, size
+
+
+def tag_list(tags: object, max_len: int) -> list[str]:
+    """Distinct tag names (each as tag_name checks it), sorted: a stable cache key for
+    the same set in any order."""
+    if isinstance(tags, (str, bytes)) or not isinstance(tags, (list, tuple, set, frozenset)):
+        raise InvalidInput(f"tags must be a list of tag names, got {type(tags).__name__}")
+    if len(tags) > max_len:
+        raise InvalidInput(f"at most {max_len} tags, got {len(tags)}")
+    return sorted({tag_name(t) for t in tags})
+
+
+def like_contains(search: object) -> str | None:
+    """The ILIKE pattern for "contains `search`" (domain.groups.search_term rules), or None
+    for an empty search. LIKE's own wildcards and its escape character (backslash, the
+    default: the statement names no ESCAPE) are escaped, so "%" finds a percent sign."""
+    text = search_term(search)
+    if not text:
+        return None
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

@@ -66,6 +66,7 @@ class QcRule:
     enabled: bool = True
     max_gap_seconds: int | None = None  # comm-health override, see comm.comm_status
     unit: str = ""  # the tag's unit (influx_qc_rule.meta.unit), "" when none is recorded
+    group: str = ""  # the tag's group / plant area (influx_qc_rule.meta.group, domain.groups), "" for none
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ksys_app.components.controls import button, controls_bar, window_select
+from ksys_app.components.controls import button, controls_bar, group_select, pager, search_box, window_select
 from ksys_app.components.kpi import kpi_grid, snapshot_table
 from ksys_app.components.layout import content_states, status_line, tid
 from ksys_app.components.text import t
@@ -28,6 +28,11 @@ def _tiles() -> rx.Component:
                 rx.cond(S.failed, rx.el.span(""),
                         rx.el.div(*[rx.el.div(class_name="kpi-tile sk-tile") for _ in range(3)],
                                   class_name="kpi-grid", custom_attrs=tid("skeleton")))),
+        # more tags than one page of tiles: the rest a page at a time, abnormal ones first
+        rx.cond(S.tile_pages > 1,
+                pager(S.tile_page, S.tile_pages, S.tiles_prev, S.tiles_next, S.tile_total, "tiles",
+                      unit_key="pager.tags"),
+                rx.fragment()),
         class_name="card kpi-card",
     )
 
@@ -47,10 +52,13 @@ def _snapshot() -> rx.Component:
                                          custom_attrs=tid("snapshot-time")),
                               show_time=False),
                   class_name="section-head"),
-        # The snapshot does not depend on the window: empty only when no tag has a reading.
+        search_box(S.search_draft, S.set_search_draft, S.apply_search, S.clear_search, "snapshot", "dash.search"),
+        # The snapshot does not depend on the window: empty only when no tag has a reading
+        # (or, with a search, none matches).
         content_states(S, snapshot_table(S.snapshot), has_snapshot, lines=4,
                        empty_when=~has_snapshot,
-                       empty_text=t("dash.no_latest")),
+                       empty_text=rx.cond(S.search != "", t("dash.no_match"), t("dash.no_latest"))),
+        pager(S.snap_page, S.snap_pages, S.snapshot_prev, S.snapshot_next, S.snap_total, "snapshot"),
         class_name="card snapshot-card",
     )
 
@@ -60,7 +68,9 @@ def dashboard() -> tuple[rx.Component, ...]:
     # The tiles first (abnormal ones first, states.dashboard): on the 800 x 480
     # touchscreen they are what fits above the fold; the snapshot table follows.
     return (
-        controls_bar(window_select(S), button(t("btn.refresh"), S.refresh, "refresh-btn")),
+        controls_bar(window_select(S),
+                     rx.cond(S.group_options.length() > 0, group_select(S), rx.fragment()),
+                     button(t("btn.refresh"), S.refresh, "refresh-btn")),
         _tiles(),
         _snapshot(),
     )

@@ -35,6 +35,8 @@ from ksys_app.data.cache import fresher_than
 from ksys_app.data.errors import retry_delay_s
 from ksys_app.data.repository import get_repository
 from ksys_app.data.result import ReadResult
+from ksys_app.domain.groups import filter_tags
+from ksys_app.domain.inputs import MAX_TAG_LEN
 from ksys_app.domain.live import db_status, rows_are_stale
 from ksys_app.domain.timefmt import format_local
 from ksys_app.domain.windows import DEFAULT_WINDOW, WINDOW_CODES
@@ -77,6 +79,7 @@ class PageState(LiveLoop, rx.State, mixin=True):
     tag: str = ""
     window: str = DEFAULT_WINDOW
     tag_options: list[str] = []
+    tag_filter: str = ""  # the tag picker's filter box (components.controls.tag_select)
     loading: bool = True
     failed: bool = False  # the database did not answer the last read
     stale: bool = False  # the rows shown are the last good ones
@@ -122,6 +125,12 @@ class PageState(LiveLoop, rx.State, mixin=True):
         """Vars of `url_vars` from the query string; returns notices. Only pages with
         such parameters (/comm's start date) implement it: parsing is page-specific."""
         return []
+
+    @rx.var
+    def tag_choices(self) -> list[str]:
+        """The tag picker's options: the tags whose name holds the filter box's text (any
+        case), with the tag shown first when it does not match (a select shows its value)."""
+        return filter_tags(self.tag_options, self.tag_filter, self.tag)
 
     @rx.var
     def shows_stale(self) -> bool:
@@ -340,6 +349,11 @@ class PageState(LiveLoop, rx.State, mixin=True):
         self._requested_tag = tag
         async for step in self._show_new_input():
             yield step
+
+    @rx.event
+    def set_tag_filter(self, text: str):
+        if isinstance(text, str):
+            self.tag_filter = text[:MAX_TAG_LEN]
 
     @rx.event
     async def refresh(self):

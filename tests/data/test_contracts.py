@@ -152,6 +152,15 @@ async def test_kpi_stats_match_raw_data(seeded, repo, window):
     rows = [(s.tag_name, s.n, s.min, s.max, s.first, s.last, s.last_ts, s.prev_last) for s in got.rows]
     assert rows == want
     assert "S1" in [s.tag_name for s in got.rows]
+    # the tiles' read (issue 19): the same statistics, for the given tags only
+    names = sorted({w[0] for w in want})
+    some = names[::2] + ["NO_SUCH_TAG"]
+    got, want = await settled(lambda: repo.kpi_stats(window, some), lambda: expected_kpi(seeded.admin_dsn, window))
+    assert got.error is None, got.error
+    rows = [(s.tag_name, s.n, s.min, s.max, s.first, s.last, s.last_ts, s.prev_last) for s in got.rows]
+    assert rows == [w for w in want if w[0] in some] and rows
+    bad = await repo.kpi_stats(window, ["ok", "bad\x00"])
+    assert bad.error.code == ErrorCode.INVALID_INPUT
 
 
 async def test_features_match_raw_data(seeded, repo, window):
@@ -318,3 +327,22 @@ async def test_rows_are_the_same_whichever_way_they_are_built(seeded, repo):
     for r in a.rows + b.rows:
         assert type(r) is SeriesRow and type(r.n) is int and type(r.min) is float
     assert [(r.bucket, r.n, r.min) for r in b.rows] == [(r.bucket, r.n, float(round(r.min))) for r in a.rows]
+
+
+async def test_snapshot_search_and_page_match_the_database(seeded, repo):
+    """The snapshot's count and page (issue 19) against the tags read here: a substring of
+    the name, any case, with LIKE's wildcards as plain characters."""
+    names = [r[0] for r in sql(seeded.admin_dsn, "SELECT tag_name FROM influx_latest ORDER BY 1")]
+    assert len(names) >= 2
+    count = await repo.snapshot_count("")
+    assert count.error is None and count.rows == (len(names),)
+    page = await repo.snapshot_page("", 1, 2)
+    assert [r.tag_name for r in page.rows] == names[1:3]
+    for text in ("s1", "S", "%", "_", "\\"):
+        want = [n for n in names if text.lower() in n.lower()]
+        assert (await repo.snapshot_count(text)).rows == (len(want),), text
+        assert [r.tag_name for r in (await repo.snapshot_page(text, 0, 200)).rows] == want, text
+    for bad in ("x" * 65, "a\nb", 5):
+        assert (await repo.snapshot_page(bad, 0, 10)).error.code == ErrorCode.INVALID_INPUT
+    assert (await repo.snapshot_page("", -1, 10)).error.code == ErrorCode.INVALID_INPUT
+    assert (await repo.snapshot_page("", 0, 201)).error.code == ErrorCode.INVALID_INPUT

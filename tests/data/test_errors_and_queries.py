@@ -119,7 +119,7 @@ def test_every_window_has_whitelisted_sql():
 def all_queries() -> list[queries.Query]:
     found = [v for v in vars(queries).values() if isinstance(v, queries.Query)]
     found += list(queries.SERIES_BY_VIEW.values()) + list(queries.KPI_BY_VIEW.values())
-    found += list(queries.SERIES_RANGE_BY_VIEW.values())
+    found += list(queries.SERIES_RANGE_BY_VIEW.values()) + list(queries.KPI_TAGS_BY_VIEW.values())
     return found
 
 
@@ -139,8 +139,9 @@ def test_every_statement_is_parameterized_and_limited():
         assert "'" not in q.sql.replace(ORIGIN_LITERAL, ""), q.name  # values only as $n parameters
     # series + KPI per rollup, 13 reads (raw 1m series among them), the probe; the 4 alarm
     # reads and the 7 calls of the operators' functions; /trend's ranges (per rollup and raw),
-    # its alarm marks and features (count and page), the KPIs' two reads and /api/health's ingest view
-    assert len(names) == 2 * 4 + 14 + 4 + 7 + (4 + 1) + 1 + 2 + 2 + 1
+    # its alarm marks and features (count and page), the KPIs' two reads and /api/health's ingest view;
+    # the KPI read of given tags per rollup and the snapshot's count and page (issue 19)
+    assert len(names) == 2 * 4 + 14 + 4 + 7 + (4 + 1) + 1 + 2 + 2 + 1 + 4 + 2
 
 
 def test_sql_lives_only_in_queries_module():

@@ -47,6 +47,7 @@ from ksys_app.data.rows import (
     window_stats,
 )
 from ksys_app.domain.comm import RUNNING_HOUR_GRACE, HourCell, Outage, build_heatmap_grid, merge_outages
+from ksys_app.domain.groups import GROUP_KEY
 from ksys_app.domain.kpi import QcRule, WindowStats
 from ksys_app.domain.series import MAX_POINTS, sample_step
 from ksys_app.domain.windows import RAW_ROW_LIMIT, RAW_VIEW, bucket_count
@@ -54,6 +55,7 @@ from ksys_app.domain.windows import RAW_ROW_LIMIT, RAW_VIEW, bucket_count
 HEATMAP_DAYS = 30
 FEATURES_BUCKET = timedelta(minutes=5)
 FEATURES_PAGE_MAX = 500  # rows of one features_page read
+SNAPSHOT_PAGE_MAX = 200  # rows of one snapshot_page read
 # Rows of one series_range read: a range's source has about one row per pixel
 # column or fewer (domain/m4.source_for), and raw ranges are under 2 hours.
 RANGE_ROW_LIMIT = 50_000
@@ -179,8 +181,9 @@ class Reads(AlarmReads):
 
     async def qc_rules(self) -> ReadResult[QcRule]:
         """All QC rules, by tag. No rules is a normal state (error stays None)."""
-        # $2: the key of the tag's unit in meta (values only ever travel as parameters)
-        return await self.run(queries.QC_RULES, (queries.MAX_TAGS + 1, "unit"), kind=TAGS, convert=qc_rule,
+        # $2, $3: the keys of the tag's unit and group in meta (values only ever travel as parameters)
+        return await self.run(queries.QC_RULES, (queries.MAX_TAGS + 1, "unit", GROUP_KEY), kind=TAGS,
+                              convert=qc_rule,
                               limit=queries.MAX_TAGS, empty_is_no_rows=False,
                               ctx=ReadContext(view="influx_qc_rule"))
 
@@ -190,8 +193,9 @@ class Reads(AlarmReads):
                               convert=lambda r: r["tag_name"], limit=queries.MAX_TAGS,
                               ctx=ReadContext(view="influx_latest"))
 
-    async def kpi_stats(self, window: str) -> ReadResult[WindowStats]:
-        """Window statistics of every tag from the window's rollup, one query (PRD 4, B10).
+    async def kpi_stats(self, window: str, tags: Sequence[str] | None = None) -> ReadResult[WindowStats]:
+        """Window statistics from the window's rollup, one query (PRD 4, B10): of every
+        tag, or with `tags` of those only (the tiles a page shows, issue 19).
 
         n = sum of n, min/max over buckets, first of the earliest bucket, last of
         the newest, prev_last = last of the second-newest bucket (None with one
@@ -200,11 +204,39 @@ class Reads(AlarmReads):
         """
         try:
             w = validate.window(window)
+            names = None if tags is None else validate.tag_list(tags, queries.MAX_TAGS)
         except validate.InvalidInput as exc:
             return self.invalid(exc, window=window)
-        return await self.run(queries.KPI_BY_VIEW[w.view], (w.duration, queries.MAX_TAGS + 1),
-                              kind=METRICS, convert=window_stats, limit=queries.MAX_TAGS,
+        if names is None:
+            query, args = queries.KPI_BY_VIEW[w.view], (w.duration, queries.MAX_TAGS + 1)
+        else:
+            query, args = queries.KPI_TAGS_BY_VIEW[w.view], (w.duration, queries.MAX_TAGS + 1, names)
+        return await self.run(query, args, kind=METRICS, convert=window_stats, limit=queries.MAX_TAGS,
                               ctx=ReadContext(w.code, None, w.view))
+
+    async def snapshot_count(self, search: str = "") -> ReadResult[int]:
+        """How many tags of influx_latest match a snapshot search ("" every tag): one row."""
+        try:
+            pattern = validate.like_contains(search)
+        except validate.InvalidInput as exc:
+            return self.invalid(exc)
+        return await self.run(queries.SNAPSHOT_COUNT, (pattern, GROUP_KEY, "unit", 2), kind=SNAPSHOT,
+                              convert=lambda r: int(r["n"]), limit=1,
+                              ctx=ReadContext(None, None, "influx_latest"))
+
+    async def snapshot_page(self, search: str, offset: int, size: int) -> ReadResult[LatestRow]:
+        """One page of the snapshot table by tag name: the tags matching `search` (a case-
+        insensitive substring of the name, group or unit; "" every tag), rows offset ..
+        offset + size - 1. No rows is a normal state (a search that finds nothing)."""
+        try:
+            pattern = validate.like_contains(search)
+            offset, size = validate.page_bounds(offset, size, SNAPSHOT_PAGE_MAX)
+        except validate.InvalidInput as exc:
+            return self.invalid(exc)
+        # The LIMIT is the page size: rows after the page are the next page, not a cut.
+        return await self.run(queries.SNAPSHOT_PAGE, (pattern, GROUP_KEY, "unit", size, offset), kind=SNAPSHOT,
+                              convert=latest_row, limit=None, empty_is_no_rows=False,
+                              ctx=ReadContext(None, None, "influx_latest"))
 
     async def comm_heatmap(self, tag: str, start_day: date) -> ReadResult[HourCell]:
         """30 local days x 24 local hours (720 cells in Asia/Seoul) of one tag's success rate.

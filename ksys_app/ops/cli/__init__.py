@@ -13,6 +13,7 @@ the traceback). No traceback reaches the user otherwise.
     runtime   serve, simulate                        (ksys_app.ops.runtime, .simulator)
     ingest    ingest                                 (ksys_app.ops.ingest)
     alarms    operator, alarms                       (ksys_app.ops.alarmops)
+    tags      tags group / list / groups             (ksys_app.ops.dataops.tags)
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import traceback
 
 import click
 
-from ksys_app.ops.cli import alarm_cmds, data_cmds, ingest_cmds, runtime_cmds, schema_cmds
+from ksys_app.ops.cli import alarm_cmds, data_cmds, ingest_cmds, runtime_cmds, schema_cmds, tag_cmds
 from ksys_app.ops.errors import OpsError
 
 
@@ -32,7 +33,7 @@ def ksys() -> None:
     """ksys telemetry dashboard: database and operations."""
 
 
-for module in (schema_cmds, data_cmds, runtime_cmds, ingest_cmds, alarm_cmds):
+for module in (schema_cmds, data_cmds, runtime_cmds, ingest_cmds, alarm_cmds, tag_cmds):
     for command in module.COMMANDS:
         ksys.add_command(command)
 

@@ -10,7 +10,8 @@ same transaction and lists each one. Verify prints the drift (added / removed /
 changed fields), exits 1 when there is any and names the sync that clears it:
 rules only in the database ("removed") need `ksys qc sync --prune`.
 
-An empty cell is NULL (meta: {}).
+An empty cell is NULL (meta: {}). meta's "unit" and "group" keys are the tag's unit and
+its group (plant area) on `/`; a group must be a name domain.groups.group_name accepts.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from typing import Any, Callable
 import psycopg
 from psycopg import sql
 
-from ksys_app.domain import inputs
+from ksys_app.domain import groups, inputs
+from ksys_app.domain.groups import GROUP_KEY
 from ksys_app.domain.inputs import InputError
 from ksys_app.ops.dataops.csvrecords import CsvFile
 from ksys_app.ops.db import connect, db_error
@@ -150,6 +152,13 @@ def _typed_row(raw: dict[str, str], where: str, errors: list[str]) -> dict[str, 
             row["meta"] = inputs.json_object(raw["meta"], "meta")   # bounded in size and depth
         except InputError as exc:
             errors.append(f"{where}: {exc}")
+        else:
+            # the tag's group (plant area) on `/`: a name the dashboard can show, or no key at all
+            if GROUP_KEY in row["meta"]:
+                try:
+                    groups.group_name(row["meta"][GROUP_KEY])
+                except InputError as exc:
+                    errors.append(f"{where}: meta.{GROUP_KEY}: {exc}")
     if len(errors) > before:
         return None
     lo, hi = row["min_val"], row["max_val"]

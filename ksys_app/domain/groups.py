@@ -84,6 +84,18 @@ def clamp_page(page: int, total: int, size: int) -> int:
     return min(max(page, 0), page_count(total, size) - 1)
 
 
+MAX_PAGE_DIGITS = 4  # ?tiles= up to 9999: 2,000 tags are 84 pages of 24
+
+
+def page_param(value: object) -> int:
+    """A 1-based page number from the URL (`/?tiles=3`) as a 0-based page; a page past the
+    end is clamped where the list is known, so only the form is checked here."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not (text.isascii() and text.isdigit() and 1 <= len(text) <= MAX_PAGE_DIGITS) or int(text) < 1:
+        raise InputError(f"a page is a whole number from 1 to {10 ** MAX_PAGE_DIGITS - 1}, got {preview(text or repr(value))}")
+    return int(text) - 1
+
+
 def page_of(items: Sequence[T], page: int, size: int) -> list[T]:
     """The items of a 0-based page (clamped)."""
     start = clamp_page(page, len(items), size) * size

@@ -30,6 +30,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "notice.unknown_pens": ("Unknown pens left out: {value}", "알 수 없는 펜 제외: {value}"),
     "notice.unknown_group": ("Unknown group '{value}' — showing all tags",
                              "알 수 없는 그룹 '{value}' — 모든 태그를 표시합니다"),
+    "notice.unknown_tiles": ("Unknown tile page '{value}' — showing the first",
+                             "알 수 없는 타일 페이지 '{value}' — 첫 페이지를 표시합니다"),
     "notice.bad_search": ("Search not applied: {why}", "검색을 적용하지 않았습니다: {why}"),
     "notice.too_many_pens": ("At most {limit} pens in one chart — left out: {dropped}",
                              "한 차트에 펜은 최대 {limit}개 — 제외: {dropped}"),

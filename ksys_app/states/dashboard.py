@@ -27,6 +27,7 @@ from ksys_app.domain.groups import (
     group_names,
     page_count,
     page_of,
+    page_param,
     search_term,
     tags_in_group,
 )
@@ -137,13 +138,20 @@ class DashboardState(PageState, rx.State):
     # Tiles are kept for every shown tag; the empty state says the window had no rows.
     main_part: ClassVar[str] = TILES
     empty_key: ClassVar[str] = "empty.window"
-    url_vars: ClassVar[Mapping[str, str]] = {"group": "group", "q": "search"}
+    # ?tiles=N: the page of tiles (1-based), so a reload, Back and a kiosk entry such as
+    # KSYS_KIOSK_PAGES="/?tiles=1,/?tiles=2" come to the same tiles
+    url_vars: ClassVar[Mapping[str, str]] = {"group": "group", "tiles": "tiles_param", "q": "search"}
+
+    @rx.var
+    def tiles_param(self) -> str:
+        return str(self.tile_page + 1) if self.tile_page > 0 else ""
 
     def _params(self) -> tuple:
         return (self.window, self.group, self.tile_page, self.search, self.snap_page)
 
     def _read_query(self, qp: Mapping[str, str]) -> list[str]:
-        """?group= (checked against the groups once the rules are read, in _apply) and ?q=."""
+        """?group= (checked against the groups once the rules are read, in _apply), ?tiles=
+        (clamped to the pages there are, in _fetch) and ?q=."""
         notices = []
         self.group, self.tile_page, self.snap_page = "", 0, 0
         if raw := qp.get("group", ""):
@@ -151,6 +159,11 @@ class DashboardState(PageState, rx.State):
                 self.group = group_name(raw)
             except InputError:
                 notices.append(self._t("notice.unknown_group", value=raw[:40]))
+        if raw := qp.get("tiles", ""):
+            try:
+                self.tile_page = page_param(raw)
+            except InputError:
+                notices.append(self._t("notice.unknown_tiles", value=raw[:20]))
         self.search = ""
         if raw := qp.get("q", ""):
             try:
@@ -285,7 +298,9 @@ class DashboardState(PageState, rx.State):
     @rx.event
     async def tiles_prev(self):
         await self._turn("tile_page", "tile_pages", -1, TILES)
+        yield self._url_script()
 
     @rx.event
     async def tiles_next(self):
         await self._turn("tile_page", "tile_pages", 1, TILES)
+        yield self._url_script()

@@ -77,3 +77,10 @@ def test_tags_by_attention_from_latest_readings():
     assert latest_tone(None, None, None, start) == "nodata"
     tones = {"A": "normal", "B": "crit", "C": "nodata", "D": "warn", "E": "normal"}
     assert tags_by_attention(["E", "A", "D", "C", "B"], tones) == ["B", "D", "C", "A", "E"]
+
+
+def test_page_param_is_a_1_based_page_number():
+    assert groups.page_param("1") == 0 and groups.page_param(" 12 ") == 11 and groups.page_param("9999") == 9998
+    for bad in ("0", "-1", "", "1.5", "1e3", "two", "10000", "٣", None, 3):
+        with pytest.raises(InputError):
+            groups.page_param(bad)

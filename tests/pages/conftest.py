@@ -219,19 +219,24 @@ def server_events(event: str, log_path: Path = SERVER_LOG) -> list[dict]:
 
 def goto_new_tag(page, url: str, tag: str, timeout_s: float = 4 * LIVE_PERIOD_S) -> None:
     """Open a page for a tag the test has just written: the server's tag list is cached for
-    LIVE_PERIOD_S, so until it refreshes the page falls back to the first known tag and says
-    so in the address bar. Reload until the URL keeps the tag."""
+    LIVE_PERIOD_S, so until it refreshes the page falls back to the first known tag. Reload
+    until the page shows the tag. The tag picker says which tag the page took: the address
+    bar still holds the requested one until the page's script rewrites it."""
     deadline = time.monotonic() + timeout_s
     while True:
         page.goto(url)
         wait_loaded(page)
-        if f"tag={tag}" in page.url or time.monotonic() > deadline:
+        page.wait_for_function("(document.querySelector('[data-testid=tag-select]') || {}).value",
+                               timeout=10_000)
+        shown = page.locator("[data-testid=tag-select]").input_value()
+        if shown == tag or time.monotonic() > deadline:
             break
         # the next load in a new session (Reflex keeps its token in sessionStorage): nothing of
         # the fallback tag's view (its alarm areas, a live loop reading it) carries over
         page.evaluate("window.sessionStorage.clear()")
         page.wait_for_timeout(1000)
-    assert f"tag={tag}" in page.url, f"the tag list never knew {tag}: {page.url}"
+    assert shown == tag, f"the tag list never knew {tag}: the page shows {shown} ({page.url})"
+    wait_url(page, f"tag={tag}")
 
 
 def wait_url(page, fragment: str, timeout: float = 10_000) -> None:

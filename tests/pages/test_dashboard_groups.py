@@ -150,8 +150,20 @@ def test_tile_pages_cover_every_tag_abnormal_first(seeded_app, page, plant):
                                arg=pages[-1][0])
         wait_idle(page)
         pages.append(tiles(page))
+        # the page is in the address bar (1-based), so a reload or a kiosk entry can name it
+        wait_url(page, f"tiles={len(pages)}")
     shown = [t for p in pages for t in p]
     assert sorted(shown) == every and len(shown) == len(set(shown))
+    # opening the last page by its URL shows the same tiles; a page past the end shows the
+    # last one, a malformed one the first with a notice
+    last = len(pages)
+    open_until(page, f"{seeded_app.url}/?window=60m&tiles={last}", lambda p: tiles(p) == pages[-1])
+    open_until(page, f"{seeded_app.url}/?window=60m&tiles=999", lambda p: tiles(p) == pages[-1])
+    for bad in ("0", "-1", "two", "1e3", "99999"):
+        open_until(page, f"{seeded_app.url}/?window=60m&tiles={quote(bad)}", lambda p: tiles(p) == pages[0])
+        assert "Unknown tile page" in page.inner_text("[data-testid=notice]"), bad
+        assert "tiles=" not in page.url, bad
+    open_until(page, f"{seeded_app.url}/?window=60m&tiles={last}", lambda p: tiles(p) == pages[-1])
     assert [len(p) for p in pages[:-1]] == [TILES_PER_PAGE] * (len(pages) - 1)
     # no readings in the last hour: abnormal, so on the first page, and drawn as no data
     assert set(STALE) <= set(pages[0])

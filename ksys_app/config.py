@@ -23,6 +23,7 @@ from ksys_app.domain.kiosk import DEFAULT_CYCLE_S, DEFAULT_PAGES, parse_pages
 from ksys_app.security import parse_origins
 
 DEFAULT_ENV_FILE = ".env"
+MAX_WORKERS = 32  # app worker processes (KSYS_WORKERS); each holds a database pool
 
 # Connection parameters the data layer knows how to hand to asyncpg.
 SUPPORTED_DSN_KEYS = frozenset(
@@ -178,6 +179,37 @@ class Settings(BaseSettings):
     # the alarm KPIs on /alarms read a month of the journal: not every few seconds
     cache_ttl_alarm_kpis_s: float = Field(300, validation_alias="KSYS_CACHE_TTL_ALARM_KPIS_S", ge=0)
 
+    # Several app workers (README "Several app workers"): Reflex keeps each tab's page
+    # state in Redis, so any worker can answer any tab and a restart keeps the tabs' state.
+    # Without Redis the state lives in one process, so one worker is all there can be.
+    redis_url: str | None = Field(None, validation_alias="KSYS_REDIS_URL", repr=False)
+    workers: int | None = Field(None, validation_alias="KSYS_WORKERS", ge=1, le=MAX_WORKERS)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_parses(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        v = v.strip()
+        scheme = v.split("://", 1)[0].lower() if "://" in v else ""
+        if scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(f"must be a redis://host:port/db URL (or rediss://, unix://), got {v.split('@')[-1][:60]!r}")
+        return v
+
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _workers_unset_when_empty(cls, v: Any) -> Any:
+        # docker-compose passes ${KSYS_WORKERS:-} through as an empty variable
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @model_validator(mode="after")
+    def _workers_need_redis(self) -> "Settings":
+        if (self.workers or 1) > 1 and not self.redis_url:
+            raise ValueError(
+                f"KSYS_WORKERS={self.workers} needs KSYS_REDIS_URL: without Redis each worker would keep "
+                "its own page state, and a tab answered by another worker would lose its view")
+        return self
+
     @field_validator("ts_dsn")
     @classmethod
     def _dsn_parses(cls, v: str) -> str:
@@ -251,7 +283,7 @@ def env_var_name(field: str) -> str:
 
 _ALIASES = {env_var_name(f): f for f in Settings.model_fields}
 # Settings whose value carries a password: a message about them never shows the value.
-SECRET_VARS = frozenset({"TS_DSN", "KSYS_OPERATOR_DSN"})
+SECRET_VARS = frozenset({"TS_DSN", "KSYS_OPERATOR_DSN", "KSYS_REDIS_URL"})
 
 
 def _describe(err: dict[str, Any]) -> str:

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Debian packages the test suite and the demo use: PostgreSQL (server, pg_cron),
-# Mosquitto (the MQTT broker tests/ingest starts), Chromium for the browser tests and a Korean font for its pages in Korean. Installs only what is missing; needs root
+# Mosquitto (the MQTT broker tests/ingest starts), Redis (several app workers), Chromium for the browser tests and a Korean font for its pages in Korean. Installs only what is missing; needs root
 # (or sudo) for that, and says what to install otherwise.
 set -eu
 
@@ -19,6 +19,8 @@ fi
 command -v chromium >/dev/null 2>&1 || need="$need chromium"
 # the MQTT broker tests/ingest starts on a free port (mosquitto -c <its own conf>)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need="$need mosquitto"
+# Reflex's state store for several app workers (tests/pages/test_workers.py starts its own)
+command -v redis-server >/dev/null 2>&1 || need="$need redis-server"
 command -v docker-compose >/dev/null 2>&1 || need="$need docker-compose"
 command -v shellcheck >/dev/null 2>&1 || need="$need shellcheck"
 # a Korean font for the pages in Korean (Chromium draws empty boxes without one)

@@ -144,3 +144,29 @@ def test_kiosk_settings(monkeypatch):
     monkeypatch.setenv("KSYS_KIOSK_CYCLE_S", "0")
     s = load_settings()
     assert (s.kiosk, s.kiosk_pages, s.kiosk_cycle_s) == (True, "/comm?tag=D100,/trend", 0)
+
+
+def test_workers_and_redis_settings(monkeypatch):
+    monkeypatch.setenv("TS_DSN", DSN)
+    s = load_settings()
+    assert (s.redis_url, s.workers) == (None, None)
+    # docker-compose passes unset variables through as empty ones
+    monkeypatch.setenv("KSYS_REDIS_URL", "")
+    monkeypatch.setenv("KSYS_WORKERS", "")
+    assert (load_settings().redis_url, load_settings().workers) == (None, None)
+    monkeypatch.setenv("KSYS_WORKERS", "4")
+    with pytest.raises(ConfigError, match="KSYS_WORKERS=4 needs KSYS_REDIS_URL"):
+        load_settings()
+    monkeypatch.setenv("KSYS_REDIS_URL", "redis://:secret@redis:6379/0")
+    s = load_settings()
+    assert (s.redis_url, s.workers) == ("redis://:secret@redis:6379/0", 4)
+    assert "secret" not in repr(s)
+    for bad in ("0", "33", "four"):
+        monkeypatch.setenv("KSYS_WORKERS", bad)
+        with pytest.raises(ConfigError, match="KSYS_WORKERS"):
+            load_settings()
+    monkeypatch.setenv("KSYS_WORKERS", "1")
+    monkeypatch.setenv("KSYS_REDIS_URL", "http://:secret@redis:6379")
+    with pytest.raises(ConfigError, match="KSYS_REDIS_URL") as err:
+        load_settings()
+    assert "secret" not in str(err.value)

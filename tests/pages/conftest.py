@@ -103,11 +103,13 @@ def wait_http(url: str, timeout_s: float = 120) -> None:
 
 
 @contextlib.contextmanager
-def app_server(app_dsn: str, log_path: Path, env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`ksys serve` on a free port over app_dsn, its output in log_path: (url, process)."""
+def app_server(app_dsn: str, log_path: Path, env: dict[str, str],
+               port: int | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`ksys serve` on `port` (default: a free one) over app_dsn, its output in log_path:
+    (url, process)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    log = open(log_path, "w")
-    port = free_port()
+    log = open(log_path, "a" if port else "w")
+    port = port or free_port()
     proc = subprocess.Popen([sys.executable, "-m", "ksys_app.ops.cli", "serve", "--dsn", app_dsn, "--port", str(port),
                              "--host", "127.0.0.1"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                             env={**os.environ, **env}, start_new_session=True)

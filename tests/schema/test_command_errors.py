@@ -88,6 +88,26 @@ def test_serve_with_a_bad_time_zone_exits_2(app_db, tmp_path):
     assert proc.returncode == 2 and "TZ" in line and "Mars/Olympus" in line
 
 
+@pytest.mark.parametrize("env, words", [
+    ({"KSYS_WORKERS": "4"}, ["KSYS_WORKERS=4 needs KSYS_REDIS_URL"]),
+    ({"KSYS_WORKERS": "0", "KSYS_REDIS_URL": "redis://127.0.0.1:1/0"}, ["KSYS_WORKERS"]),
+    ({"KSYS_WORKERS": "many"}, ["KSYS_WORKERS"]),
+    ({"KSYS_REDIS_URL": "http://127.0.0.1:6379"}, ["KSYS_REDIS_URL", "redis://"]),
+])
+def test_serve_with_bad_worker_settings_exits_2(app_db, tmp_path, env, words):
+    _, ro = app_db
+    line = one_line(proc := serve(ro, tmp_path, **env))
+    assert proc.returncode == 2 and all(w in line for w in words), line
+
+
+def test_serve_with_redis_unreachable_exits_2_without_its_password(app_db, tmp_path):
+    _, ro = app_db
+    proc = serve(ro, tmp_path, KSYS_REDIS_URL=f"redis://:s3cret@127.0.0.1:{free_port()}/0", KSYS_WORKERS="2")
+    line = one_line(proc)
+    assert proc.returncode == 2 and "cannot use Redis at 127.0.0.1:" in line and "KSYS_REDIS_URL" in line
+    assert "s3cret" not in line
+
+
 # ------------------------------------------------------------------ admin commands as eco_ro
 
 

@@ -21,21 +21,31 @@ def serve(dsn: str, port: int, host: str, rebuild: bool) -> int:
     from ksys_app.ops.runtime import frontend
     from ksys_app.ops.runtime.ports import port_in_use
 
-    check_before_serving(dsn, frontend.PROJECT_ROOT / ".env")
+    settings = check_before_serving(dsn, frontend.PROJECT_ROOT / ".env")
     if port_in_use(port):
         raise OpsError(f"port {port} is already in use; pass --port or stop the other server")
     frontend.build_frontend(port, force=rebuild)
     command, env = frontend.serve_command(port, host)
     env["TS_DSN"] = dsn
+    # rxconfig.py reads these from the environment; .env may be where they were set
+    env.pop("KSYS_REDIS_URL", None)
+    if settings.redis_url:
+        env["KSYS_REDIS_URL"] = settings.redis_url
+        # Reflex's own default with Redis is 2 x cores + 1 workers
+        if settings.workers:
+            env["GRANIAN_WORKERS"] = str(settings.workers)
+    else:
+        env["GRANIAN_WORKERS"] = "1"
     print(f"ksys dashboard on http://localhost:{port}/ (Ctrl-C stops it)", flush=True)
     os.chdir(frontend.PROJECT_ROOT)
     os.execvpe(command[0], command, env)
     return 0  # not reached
 
 
-def check_before_serving(dsn: str, env_file) -> None:
-    """The settings the server will load, then one connection as it will connect:
-    OpsError (one line: what, and how to fix it) instead of a server that serves error pages."""
+def check_before_serving(dsn: str, env_file):
+    """The settings the server will load, then one connection as it will connect (and a
+    PING of Redis when state goes there): OpsError (one line: what, and how to fix it)
+    instead of a server that serves error pages. Returns the settings."""
     import asyncio
 
     from ksys_app.config import ConfigError, load_settings
@@ -47,9 +57,11 @@ def check_before_serving(dsn: str, env_file) -> None:
         settings = load_settings(env_file=env_file, ts_dsn=dsn)
     except ConfigError as exc:
         raise OpsError(f"{exc}; correct it in the environment or {env_file}") from None
+    if settings.redis_url:
+        _check_redis(settings.redis_url)
     error = asyncio.run(check_connection(settings))
     if error is None:
-        return
+        return settings
     if error.code == ErrorCode.CONFIG:
         fix = f"{error.fix} ({env_file})"
     elif error.fix:
@@ -61,6 +73,18 @@ def check_before_serving(dsn: str, env_file) -> None:
     # the one who runs `ksys serve` gets the driver's words too (pages get only the message)
     said = f"{error.message} ({error.detail})" if error.detail else error.message
     raise OpsError(f"cannot use the database {describe(dsn)}: {said}; {fix}")
+
+
+def _check_redis(url: str) -> None:
+    import redis
+
+    where = url.split("@")[-1]  # never the password
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
+        client.ping()
+    except (redis.RedisError, ValueError, OSError) as exc:
+        raise OpsError(f"cannot use Redis at {where} (KSYS_REDIS_URL): {type(exc).__name__}: {exc}; start it or "
+                       "correct KSYS_REDIS_URL, or unset it (and KSYS_WORKERS) to run one worker") from None
 
 
 def _interval(_ctx, _param, value: int) -> int:

@@ -5,7 +5,6 @@ call `reflex run --env prod` makes after its own build, minus the rebuild.
 """
 
 import argparse
-import os
 
 from reflex_base import constants
 from reflex_base.environment import environment
@@ -23,9 +22,8 @@ def main() -> None:
     from reflex.utils import exec as rx_exec
 
     reset_disk_state_manager()
-    workers = os.environ.get("KSYS_WORKERS")
-    if workers:
-        os.environ["GUNICORN_WORKERS"] = workers  # honoured by reflex only with Redis configured
+    # Reflex serves with Granian here (no uvicorn/gunicorn installed): its worker count is
+    # GRANIAN_WORKERS, which `ksys serve` sets from KSYS_WORKERS (1 without KSYS_REDIS_URL).
     rx_exec.run_backend_prod(args.host, args.port, constants.LogLevel.WARNING, mount_frontend_compiled_app=True)
 
 

@@ -195,6 +195,23 @@ class LocalCluster:
             self._run("createdb", "-h", str(self.socket_dir), "-p", str(self.port), "-U", self.superuser,
                       self.database)
 
+    def replicate(self, data_dir: Path, port: int) -> "LocalCluster":
+        """A streaming replica of this (running) cluster in `data_dir` on `port`, not started:
+        pg_basebackup with -R, so it starts as a hot standby streaming from here (initdb's
+        trust lines in pg_hba.conf admit the replication connection)."""
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if user := os_user():  # the server account must own its data directory
+            shutil.chown(data_dir, user, user)
+        result = self._run("pg_basebackup", "-h", str(self.socket_dir), "-p", str(self.port), "-U", self.superuser,
+                           "-D", str(data_dir), "-R", "-X", "stream", "-c", "fast")
+        if result.returncode != 0:
+            raise OpsError(f"pg_basebackup failed: {result.stderr.strip().splitlines()[-1:]}")
+        replica = LocalCluster(data_dir, port, self.bin_dir, self.database, self.superuser, self.fast)
+        conf = data_dir / "ksys.conf"
+        lines = [line for line in conf.read_text().splitlines() if not line.startswith("unix_socket_directories")]
+        replica._write_conf(lines + [f"unix_socket_directories = '{data_dir}'", "hot_standby = on"])
+        return replica
+
     def stop(self, mode: str = "fast") -> None:
         if self.running:
             self._run("pg_ctl", "stop", "-w", "-m", mode, "-D", str(self.data_dir))

@@ -48,6 +48,9 @@ def db_indicator(state) -> rx.Component:
     return rx.el.span(
         rx.el.span(class_name="dot"),
         label,
+        # a streaming replica answers: how far behind the primary it is
+        rx.cond(state.replica_note != "", rx.el.span(" · ", state.replica_note, class_name="db-replica",
+                                                     custom_attrs=tid("db-replica")), rx.el.span("")),
         class_name="db-status db-" + state.db_status,
         title=rx.cond(state.error_code != "", state.error_code + ": " + state.error_message,
                       rx.cond(state.probe_error != "", state.probe_error, t("db.answered"))),

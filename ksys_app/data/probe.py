@@ -33,10 +33,18 @@ TIMEOUT_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
+class Standby:
+    """The server answered as a streaming replica: seconds its replay is behind the
+    primary (0.0: it has replayed everything it received; None: not known)."""
+    lag_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class ProbeResult:
     error: DataError | None  # None: the server answered
     dur_ms: float
     checked_at: float  # monotonic time the probe finished
+    standby: Standby | None = None  # the server is a replica (and its lag)
 
     @property
     def ok(self) -> bool:
@@ -44,9 +52,9 @@ class ProbeResult:
 
 
 class HealthProbe:
-    """Caches and coalesces `check` (None when healthy, else the DataError)."""
+    """Caches and coalesces `check` (None or a Standby when healthy, else the DataError)."""
 
-    def __init__(self, check: Callable[[], Awaitable[DataError | None]],
+    def __init__(self, check: Callable[[], Awaitable[DataError | Standby | None]],
                  max_age_s: float = MAX_AGE_S, timer: Callable[[], float] = time.monotonic):
         self._check = check
         self._max_age_s = max_age_s
@@ -77,7 +85,9 @@ class HealthProbe:
     async def _run(self) -> ProbeResult:
         t0 = self._timer()
         self.probes += 1
-        error = await self._check()
+        outcome = await self._check()
         now = self._timer()
-        self._last = ProbeResult(error, (now - t0) * 1000.0, now)
+        error = outcome if isinstance(outcome, DataError) else None
+        standby = outcome if isinstance(outcome, Standby) else None
+        self._last = ProbeResult(error, (now - t0) * 1000.0, now, standby)
         return self._last

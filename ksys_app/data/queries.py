@@ -310,8 +310,17 @@ LIMIT 1
 # The health probe (ksys_app.data.probe): one round trip that touches no relation,
 # so it says whether the server answers, not how fast a rollup reads. Every
 # statement here has a LIMIT; this one keeps the rule with a constant.
+# On a streaming replica (issue 19: the dashboard may read one) it also says how far
+# the replica's replay is behind: 0 when it has replayed all it received (an idle
+# primary sends nothing, so the last replayed transaction's age would grow while the
+# data is current), else the age of the last transaction it replayed.
 PROBE = Query("probe", """
-SELECT 1 AS ok
+SELECT 1 AS ok,
+       pg_is_in_recovery() AS replica,
+       CASE WHEN NOT pg_is_in_recovery() THEN NULL
+            WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0.0
+            ELSE extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8
+       END AS lag_s
 LIMIT 1
 """)
 

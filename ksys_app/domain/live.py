@@ -38,3 +38,19 @@ def db_status(*, failed: bool, stale: bool, probe_down: bool, has_rows: bool) ->
     if failed or probe_down:
         return "down"
     return "ok"
+
+
+def replica_note(standby, lang: str = "en") -> str:
+    """The navbar's note when the dashboard reads a streaming replica (probe.Standby):
+    "" on a primary; else whether it is up to date or how many seconds behind it is.
+    Under 1 s counts as up to date: the probe itself takes that long to say so."""
+    from ksys_app.i18n import tr
+
+    if standby is None:
+        return ""
+    lag = standby.lag_s
+    if lag is None:
+        return tr(lang, "db.replica_unknown")
+    if lag < 1:
+        return tr(lang, "db.replica_current")
+    return tr(lang, "db.replica_behind", s=f"{lag:,.0f}")

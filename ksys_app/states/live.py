@@ -36,7 +36,7 @@ import reflex as rx
 from ksys_app import logevents
 from ksys_app.data.errors import RETRY_SCHEDULE_S
 from ksys_app.data.repository import get_repository
-from ksys_app.domain.live import due_parts, retry_countdown_s
+from ksys_app.domain.live import due_parts, replica_note, retry_countdown_s
 from ksys_app.states.alarm_banner import AlarmBannerState
 from ksys_app.states.view import client_connected
 
@@ -55,6 +55,9 @@ class LiveLoop(rx.State, mixin=True):
     probe_down: bool = False  # the last health probe got no answer from the server
     probe_error: str = ""  # its "CODE: message", for the navbar's tooltip
     probe_code: str = ""  # its code alone, for the stale badge
+    # the database is a streaming replica: how far behind the primary it is, for the navbar
+    # ("" on a primary); what the pages show is as old as that on top of "data as of"
+    replica_note: str = ""
 
     _gated: bool = False  # KSYS_REQUIRE_LOGIN and nobody logged in: nothing reads
     _banner_at: float = 0.0  # monotonic time the alarm banner was last read
@@ -161,6 +164,10 @@ class LiveLoop(rx.State, mixin=True):
             if down:
                 self._rows_went_stale()
         self._probe_permanent = down and verdict.error.permanent
+        if not down:
+            note = replica_note(getattr(verdict, "standby", None), getattr(self, "_lang", "en"))
+            if note != self.replica_note:
+                self.replica_note = note
         return was_down and not down
 
     def _rows_went_stale(self) -> None:

@@ -62,3 +62,15 @@ def test_only_a_fresh_answer_from_the_database_counts_as_answered():
     assert not db_answered([ReadResult(rows=(1,), fetched_at=at, stale=True, error=conn)])
     assert not db_answered([ReadResult(error=conn)])
     assert not db_answered([])
+
+
+def test_replica_note_says_up_to_date_or_how_far_behind():
+    from ksys_app.data.probe import Standby
+    from ksys_app.domain.live import replica_note
+
+    assert replica_note(None) == ""
+    assert replica_note(Standby(0.0)) == replica_note(Standby(0.9)) == "replica, up to date"
+    assert replica_note(Standby(12.4)) == "replica, 12 s behind"
+    assert replica_note(Standby(3725.0)) == "replica, 3,725 s behind"
+    assert replica_note(Standby(None)) == "replica, lag unknown"
+    assert replica_note(Standby(5.0), "ko") == "복제본, 5초 지연"

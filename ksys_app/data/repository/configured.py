@@ -138,14 +138,14 @@ class Repository(Reads):
         """Whether the server answers (a result at most probe.MAX_AGE_S old, shared)."""
         return await self._probe.result()
 
-    async def _probe_once(self) -> DataError | None:
+    async def _probe_once(self) -> DataError | probe.Standby | None:
         t0 = time.monotonic()
         ctx = ReadContext(view="probe")
         try:
             # The outer bound also covers building the pool (a server that accepts
             # connections but never answers the startup).
             async with asyncio.timeout(probe.TIMEOUT_S + 0.5):
-                await self.db.fetch(PROBE.sql, (), timeout_s=probe.TIMEOUT_S)
+                records = await self.db.fetch(PROBE.sql, (), timeout_s=probe.TIMEOUT_S)
         except DataFailure as failure:
             error = failure.error
         except TimeoutError:
@@ -153,6 +153,10 @@ class Repository(Reads):
                               f"database timeout: no answer to the health probe within {probe.TIMEOUT_S:g} s")
         else:
             self._note_success(ctx, ms_since(t0))
+            row = records[0] if records else None
+            if row is not None and row["replica"]:
+                lag = row["lag_s"]
+                return probe.Standby(None if lag is None else max(float(lag), 0.0))
             return None
         self._note_failure(error, ctx, ms_since(t0))
         return error

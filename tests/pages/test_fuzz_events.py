@@ -1,6 +1,6 @@
 """Forged websocket frames to every event handler of every state, with generated payloads.
 
-Each example is one fresh connection to the real `/_event` endpoint (tests/pages/wsclient.py)
+Each example is one fresh connection to the real `/_event` endpoint (ksys_dev/wsclient.py)
 sending FRAMES_PER_CONNECTION frames: mostly well-formed envelopes naming a real handler
 (ksys_app's and Reflex's own: hydrate, on_load_internal, update_vars_internal, setvar, ...)
 with arguments of wrong types and hostile values (objects, lists, null, booleans, huge
@@ -32,9 +32,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ksys_dev.wsclient import NAMESPACE, ReflexSocket, state_name
 from tests.fuzz.strategies import NOT_DECIMALS, fuzz_settings, hostile_text, huge_text, json_values, nested
 from tests.pages.fuzz_helpers import db_fingerprint, events_in, log_mark, log_problems, log_since
-from tests.pages.wsclient import NAMESPACE, ReflexSocket, state_name
 
 pytestmark = pytest.mark.e2e
 

@@ -29,9 +29,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ksys_dev.wsclient import ReflexSocket
 from tests.fuzz.strategies import NASTY_CHARS, fuzz_settings, hostile_text, huge_text
 from tests.pages.fuzz_helpers import events_in, log_mark, log_problems, log_since
-from tests.pages.wsclient import ReflexSocket
 
 pytestmark = pytest.mark.e2e
 

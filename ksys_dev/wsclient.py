@@ -1,4 +1,4 @@
-"""A bare Reflex websocket client for tests that forge event frames.
+"""A bare Reflex websocket client for tests that forge event frames and for bench.sessions.
 
 It speaks engine.io v4 / socket.io v5 by hand over a plain socket with wsproto (in the venv
 through uvicorn), single-threaded, the way the dashboard's own frontend does: connect to

@@ -66,12 +66,23 @@ def web_dir(port: int) -> Path:
     return data_dir() / "web" / str(port)
 
 
+def _serving(build: Path) -> bool:
+    """A build whose port is in use: a dashboard may be serving from it (its pages and its
+    tabs' state live there), however old the build."""
+    from ksys_app.ops.runtime.ports import port_in_use
+
+    return build.name.isdigit() and 0 < int(build.name) < 65536 and port_in_use(int(build.name))
+
+
 def _prune_builds(current: Path) -> None:
-    """Keep the newest few per-port builds (each holds its own node_modules)."""
+    """Keep the newest few per-port builds (each holds its own node_modules), and every
+    build a running dashboard serves from: removing one took its pages and its tabs'
+    state from under it (seen with several servers of one checkout, e.g. the test suite's)."""
     builds = sorted((p for p in current.parent.iterdir() if p.is_dir() and p != current),
                     key=lambda p: p.stat().st_mtime, reverse=True)
     for old in builds[KEEP_BUILDS - 1:]:
-        shutil.rmtree(old, ignore_errors=True)
+        if not _serving(old):
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _bun_dir() -> Path:

@@ -222,6 +222,21 @@ class LocalCluster:
 
 
 @contextmanager
+def temporary_replica(primary: LocalCluster, prefix: str = "ksys-replica-") -> Iterator[LocalCluster]:
+    """A started streaming replica of `primary` (LocalCluster.replicate) on a free port in a
+    new temporary directory, removed afterwards."""
+    base = Path(tempfile.mkdtemp(prefix=prefix))
+    base.chmod(0o755)  # the server runs as an unprivileged account when we are root
+    replica = primary.replicate(base / "data", free_port())
+    try:
+        replica.start()
+        yield replica
+    finally:
+        replica.destroy()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@contextmanager
 def temporary_cluster(prefix: str = "ksys-pg-", fast: bool = True) -> Iterator[LocalCluster]:
     """A started cluster on a free port in a new temporary directory, removed afterwards."""
     base = Path(tempfile.mkdtemp(prefix=prefix))

@@ -7,17 +7,14 @@ resume brings the primary's new reading to the page's read.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import psycopg
 import pytest
 
 from ksys_app.domain.live import replica_note
-from ksys_dev.localpg import free_port
+from ksys_dev.localpg import temporary_replica
 
 TAG = "REPL1"
 
@@ -26,15 +23,8 @@ TAG = "REPL1"
 def replica(pg_server):
     if pg_server.cluster is None:
         pytest.skip("KSYS_TEST_DSN names an external server: no cluster to make a replica of")
-    base = Path(tempfile.mkdtemp(prefix="ksys-replica-"))
-    base.chmod(0o755)  # the server runs as an unprivileged account when we are root
-    standby = pg_server.cluster.replicate(base / "data", free_port())
-    standby.start()
-    try:
+    with temporary_replica(pg_server.cluster) as standby:
         yield standby
-    finally:
-        standby.destroy()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def _wait_on_replica(replica, dbname: str, sql: str, args=(), timeout_s: float = 30):

@@ -4,16 +4,13 @@ seconds of its replay pausing and of it catching up again."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
 import psycopg
 import pytest
 
-from ksys_dev.localpg import free_port
+from ksys_dev.localpg import temporary_replica
 from tests.pages.conftest import ROOT, SERVER_ENV, app_server, screenshot, wait_loaded
 
 pytestmark = pytest.mark.e2e
@@ -26,17 +23,10 @@ LOG = ROOT / "test-output" / "e2e-replica.log"
 def replica_app(pg_server, seeded_app):
     if pg_server.cluster is None:
         pytest.skip("KSYS_TEST_DSN names an external server: no cluster to make a replica of")
-    base = Path(tempfile.mkdtemp(prefix="ksys-replica-"))
-    base.chmod(0o755)
-    standby = pg_server.cluster.replicate(base / "data", free_port())
-    standby.start()
     dbname = psycopg.conninfo.conninfo_to_dict(seeded_app.app_dsn)["dbname"]
-    try:
-        with app_server(standby.dsn(dbname, user="eco_ro"), LOG, SERVER_ENV) as (url, _proc):
-            yield url, standby, dbname
-    finally:
-        standby.destroy()
-        shutil.rmtree(base, ignore_errors=True)
+    with temporary_replica(pg_server.cluster) as standby, \
+            app_server(standby.dsn(dbname, user="eco_ro"), LOG, SERVER_ENV) as (url, _proc):
+        yield url, standby, dbname
 
 
 def _note(page) -> str:

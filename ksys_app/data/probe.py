@@ -35,8 +35,14 @@ TIMEOUT_S = 2.0
 @dataclass(frozen=True, slots=True)
 class Standby:
     """The server answered as a streaming replica: seconds its replay is behind the
-    primary (0.0: it has replayed everything it received; None: not known)."""
+    primary (0.0: it has replayed everything it received; None: not known), whether a
+    WAL receiver is connected to the primary, the WAL it received and has not replayed
+    yet (bytes), and how long ago it replayed its last transaction (None: none since it
+    started)."""
     lag_s: float | None
+    receiving: bool = True
+    behind_bytes: float | None = None
+    replay_age_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -314,13 +314,27 @@ LIMIT 1
 # the replica's replay is behind: 0 when it has replayed all it received (an idle
 # primary sends nothing, so the last replayed transaction's age would grow while the
 # data is current), else the age of the last transaction it replayed.
+# On a streaming replica it also says whether the replica is being fed, and how far
+# behind it is. lag_s is 0 when it replayed all it received, which is only "up to date"
+# while a WAL receiver is connected (`receiving`: an unprivileged role sees the
+# receiver's pid only, and the row only once it has connected); with the primary gone
+# the replica replays all it has and would look current for ever. behind_bytes is WAL
+# received and not replayed yet, the one measure a fresh replica has before it replayed
+# its first transaction (lag_s NULL); replay_age_s is how long ago it replayed the last one.
 PROBE = Query("probe", """
 SELECT 1 AS ok,
        pg_is_in_recovery() AS replica,
        CASE WHEN NOT pg_is_in_recovery() THEN NULL
             WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0.0
             ELSE extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8
-       END AS lag_s
+       END AS lag_s,
+       pg_is_in_recovery() AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE pid IS NOT NULL) AS receiving,
+       CASE WHEN pg_is_in_recovery()
+            THEN pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::float8
+       END AS behind_bytes,
+       CASE WHEN pg_is_in_recovery()
+            THEN extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8
+       END AS replay_age_s
 LIMIT 1
 """)
 

@@ -43,14 +43,36 @@ def db_status(*, failed: bool, stale: bool, probe_down: bool, has_rows: bool) ->
 def replica_note(standby, lang: str = "en") -> str:
     """The navbar's note when the dashboard reads a streaming replica (probe.Standby):
     "" on a primary; else whether it is up to date or how many seconds behind it is.
-    Under 1 s counts as up to date: the probe itself takes that long to say so."""
+    Under 1 s counts as up to date: the probe itself takes that long to say so.
+
+    A replica cut off from its primary has replayed all it received, so its lag reads
+    0: it says it is not receiving instead, and how old its newest change is. A fresh
+    replica that has not replayed a transaction yet has no lag in seconds, but does
+    know the WAL it still has to replay."""
     from ksys_app.i18n import tr
 
     if standby is None:
         return ""
+    if not standby.receiving:
+        if standby.replay_age_s is None:
+            return tr(lang, "db.replica_cut_off")
+        return tr(lang, "db.replica_cut_off_since", age=short_age(standby.replay_age_s, lang))
     lag = standby.lag_s
     if lag is None:
+        if standby.behind_bytes:
+            return tr(lang, "db.replica_catching_up", mb=f"{max(standby.behind_bytes / 1e6, 0.1):,.1f}")
         return tr(lang, "db.replica_unknown")
     if lag < 1:
         return tr(lang, "db.replica_current")
     return tr(lang, "db.replica_behind", s=f"{lag:,.0f}")
+
+
+def short_age(seconds: float, lang: str = "en") -> str:
+    """An age in its largest whole unit: 45 s, 12 min, 3 h, 2 d (rounded down: never older than it is)."""
+    from ksys_app.i18n import tr
+
+    s = max(int(seconds), 0)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if s >= size:
+            return tr(lang, f"age.{unit}", n=f"{s // size:,}")
+    return tr(lang, "age.s", n=f"{s:,}")

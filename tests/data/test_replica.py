@@ -7,11 +7,13 @@ resume brings the primary's new reading to the page's read.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from datetime import datetime, timedelta, timezone
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from ksys_app.domain.live import replica_note
 from ksys_dev.localpg import temporary_replica
@@ -74,6 +76,8 @@ async def test_the_dashboard_reads_a_replica_and_shows_its_lag(pg_server, replic
             conn.execute("INSERT INTO influx_hist (ts, tag_name, value) VALUES (%s, %s, 42.0)", (now, TAG))
             behind = await _probe_until(repo, lambda r: r is not None and (r.lag_s or 0) >= 1.5)
             assert behind is not None and behind.lag_s >= 1.5, behind
+            # the insert's WAL is received and waits to be replayed
+            assert behind.receiving and behind.behind_bytes > 0, behind
             assert replica_note(behind).startswith("replica, ") and replica_note(behind).endswith(" s behind")
             # the read answers from the replica: the new reading is not there yet
             with psycopg.connect(replica.dsn(dbname, user="eco_ro")) as ro:
@@ -86,3 +90,34 @@ async def test_the_dashboard_reads_a_replica_and_shows_its_lag(pg_server, replic
         rows = await repo.latest()
         assert not rows.failed
         conn.execute("DELETE FROM influx_hist WHERE tag_name = %s AND ts > %s", (TAG, now - timedelta(minutes=1)))
+
+
+async def test_a_replica_cut_off_from_its_primary_says_so(pg_server, replica, new_migrated_database, make_repo):
+    """With its primary gone a replica has replayed all it received, so its lag reads 0: the
+    note says it receives nothing (and how old its newest change is), and "up to date" again
+    once it is fed. The primary is cut off by pointing the replica's primary_conninfo at a
+    port that refuses connections (a reload restarts the WAL receiver with it)."""
+    admin = new_migrated_database("postgres")
+    dbname = psycopg.conninfo.conninfo_to_dict(admin)["dbname"]
+    _wait_on_replica(replica, dbname, "SELECT to_regclass('public.influx_hist') IS NOT NULL")
+    repo = make_repo(replica.dsn(dbname, user="eco_ro"))
+    assert (await _probe_until(repo, lambda r: r is not None and r.receiving and r.lag_s == 0.0)).receiving
+
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    holder.bind(("127.0.0.1", 0))  # bound, never listening: connections to it are refused
+    with psycopg.connect(replica.dsn(dbname), autocommit=True) as standby:
+        conninfo = standby.execute("SHOW primary_conninfo").fetchone()[0]
+        standby.execute(f"ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port={holder.getsockname()[1]}'")
+        standby.execute("SELECT pg_reload_conf()")
+        try:
+            cut = await _probe_until(repo, lambda r: r is not None and not r.receiving)
+            assert cut is not None and not cut.receiving, cut
+            assert cut.lag_s == 0.0, cut  # what made it look current before
+            assert replica_note(cut).startswith("replica, not receiving from the primary"), replica_note(cut)
+        finally:
+            standby.execute(sql.SQL("ALTER SYSTEM SET primary_conninfo = {}").format(sql.Literal(conninfo)))
+            standby.execute("SELECT pg_reload_conf()")
+            holder.close()
+    fed = await _probe_until(repo, lambda r: r is not None and r.receiving and r.lag_s == 0.0)
+    assert fed is not None and fed.receiving, fed
+    assert replica_note(fed) == "replica, up to date"

@@ -130,11 +130,18 @@ def test_backup_restore_into_a_fresh_cluster(engine, cluster_factory, tmp_path):
             time.sleep(2)
         assert seen == (PROBE_VALUE,), f"probe not materialized in {relation} within 150 s"
         assert ticked, "ksys.tick() did not run from pg_cron after the restore"
-    with psycopg.connect(target.dsn(target.database)) as cron:
-        # the newest finished run (the next tick may be running right now)
-        status = cron.execute("SELECT status FROM cron.job_run_details WHERE jobid = %s "
-                              "AND status IN ('succeeded', 'failed') ORDER BY runid DESC LIMIT 1",
-                              (jobid,)).fetchone()
+    with psycopg.connect(target.dsn(target.database), autocommit=True) as cron:
+        # the newest finished run (the next tick may be running right now). pg_cron marks a run
+        # finished in its own transaction after the tick's commit, so ksys.jobs can show the tick
+        # done a moment before cron.job_run_details does: wait for that record too.
+        status = None
+        finish_deadline = time.monotonic() + 30
+        while status is None and time.monotonic() < finish_deadline:
+            status = cron.execute("SELECT status FROM cron.job_run_details WHERE jobid = %s "
+                                  "AND status IN ('succeeded', 'failed') ORDER BY runid DESC LIMIT 1",
+                                  (jobid,)).fetchone()
+            if status is None:
+                time.sleep(1)
     assert status == ("succeeded",)
 
 

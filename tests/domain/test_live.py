@@ -74,3 +74,21 @@ def test_replica_note_says_up_to_date_or_how_far_behind():
     assert replica_note(Standby(3725.0)) == "replica, 3,725 s behind"
     assert replica_note(Standby(None)) == "replica, lag unknown"
     assert replica_note(Standby(5.0), "ko") == "복제본, 5초 지연"
+
+
+def test_replica_note_is_honest_when_the_replica_is_cut_off_or_fresh():
+    from ksys_app.data.probe import Standby
+    from ksys_app.domain.live import replica_note, short_age
+
+    # cut off from the primary it has replayed all it has (lag 0), which is not "up to date"
+    assert replica_note(Standby(0.0, receiving=False, replay_age_s=95.0)) == \
+        "replica, not receiving from the primary; last change 1 min ago"
+    assert replica_note(Standby(0.0, receiving=False)) == "replica, not receiving from the primary"
+    assert replica_note(Standby(0.0, receiving=False, replay_age_s=7200.0), "ko") == \
+        "복제본, 주 서버로부터 수신 없음; 마지막 변경 2시간 전"
+    # fresh: nothing replayed yet, so no lag in seconds, but WAL still to replay
+    assert replica_note(Standby(None, behind_bytes=48_300_000.0)) == "replica, catching up: 48.3 MB to replay"
+    assert replica_note(Standby(None, behind_bytes=2_000.0)) == "replica, catching up: 0.1 MB to replay"
+    assert replica_note(Standby(None, behind_bytes=0.0)) == "replica, lag unknown"
+    assert [short_age(s) for s in (0, 59.9, 60, 3599, 3600, 86399, 86400 * 400)] == \
+        ["0 s", "59 s", "1 min", "59 min", "1 h", "23 h", "400 d"]

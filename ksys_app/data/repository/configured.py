@@ -155,8 +155,8 @@ class Repository(Reads):
             self._note_success(ctx, ms_since(t0))
             row = records[0] if records else None
             if row is not None and row["replica"]:
-                lag = row["lag_s"]
-                return probe.Standby(None if lag is None else max(float(lag), 0.0))
+                return probe.Standby(_non_negative(row["lag_s"]), bool(row["receiving"]),
+                                     _non_negative(row["behind_bytes"]), _non_negative(row["replay_age_s"]))
             return None
         self._note_failure(error, ctx, ms_since(t0))
         return error
@@ -238,3 +238,9 @@ def _no_rows_message(ctx: ReadContext) -> str:
         parts.append(f"window {ctx.window}")
     where = f" for {' / '.join(parts)}" if parts else ""
     return f"no data in {ctx.view or 'the database'}{where}"
+
+
+def _non_negative(value) -> float | None:
+    """A probe's measure as a float, never below 0 (the clocks of a primary and its
+    replica may differ by a little)."""
+    return None if value is None else max(float(value), 0.0)

@@ -11,6 +11,7 @@ from ksys_app.eventlimit import EventBudget, limit_events
 from ksys_app.health import health_api
 from ksys_app.pages.template import add_pages
 from ksys_app.security import origin_checker, parse_origins, security_headers
+from ksys_app.tabtokens import keep_tokens_of_dead_workers
 
 # The data layer and the pages emit JSON event lines (db_fail, dash_load_ok, ...) on the
 # "ksys" logger; without a handler the INFO ones would be dropped.
@@ -48,4 +49,6 @@ def _event_budget() -> EventBudget:
 if app.event_namespace is not None:
     guard_events(app.event_namespace, app.sio)
     limit_events(app.event_namespace, _event_budget())
+    # with the state in Redis: a tab whose worker died keeps its token, so its state (tabtokens.py)
+    keep_tokens_of_dead_workers(app)
 add_pages(app)  # every @page of ksys_app.pages, with its route, title and on_load

@@ -117,9 +117,11 @@ def app_server(app_dsn: str, log_path: Path, env: dict[str, str],
         wait_http(f"http://127.0.0.1:{port}/ping", timeout_s=300)
         yield f"http://127.0.0.1:{port}", proc
     finally:
-        os.killpg(proc.pid, 15)
         try:
+            os.killpg(proc.pid, 15)
             proc.wait(timeout=20)
+        except ProcessLookupError:  # the test stopped it itself
+            pass
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, 9)
         log.close()

@@ -33,10 +33,18 @@ def tag_select(state) -> rx.Component:
         ), "tag-filter"),
         field(t("ctl.tag"), rx.el.select(
             rx.foreach(state.tag_choices, lambda t: rx.el.option(t, value=t)),
+            more_option(state),
             value=state.tag, on_change=state.set_tag, id="tag-select",
             class_name="select", custom_attrs=tid("tag-select"),
         ), "tag-select"),
     )
+
+
+def more_option(state) -> rx.Component:
+    """A picker's last line when it lists only some of the matching tags (disabled: it
+    says how many more there are, and that the filter box finds them)."""
+    return rx.cond(state.tag_choices_more != "", rx.el.option(state.tag_choices_more, value="", disabled=True,
+                                                              custom_attrs=tid("tag-more")))
 
 
 def group_select(state) -> rx.Component:

@@ -102,12 +102,29 @@ def page_of(items: Sequence[T], page: int, size: int) -> list[T]:
     return list(items[start:start + size])
 
 
-def filter_tags(options: Sequence[str], text: str, current: str = "") -> list[str]:
+# The most tags a picker lists at once. Every option travels to the browser with the page's
+# state, and again whenever the list changes (a tag switched, a letter typed): 2,000 tag
+# names are ~25 KB per list. Beyond this the filter box narrows the list.
+MAX_CHOICES = 100
+
+
+def filter_tags(options: Sequence[str], text: str, current: str = "", limit: int | None = None) -> list[str]:
     """The tag picker's options for its filter box: the tags whose name holds `text` (any
-    case; blank text keeps them all), with `current` first when it does not match, since
-    a select always shows its value."""
+    case; blank text keeps them all), at most `limit` of them, with `current` first when
+    it is not among them, since a select always shows its value."""
+    hits = _matching(options, text)
+    if limit is not None:
+        hits = hits[:limit]
+    return hits if not current or current in hits else [current, *hits]
+
+
+def more_matching(options: Sequence[str], text: str, limit: int) -> int:
+    """How many tags match `text` beyond the `limit` a picker lists."""
+    return max(len(_matching(options, text)) - limit, 0)
+
+
+def _matching(options: Sequence[str], text: str) -> list[str]:
     needle = text.strip().casefold()
     if not needle:
         return list(options)
-    hits = [t for t in options if needle in t.casefold()]
-    return hits if not current or current in hits else [current, *hits]
+    return [t for t in options if needle in t.casefold()]

@@ -128,6 +128,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dash.no_match": ("no tag matches the search", "검색과 일치하는 태그가 없습니다"),
     "ctl.tag_filter": ("Find tag", "태그 찾기"),
     "ctl.tag_filter_hint": ("part of a tag name", "태그 이름 일부"),
+    "ctl.more_tags": ("{n} more: type part of a name above", "{n}개 더: 위에 이름 일부를 입력"),
     "dash.newest_title": ("time of the newest reading shown", "표시된 가장 최근 측정값의 시각"),
     "dash.no_latest": ("no tag has a reading yet (influx_latest is empty)",
                        "아직 측정값이 있는 태그가 없습니다 (influx_latest 비어 있음)"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from ksys_app.components.charts import PEN_COLOURS, line_chart, series_checkbox
-from ksys_app.components.controls import button, controls_bar, field, pager, tag_select, window_select
+from ksys_app.components.controls import button, controls_bar, field, more_option, pager, tag_select, window_select
 from ksys_app.components.layout import content_states, status_line, tid
 from ksys_app.components.tables import data_table
 from ksys_app.components.text import columns, t
@@ -50,6 +50,7 @@ def _pens() -> rx.Component:
         rx.cond(S.pen_choices.length() > 0, rx.el.select(
             rx.el.option(t("trend.add_pen"), value=""),
             rx.foreach(S.pen_choices, lambda tag: rx.el.option(tag, value=tag)),
+            more_option(S),
             value="", on_change=S.add_pen, class_name="select", aria_label=t("trend.add_pen"),
             custom_attrs=tid("add-pen")), rx.el.span("")),
         rx.cond(S.pen_count > 1, rx.el.label(

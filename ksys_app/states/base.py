@@ -35,7 +35,7 @@ from ksys_app.data.cache import fresher_than
 from ksys_app.data.errors import retry_delay_s
 from ksys_app.data.repository import get_repository
 from ksys_app.data.result import ReadResult
-from ksys_app.domain.groups import filter_tags
+from ksys_app.domain.groups import MAX_CHOICES, filter_tags, more_matching
 from ksys_app.domain.inputs import MAX_TAG_LEN
 from ksys_app.domain.live import db_status, rows_are_stale
 from ksys_app.domain.timefmt import format_local
@@ -78,7 +78,6 @@ class PageState(LiveLoop, rx.State, mixin=True):
 
     tag: str = ""
     window: str = DEFAULT_WINDOW
-    tag_options: list[str] = []
     tag_filter: str = ""  # the tag picker's filter box (components.controls.tag_select)
     loading: bool = True
     failed: bool = False  # the database did not answer the last read
@@ -98,6 +97,8 @@ class PageState(LiveLoop, rx.State, mixin=True):
     retry_in_s: int = 0
 
     _outcomes: dict[str, dict] = {}
+    # Every tag (a backend var: the browser gets tag_choices, at most MAX_CHOICES of them)
+    _tag_options: list[str] = []
     _requested_tag: str = ""
     _refreshed_at: float = 0.0  # monotonic time of the last Refresh that read
     _lang: str = "en"  # the language this page composes its messages in
@@ -129,8 +130,16 @@ class PageState(LiveLoop, rx.State, mixin=True):
     @rx.var
     def tag_choices(self) -> list[str]:
         """The tag picker's options: the tags whose name holds the filter box's text (any
-        case), with the tag shown first when it does not match (a select shows its value)."""
-        return filter_tags(self.tag_options, self.tag_filter, self.tag)
+        case), at most MAX_CHOICES, with the tag shown first when it is not among them (a
+        select shows its value)."""
+        return filter_tags(self._tag_options, self.tag_filter, self.tag, limit=MAX_CHOICES)
+
+    @rx.var
+    def tag_choices_more(self) -> str:
+        """The pickers' last line when more tags match than they list: how many, and that
+        the filter box narrows them ("" when every match is listed)."""
+        more = more_matching(self._tag_options, self.tag_filter, MAX_CHOICES)
+        return self._t("ctl.more_tags", n=f"{more:,}") if more else ""
 
     @rx.var
     def shows_stale(self) -> bool:
@@ -194,10 +203,10 @@ class PageState(LiveLoop, rx.State, mixin=True):
             outcomes["tags"] = outcome(result)
         self._outcomes = outcomes
         if result.rows:
-            self.tag_options = [str(t) for t in result.rows]
-        self.tag, picked = pick_tag(self._requested_tag, self.tag, self.tag_options)
+            self._tag_options = [str(t) for t in result.rows]
+        self.tag, picked = pick_tag(self._requested_tag, self.tag, self._tag_options)
         notices = [self._t(n.pop("key"), **n) for n in picked]
-        if self.tag_options:
+        if self._tag_options:
             self._requested_tag = self.tag
         return notices
 
@@ -206,7 +215,7 @@ class PageState(LiveLoop, rx.State, mixin=True):
             self.notice = "; ".join(notices)
 
     def _tags_missing(self) -> bool:
-        return self.needs_tags and not self.tag_options
+        return self.needs_tags and not self._tag_options
 
     def _ready(self) -> bool:
         """Whether the page has what its reads need (a tag, for pages with one)."""
@@ -343,7 +352,7 @@ class PageState(LiveLoop, rx.State, mixin=True):
 
     @rx.event
     async def set_tag(self, tag: str):
-        if not isinstance(tag, str) or tag == self.tag or (self.tag_options and tag not in self.tag_options):
+        if not isinstance(tag, str) or tag == self.tag or (self._tag_options and tag not in self._tag_options):
             return
         self.tag = tag
         self._requested_tag = tag

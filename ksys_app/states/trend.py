@@ -19,6 +19,7 @@ from ksys_app.data.repository import get_repository
 from ksys_app.data.result import ReadResult
 from ksys_app.data.rows import FeatureRow
 from ksys_app.domain.alarm_marks import on_buckets, spans
+from ksys_app.domain.groups import MAX_CHOICES, filter_tags
 from ksys_app.domain.pens import MAX_PENS, merge_pens, pens_param, pick_pens
 from ksys_app.domain.series import (
     Bucket,
@@ -120,11 +121,12 @@ class TrendState(PageState, ChartTable, rx.State):
 
     @rx.var
     def pen_choices(self) -> list[str]:
-        """Tags that can still be added as a pen (none once MAX_PENS are shown)."""
+        """Tags that can still be added as a pen (none once MAX_PENS are shown): those the
+        "Find tag" box lets through, at most MAX_CHOICES, like the tag picker's."""
         pens = set(self._pen_list()) | {self.tag}
         if len(pens) >= MAX_PENS:
             return []
-        return [t for t in self.tag_options if t not in pens]
+        return [t for t in filter_tags(self._tag_options, self.tag_filter) if t not in pens][:MAX_CHOICES]
 
     def _span(self) -> tuple[datetime, datetime] | None:
         """The range shown, its end moved to now when it ends "now" (live)."""
@@ -157,7 +159,7 @@ class TrendState(PageState, ChartTable, rx.State):
         now_local = datetime.now(timezone.utc).astimezone(tz)
         self.range_from_input = (r.start.astimezone(tz) if r else now_local - timedelta(hours=24)).strftime(RANGE_TEXT_FORMAT)
         self.range_to_input = (r.end.astimezone(tz) if r else now_local).strftime(RANGE_TEXT_FORMAT)
-        extra, picked = pick_pens(qp.get("pens"), self.tag, self.tag_options)
+        extra, picked = pick_pens(qp.get("pens"), self.tag, self._tag_options)
         notices += [self._t(n.pop("key"), **n) for n in picked]
         self.pens_param = pens_param(extra)
         scale = qp.get("scale") or ""
@@ -437,7 +439,7 @@ class TrendState(PageState, ChartTable, rx.State):
     def add_pen(self, tag: Any):
         """Another tag in the chart (pushed URL: Back removes it again)."""
         pens = self._pen_list()[1:]
-        if not isinstance(tag, str) or tag not in self.tag_options or tag == self.tag or tag in pens \
+        if not isinstance(tag, str) or tag not in self._tag_options or tag == self.tag or tag in pens \
                 or len(pens) + 1 >= MAX_PENS:
             return None
         return rx.redirect(self._range_url(*self._keep_range(), pens=(*pens, tag)))

@@ -66,6 +66,16 @@ def test_filter_tags_keeps_the_current_tag_first():
     assert groups.filter_tags(options, "zzz", "") == []
 
 
+def test_a_picker_lists_at_most_its_limit_and_says_how_many_more_match():
+    options = [f"T{i:04d}" for i in range(2000)]
+    shown = groups.filter_tags(options, "", "T1999", limit=groups.MAX_CHOICES)
+    assert len(shown) == groups.MAX_CHOICES + 1 and shown[0] == "T1999" and shown[1:] == options[:groups.MAX_CHOICES]
+    assert groups.filter_tags(options, "", "T0005", limit=groups.MAX_CHOICES) == options[:groups.MAX_CHOICES]
+    assert groups.more_matching(options, "", groups.MAX_CHOICES) == 2000 - groups.MAX_CHOICES
+    assert groups.more_matching(options, "t19", groups.MAX_CHOICES) == 0  # T1900..T1999: 100, all listed
+    assert groups.filter_tags(options, "t19", limit=groups.MAX_CHOICES) == options[1900:]
+
+
 def test_tags_by_attention_from_latest_readings():
     now = datetime(2026, 12, 1, tzinfo=timezone.utc)
     start = now - timedelta(hours=24)

@@ -94,8 +94,11 @@ def test_own_scales_hide_the_common_axis_and_keep_the_values(seeded_app, page):
     _open(page, f"{seeded_app.url}/trend?tag=D100&window=60m&pens=D300", lines=2)
     shared = hover(page, "trend-chart", 0.41)
     assert page.locator("[data-testid=trend-chart] .recharts-yAxis").count() == 1
-    page.check("[data-testid=own-scales]")
+    # a controlled checkbox: it shows checked once the server's answer comes back, so click
+    # and wait for that (page.check fails when the answer is slower than its own check)
+    page.click("[data-testid=own-scales]")
     wait_url(page, "scale=own")
+    page.wait_for_function("document.querySelector('[data-testid=own-scales]').checked")
     page.wait_for_function("document.querySelectorAll('[data-testid=trend-chart] .recharts-yAxis').length === 0")
     assert page.locator("[data-testid=pens-note]").inner_text().startswith(("each pen scaled", "펜마다"))
     # D100 (0-200) and D300 (0-20000) now both span the plot's height

@@ -36,6 +36,8 @@ ROUTES = {
     "/trend": ("/trend", _CURVE.format(t="trend-chart")),
     "/tech": ("/tech", _CURVE.format(t="tech-chart")),
     "/comm": ("/comm", "!!document.querySelector('[data-testid=hm-cell]')"),
+    # the active alarms' table (the bench's rules leave alarms active at every scale)
+    "/alarms": ("/alarms", "!!document.querySelector('[data-testid=alarm-row]')"),
     # the default window is 5m; the same pages with a day of points
     "/trend 24h": (f"/trend?tag={TAG}&window=24h", _CURVE.format(t="trend-chart")),
     "/tech 24h": (f"/tech?tag={TAG}&window=24h", _CURVE.format(t="tech-chart")),

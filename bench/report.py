@@ -274,7 +274,8 @@ def tables(r: dict) -> str:
 
 
 def latest_results() -> list[dict]:
-    """The newest full run per engine, and the newest quick run per engine."""
+    """The newest full run per engine, and the newest quick run per engine; a scale run
+    (label "tags-N", `python -m bench --tags N --label tags-N`) has a table of its own."""
     found: dict[tuple[str, bool], tuple[str, dict]] = {}
     for path in sorted(RESULTS.glob("*.json")):
         try:
@@ -283,11 +284,14 @@ def latest_results() -> list[dict]:
             continue
         if "label" not in r or "engine" not in r:  # another benchmark's result (bench.soak, bench.ingest_mqtt)
             continue
-        key = (r.get("engine"), bool(r.get("quick")))
+        if r.get("reference"):  # an older commit measured again for a comparison: no table of its own
+            continue
+        scale = r["label"] if str(r["label"]).startswith("tags-") and r["label"][5:].isdigit() else ""
+        key = (r.get("engine"), bool(r.get("quick")), scale)
         stamp = r.get("started_at", "")
         if key not in found or stamp >= found[key][0]:
             found[key] = (stamp, r)
-    order = sorted(found, key=lambda k: (k[1], k[0] != "postgres", k[0] or ""))
+    order = sorted(found, key=lambda k: (k[1], k[0] != "postgres", k[0] or "", int(k[2][5:] or 0)))
     return [found[k][1] for k in order]
 
 

@@ -34,3 +34,24 @@ def test_prune_keeps_the_newest_and_every_served_build(tmp_path, monkeypatch):
         assert (web / str(served) / "states").is_dir()
     finally:
         listener.close()
+
+
+def test_the_theme_script_goes_into_every_page_and_its_gzip_twin(tmp_path):
+    import gzip
+
+    page = "<!DOCTYPE html><html lang=\"en\"><head><meta charSet=\"utf-8\"/></head><body>x</body></html>"
+    (tmp_path / "trend").mkdir()
+    for rel in ("index.html", "trend/index.html"):
+        (tmp_path / rel).write_text(page)
+        (tmp_path / (rel + ".gz")).write_bytes(gzip.compress(page.encode()))
+    (tmp_path / "fragment.html").write_text("<div>no head</div>")
+    assert frontend.inline_theme_script(tmp_path) == 2
+    for rel in ("index.html", "trend/index.html"):
+        text = (tmp_path / rel).read_text()
+        assert text.startswith("<!DOCTYPE html><html lang=\"en\"><head>" + frontend.THEME_SCRIPT + "<meta")
+        assert gzip.decompress((tmp_path / (rel + ".gz")).read_bytes()).decode() == text
+    assert (tmp_path / "fragment.html").read_text() == "<div>no head</div>"
+    # a second pass (a rebuild that reuses the folder) changes nothing
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert frontend.inline_theme_script(tmp_path) == 2
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before

@@ -80,3 +80,39 @@ def test_an_unknown_stored_theme_is_ignored(seeded_app, page):
     wait_loaded(page)
     page.wait_for_selector("[data-testid=app][data-theme=light]")
     assert page.get_attribute("[data-testid=app]", "class") == "app theme-light"
+
+
+# Records <html data-theme> when the parser inserts <body>: after <head>, before anything is
+# painted (and before React, or assets/ksys.js, which React puts into the page, has run).
+_THEME_AT_BODY_JS = """
+(() => {
+  try { localStorage.setItem('ksys-theme', 'dark'); } catch (e) { return; }
+  const obs = new MutationObserver(() => {
+    if (document.body && window.__themeAtBody === undefined) {
+      window.__themeAtBody = document.documentElement.getAttribute('data-theme') || 'none';
+      window.__reactRan = !!document.querySelector('script[src$="/ksys.js"]');
+      obs.disconnect();
+    }
+  });
+  obs.observe(document, {childList: true, subtree: true});
+})();
+"""
+
+
+def test_a_stored_dark_theme_is_on_before_the_first_paint(seeded_app, browser):
+    """A browser that chose dark gets it before the page is painted: the theme script is in
+    every exported page's <head> (ops/runtime/frontend.THEME_SCRIPT), where the assets'
+    ksys.js only arrives once React runs, after a white first paint."""
+    context = browser.new_context(viewport={"width": 800, "height": 480})
+    context.add_init_script(_THEME_AT_BODY_JS)
+    page = context.new_page()
+    try:
+        for route in ("/", "/trend?tag=D100", "/alarms"):
+            page.goto(seeded_app.url + route)
+            assert page.evaluate("window.__themeAtBody") == "dark", route
+            assert page.evaluate("window.__reactRan") is False, route  # it was the head's script
+            wait_loaded(page)
+            page.wait_for_selector("[data-testid=app][data-theme=dark]")
+            assert luminance(colour(page, "[data-testid=app]", "backgroundColor")) < 0.2
+    finally:
+        context.close()

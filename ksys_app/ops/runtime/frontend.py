@@ -11,6 +11,7 @@ build folder (.ksys/web/<port>): servers on different ports never share one.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import shutil
@@ -150,9 +151,40 @@ def build_frontend(port: int, force: bool = False, out=print) -> bool:
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
         raise OpsError(f"frontend build failed:\n{tail}")
+    themed = inline_theme_script(client)
+    if themed == 0:
+        raise OpsError(f"frontend build has no page with a <head> to put the theme script in: {client}")
     stamp.write_text(fingerprint)
     _prune_builds(web_dir(port))
     return True
+
+
+# The theme a browser chose (states/display.py, localStorage "ksys-theme") on <html> before
+# the first paint. Reflex puts head_components (assets/ksys.js) into the page once React runs,
+# after the page has been painted with the default theme: a dark screen flashed white for
+# about a second on a Pi. This runs while the parser is still in <head>; ksys.js then keeps
+# it current. React leaves an attribute it does not render alone when it hydrates.
+THEME_SCRIPT = ('<script>try{var t=localStorage.getItem("ksys-theme");'
+                'if(t==="dark"||t==="light")document.documentElement.setAttribute("data-theme",t)}catch(e){}</script>')
+
+
+def inline_theme_script(client: Path) -> int:
+    """Puts THEME_SCRIPT first in the <head> of every exported page, and into the page's
+    precompressed twin (page.html.gz, which the server sends to browsers that accept
+    gzip); the number of pages."""
+    pages = 0
+    for html in client.rglob("*.html"):
+        text = html.read_text(encoding="utf-8")
+        if THEME_SCRIPT not in text:
+            if "<head>" not in text:
+                continue
+            text = text.replace("<head>", "<head>" + THEME_SCRIPT, 1)
+            html.write_text(text, encoding="utf-8")
+        twin = html.with_name(html.name + ".gz")
+        if twin.exists() and THEME_SCRIPT.encode() not in gzip.decompress(twin.read_bytes()):
+            twin.write_bytes(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0))
+        pages += 1
+    return pages
 
 
 def serve_command(port: int, host: str) -> tuple[list[str], dict[str, str]]:

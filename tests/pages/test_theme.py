@@ -106,6 +106,8 @@ def test_a_stored_dark_theme_is_on_before_the_first_paint(seeded_app, browser):
     context = browser.new_context(viewport={"width": 800, "height": 480})
     context.add_init_script(_THEME_AT_BODY_JS)
     page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))  # a hydration error (#418) included
     try:
         for route in ("/", "/trend?tag=D100", "/alarms"):
             page.goto(seeded_app.url + route)
@@ -114,5 +116,9 @@ def test_a_stored_dark_theme_is_on_before_the_first_paint(seeded_app, browser):
             wait_loaded(page)
             page.wait_for_selector("[data-testid=app][data-theme=dark]")
             assert luminance(colour(page, "[data-testid=app]", "backgroundColor")) < 0.2
+            # the script removed itself before React hydrated <head>
+            assert page.locator("head script:not([src])").evaluate_all(
+                "els => els.filter(e => e.textContent.includes('ksys-theme')).length") == 0
+        assert errors == []
     finally:
         context.close()

@@ -162,10 +162,12 @@ def build_frontend(port: int, force: bool = False, out=print) -> bool:
 # The theme a browser chose (states/display.py, localStorage "ksys-theme") on <html> before
 # the first paint. Reflex puts head_components (assets/ksys.js) into the page once React runs,
 # after the page has been painted with the default theme: a dark screen flashed white for
-# about a second on a Pi. This runs while the parser is still in <head>; ksys.js then keeps
-# it current. React leaves an attribute it does not render alone when it hydrates.
+# about a second on a Pi. This runs while the parser is still in <head>, then removes its own
+# element: React hydrates <head> too, and an element it did not render there is a hydration
+# error (#418), after which React renders the whole page again. ksys.js keeps the theme current.
 THEME_SCRIPT = ('<script>try{var t=localStorage.getItem("ksys-theme");'
-                'if(t==="dark"||t==="light")document.documentElement.setAttribute("data-theme",t)}catch(e){}</script>')
+                'if(t==="dark"||t==="light")document.documentElement.setAttribute("data-theme",t)}catch(e){}'
+                'document.currentScript.remove()</script>')
 
 
 def inline_theme_script(client: Path) -> int:

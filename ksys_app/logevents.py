@@ -47,10 +47,10 @@ ALARM_ACTION = "alarm_action"
 ALARM_FILTER = "alarm_filter"
 
 # several app workers over Redis (tabtokens.py): a tab kept its token although the worker that
-# held its socket died, and Redis failing the worker's heartbeat or that check
+# held its socket died, and Redis refusing that check or the worker's named connection
 TAB_TOKEN_KEPT = "tab_token_kept"
 TAB_TOKEN_CHECK_FAILED = "tab_token_check_failed"
-WORKER_HEARTBEAT_FAILED = "worker_redis_name_failed"
+WORKER_REDIS_NAME_FAILED = "worker_redis_name_failed"
 
 # `ksys ingest` (ksys_app/ops/ingest): its start, a status every few seconds (rates, lag, spool),
 # the first refusal of each kind (with an example), the database and broker going and coming back,
@@ -79,7 +79,7 @@ EVENTS = frozenset({DASH_LOAD_OK, RANGE_CHANGE_OK, SNAPSHOT_REFRESH,
                     DASH_LOAD_FAIL, RANGE_CHANGE_FAIL, COMM_LOAD_FAIL, EVENT_RATE_LIMITED, EVENT_REFUSED, EVENT_FAILED,
                     "comm_nav_prev", "comm_nav_next", "comm_recent30", "comm_cell_select",
                     OPERATOR_LOGIN, OPERATOR_LOGOUT, ALARM_ACTION, ALARM_FILTER,
-                    TAB_TOKEN_KEPT, TAB_TOKEN_CHECK_FAILED, WORKER_HEARTBEAT_FAILED}) | INGEST_EVENTS
+                    TAB_TOKEN_KEPT, TAB_TOKEN_CHECK_FAILED, WORKER_REDIS_NAME_FAILED}) | INGEST_EVENTS
 
 COMMON_FIELDS = ("range", "tag", "view", "rowcount", "dur_ms", "cache_hit")
 
@@ -87,7 +87,7 @@ _DEFAULT_LEVEL = {DB_FAIL: logging.WARNING, PAYLOAD_BLOAT: logging.WARNING, QUER
                   EVENT_RATE_LIMITED: logging.WARNING, EVENT_REFUSED: logging.WARNING, EVENT_FAILED: logging.ERROR,
                   INGEST_REJECT: logging.WARNING, INGEST_DB_DOWN: logging.WARNING, INGEST_BROKER_DOWN: logging.WARNING,
                   INGEST_SPOOL_FULL: logging.ERROR, INGEST_SPOOL_TORN: logging.WARNING,
-                  TAB_TOKEN_CHECK_FAILED: logging.WARNING, WORKER_HEARTBEAT_FAILED: logging.WARNING,
+                  TAB_TOKEN_CHECK_FAILED: logging.WARNING, WORKER_REDIS_NAME_FAILED: logging.WARNING,
                   **{failed: logging.WARNING for failed in FAILED_EVENT.values()}}
 
 

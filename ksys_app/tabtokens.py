@@ -105,7 +105,7 @@ async def _stay_connected(manager: Any) -> None:
                     client, named_for = _named_client(manager, instance_id), instance_id
                 await client.ping()
             except Exception as exc:
-                logevents.log_event(logevents.WORKER_HEARTBEAT_FAILED, error=f"{type(exc).__name__}: {exc}"[:200])
+                logevents.log_event(logevents.WORKER_REDIS_NAME_FAILED, error=f"{type(exc).__name__}: {exc}"[:200])
                 if client is not None:
                     with contextlib.suppress(Exception):
                         await client.aclose()

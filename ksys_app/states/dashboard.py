@@ -195,9 +195,9 @@ class DashboardState(PageState, rx.State):
             # tags each of the two reads costs what `latest` does, ~20 ms; bench/README.md).
             latest = data["latest"]
             data["snap_total"] = total = len(latest.rows)
-            data["snap_page"] = page = clamp_page(snap_page, total, SNAPSHOT_PAGE_ROWS)
+            data["snap_page"] = clamp_page(snap_page, total, SNAPSHOT_PAGE_ROWS)
             data["snap_count"] = replace(latest, rows=(total,))
-            data["snap"] = replace(latest, rows=latest.rows[page * SNAPSHOT_PAGE_ROWS:(page + 1) * SNAPSHOT_PAGE_ROWS])
+            data["snap"] = replace(latest, rows=tuple(page_of(latest.rows, snap_page, SNAPSHOT_PAGE_ROWS)))
         elif SNAPSHOT in parts:
             if "snap_count" not in data:  # every tag, but `latest` was cut at its limit
                 data["snap_count"] = await repo.snapshot_count(search)
